@@ -1,0 +1,415 @@
+//! The rule engine: loads the catalog (YAML + CEL) and judges a facts document.
+//!
+//! The engine is a pure function of the facts: it does no I/O beyond reading rule
+//! files at load time. Each rule yields `pass`, `fail` (one finding per failing
+//! subject), `not_evaluated` (with the reason) or `not_applicable`.
+
+pub mod rule;
+mod shape;
+mod template;
+mod value;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use cel::{Context, Env, Program, Value};
+use globset::{Glob, GlobMatcher};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use rule::{Category, Rule, Severity};
+use shape::Vocabulary;
+
+use crate::config::RuleInputs;
+use crate::facts::{Facts, Subject};
+use crate::inventory::{Availability, Location};
+
+/// The built-in catalog: `(path, contents)` of every `rules/**/*.yaml`, embedded by `build.rs`.
+const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/catalog.rs"));
+
+/// Loading or selecting rules failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    /// A rule file is malformed or refers to something that does not exist.
+    #[error("{file}:{line}: {reason}")]
+    Invalid {
+        /// The rule file.
+        file: String,
+        /// The line of the offending key.
+        line: u32,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A rules directory could not be read.
+    #[error("cannot read rules from {path}")]
+    Read {
+        /// The path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Two rule files share an id.
+    #[error("duplicate rule id {id}: {first} and {second}")]
+    Duplicate {
+        /// The id.
+        id: String,
+        /// The first file.
+        first: String,
+        /// The second file.
+        second: String,
+    },
+    /// A selection (`--select`, `--ignore`, a severity override) names no rule.
+    #[error("{option}: no rule matches `{pattern}` (see `seaworthy rules`)")]
+    UnknownRule {
+        /// Where the pattern came from.
+        option: String,
+        /// The id or glob.
+        pattern: String,
+    },
+    /// A selection pattern is not a valid glob.
+    #[error("{option}: invalid pattern `{pattern}`: {reason}")]
+    BadPattern {
+        /// Where the pattern came from.
+        option: String,
+        /// The pattern.
+        pattern: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+}
+
+/// The CEL environment: the standard library plus the strings extension (`split`,
+/// `lowerAscii`, …), as Kubernetes' own CEL offers.
+fn environment() -> Arc<Env> {
+    static ENV: OnceLock<Arc<Env>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Env::stdlib();
+        env.add_extension(cel::extensions::strings).expect("the strings extension registers once");
+        Arc::new(env)
+    })
+    .clone()
+}
+
+/// Compiles a CEL expression in seaworthy's environment.
+pub(crate) fn compile(source: &str) -> Result<Program, cel::ParseErrors> {
+    environment().compile(source)
+}
+
+/// What rules may refer to, built once from the schemas.
+fn vocabulary() -> &'static Vocabulary {
+    static VOCABULARY: OnceLock<Vocabulary> = OnceLock::new();
+    VOCABULARY.get_or_init(|| Vocabulary::new(&crate::facts::schema(), &crate::config::rule_inputs_schema()))
+}
+
+/// A loaded set of rules.
+pub struct Catalog {
+    /// The rules, sorted by id.
+    pub rules: Vec<Rule>,
+}
+
+impl Catalog {
+    /// Loads the built-in rules (unless `builtin` is false) and every `.yaml`/`.yml`
+    /// file under `dirs`.
+    pub fn load(builtin: bool, dirs: &[PathBuf]) -> Result<Self, RuleError> {
+        let mut files: Vec<(String, String)> = Vec::new();
+        if builtin {
+            files.extend(BUILTIN.iter().map(|(path, text)| ((*path).to_owned(), (*text).to_owned())));
+        }
+        for dir in dirs {
+            for path in rule_files(dir)? {
+                let shown = path.display().to_string();
+                let text = std::fs::read_to_string(&path).map_err(|source| RuleError::Read { path: shown.clone(), source })?;
+                files.push((shown, text));
+            }
+        }
+        let mut rules: Vec<Rule> = Vec::new();
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for (origin, text) in &files {
+            let rule = rule::load(origin, text, vocabulary())?;
+            if let Some(first) = seen.insert(rule.id.clone(), origin.clone()) {
+                return Err(RuleError::Duplicate { id: rule.id, first, second: origin.clone() });
+            }
+            rules.push(rule);
+        }
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(Self { rules })
+    }
+
+    /// The rule with this id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|rule| rule.id == id)
+    }
+
+    /// Keeps the rules matching any `select` pattern (all when empty), then drops those
+    /// matching any `ignore` pattern. A pattern that matches no rule is an error: a
+    /// typo must not silently select nothing.
+    pub fn select(&mut self, select: &[String], ignore: &[String]) -> Result<(), RuleError> {
+        let select = matchers("--select", select, &self.rules)?;
+        let ignore = matchers("--ignore", ignore, &self.rules)?;
+        self.rules.retain(|rule| {
+            (select.is_empty() || select.iter().any(|matcher| matcher.is_match(&rule.id)))
+                && !ignore.iter().any(|matcher| matcher.is_match(&rule.id))
+        });
+        Ok(())
+    }
+
+    /// Applies severity overrides by rule id or glob.
+    pub fn override_severities(&mut self, overrides: &BTreeMap<String, Severity>) -> Result<(), RuleError> {
+        for (pattern, severity) in overrides {
+            let matcher = matcher("severity", pattern, &self.rules)?;
+            for rule in self.rules.iter_mut().filter(|rule| matcher.is_match(&rule.id)) {
+                rule.severity = *severity;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn rule_files(dir: &Path) -> Result<Vec<PathBuf>, RuleError> {
+    let read_error = |path: &Path, source| RuleError::Read { path: path.display().to_string(), source };
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).map_err(|source| read_error(&current, source))? {
+            let path = entry.map_err(|source| read_error(&current, source))?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|extension| extension == "yaml" || extension == "yml") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn matcher(option: &str, pattern: &str, rules: &[Rule]) -> Result<GlobMatcher, RuleError> {
+    let glob = Glob::new(pattern).map_err(|error| RuleError::BadPattern {
+        option: option.to_owned(),
+        pattern: pattern.to_owned(),
+        reason: error.kind().to_string(),
+    })?;
+    let matcher = glob.compile_matcher();
+    if !rules.iter().any(|rule| matcher.is_match(&rule.id)) {
+        return Err(RuleError::UnknownRule { option: option.to_owned(), pattern: pattern.to_owned() });
+    }
+    Ok(matcher)
+}
+
+fn matchers(option: &str, patterns: &[String], rules: &[Rule]) -> Result<Vec<GlobMatcher>, RuleError> {
+    patterns.iter().map(|pattern| matcher(option, pattern, rules)).collect()
+}
+
+/// The outcome of one rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every subject passed.
+    Pass,
+    /// At least one subject failed.
+    Fail,
+    /// Evidence was missing or inconclusive; never counts as a pass.
+    NotEvaluated,
+    /// Nothing to judge: no subjects, or the rule does not apply to this cluster.
+    NotApplicable,
+}
+
+impl Status {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::NotEvaluated => "not_evaluated",
+            Self::NotApplicable => "not_applicable",
+        }
+    }
+}
+
+/// One failing subject.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    /// What failed.
+    pub subject: Subject,
+    /// The rule's message for it.
+    pub message: String,
+    /// Named evidence values, from the rule's `evidence` expressions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<BTreeMap<String, serde_json::Value>>,
+    /// Stable identity: SHA-256 of cluster identity, rule id and subject key.
+    pub fingerprint: String,
+    /// Manifest file and line, when read from manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// The result of one rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleResult {
+    /// The rule.
+    pub rule_id: String,
+    /// The outcome.
+    pub status: Status,
+    /// Why, for `not_evaluated` and `not_applicable`.
+    pub reason: Option<String>,
+    /// Subjects judged (passed or failed).
+    pub subjects: usize,
+    /// Failing subjects.
+    pub findings: Vec<Finding>,
+}
+
+struct CollectionView {
+    availability: Availability,
+    items: Vec<(serde_json::Value, Value)>,
+}
+
+/// Judges facts with every rule of the catalog, in catalog order.
+pub fn evaluate(catalog: &Catalog, facts: &Facts, inputs: &RuleInputs) -> Vec<RuleResult> {
+    let document = serde_json::to_value(facts).expect("facts serialize: plain data, string keys");
+    let inputs = serde_json::to_value(inputs).expect("rule inputs serialize: plain data");
+    let identity = facts.cluster.uid.clone().unwrap_or_else(|| facts.cluster.name.clone());
+    let mut collections: BTreeMap<String, CollectionView> = BTreeMap::new();
+    let mut context = Context::with_env(environment());
+    context.add_variable_from_value("config", value::to_cel(&inputs));
+    for (name, entry) in document.as_object().into_iter().flatten() {
+        let Some(items) = entry.get("items").and_then(serde_json::Value::as_array) else {
+            if entry.is_object() {
+                context.add_variable_from_value(name.clone(), value::to_cel(entry));
+            }
+            continue;
+        };
+        let availability = serde_json::from_value(serde_json::json!({
+            "status": entry.get("status").cloned().unwrap_or_default(),
+            "reason": entry.get("reason").cloned().unwrap_or_default(),
+        }))
+        .unwrap_or_default();
+        let items: Vec<(serde_json::Value, Value)> = items.iter().map(|item| (item.clone(), value::to_cel(item))).collect();
+        context.add_variable_from_value(name.clone(), Value::List(Arc::new(items.iter().map(|(_, cel)| cel.clone()).collect())));
+        collections.insert(name.clone(), CollectionView { availability, items });
+    }
+    let cluster_subject = Subject { kind: "Cluster".into(), name: facts.cluster.name.clone(), ..Subject::default() };
+    catalog
+        .rules
+        .iter()
+        .map(|rule| judge(rule, &context, &collections, &cluster_subject, &identity))
+        .collect()
+}
+
+/// A stable fingerprint for a finding.
+pub fn fingerprint(identity: &str, rule_id: &str, subject: &Subject) -> String {
+    let digest = Sha256::digest(format!("{identity}\u{1f}{rule_id}\u{1f}{}", subject.key()));
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn judge(
+    rule: &Rule,
+    context: &Context<'_, '_>,
+    collections: &BTreeMap<String, CollectionView>,
+    cluster_subject: &Subject,
+    identity: &str,
+) -> RuleResult {
+    let outcome = |status, reason: String| RuleResult {
+        rule_id: rule.id.clone(),
+        status,
+        reason: Some(reason),
+        subjects: 0,
+        findings: Vec::new(),
+    };
+    let mut missing = None;
+    for dependency in &rule.dependencies {
+        match collections.get(dependency).map(|view| &view.availability) {
+            Some(Availability::NotApplicable { reason }) => return outcome(Status::NotApplicable, format!("{dependency}: {reason}")),
+            Some(Availability::NotCollected { reason }) => {
+                missing.get_or_insert_with(|| format!("{dependency} not collected: {reason}"));
+            }
+            _ => {}
+        }
+    }
+    if let Some(reason) = missing {
+        return outcome(Status::NotEvaluated, reason);
+    }
+    let cluster_json = serde_json::json!({ "subject": cluster_subject });
+    let subjects: Vec<(&serde_json::Value, Option<&Value>)> = match &rule.each {
+        Some(each) => collections
+            .get(each)
+            .map(|view| view.items.iter().map(|(json, cel)| (json, Some(cel))).collect())
+            .unwrap_or_default(),
+        None => vec![(&cluster_json, None)],
+    };
+    let mut judged = 0;
+    let mut inconclusive = 0;
+    let mut errors: Vec<String> = Vec::new();
+    let mut findings = Vec::new();
+    for (json, item) in subjects {
+        let mut scope = context.new_inner_scope();
+        if let Some(item) = item {
+            scope.add_variable_from_value("it", item.clone());
+        }
+        let check = |condition: &rule::Condition, key: &str| match condition.program.execute(&scope) {
+            Ok(Value::Bool(value)) => Ok(value),
+            Ok(other) => Err(format!("{key} returned {other:?}, expected a boolean")),
+            Err(error) => Err(format!("{key}: {error}")),
+        };
+        let verdict = (|| {
+            if let Some(when) = &rule.when {
+                if !check(when, "when")? {
+                    return Ok(None);
+                }
+            }
+            if let Some(unknown) = &rule.unknown {
+                if check(unknown, "unknown")? {
+                    return Ok(Some(Verdict::Inconclusive));
+                }
+            }
+            Ok(Some(if check(&rule.require, "require")? { Verdict::Pass } else { Verdict::Fail }))
+        })();
+        match verdict {
+            Ok(None) => {}
+            Ok(Some(Verdict::Inconclusive)) => inconclusive += 1,
+            Ok(Some(Verdict::Pass)) => judged += 1,
+            Ok(Some(Verdict::Fail)) => {
+                judged += 1;
+                let subject: Subject = json.get("subject").and_then(|subject| serde_json::from_value(subject.clone()).ok()).unwrap_or_else(|| cluster_subject.clone());
+                let evidence: BTreeMap<String, serde_json::Value> = rule
+                    .evidence
+                    .iter()
+                    .map(|(name, condition)| {
+                        let value = condition.program.execute(&scope).map_or_else(|error| error.to_string().into(), |value| value::to_json(&value));
+                        (name.clone(), value)
+                    })
+                    .collect();
+                findings.push(Finding {
+                    fingerprint: fingerprint(identity, &rule.id, &subject),
+                    message: rule.message.render(&scope),
+                    evidence: (!evidence.is_empty()).then_some(evidence),
+                    location: json.get("location").and_then(|location| serde_json::from_value(location.clone()).ok()),
+                    subject,
+                });
+            }
+            Err(error) => errors.push(error),
+        }
+    }
+    findings.sort_by(|a, b| a.subject.cmp(&b.subject));
+    let (status, reason) = if !findings.is_empty() {
+        (Status::Fail, None)
+    } else if let Some(error) = errors.first() {
+        (Status::NotEvaluated, Some(format!("evaluation error on {} subject(s): {error}", errors.len())))
+    } else if inconclusive > 0 {
+        (Status::NotEvaluated, Some(format!("evidence inconclusive for {inconclusive} subject(s)")))
+    } else if judged == 0 {
+        let what = rule.each.as_deref().unwrap_or("cluster");
+        (Status::NotApplicable, Some(format!("no {what} to which the rule applies")))
+    } else {
+        (Status::Pass, None)
+    };
+    RuleResult { rule_id: rule.id.clone(), status, reason, subjects: judged, findings }
+}
+
+enum Verdict {
+    Pass,
+    Fail,
+    Inconclusive,
+}

@@ -1,0 +1,59 @@
+//! Message templates: text with `{{ expression }}` holes, each a CEL expression
+//! evaluated in the rule's scope (`it`, collections, `cluster`, `config`).
+
+use cel::Context;
+
+use super::rule::Condition;
+use super::value::to_text;
+
+enum Part {
+    Text(String),
+    Hole(Condition),
+}
+
+/// A parsed message template.
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+impl Template {
+    /// Splits `text` into text and holes, compiling each hole with `compile`; an
+    /// unclosed `{{` becomes the error `unclosed` makes of its description.
+    pub fn parse<E>(
+        text: &str,
+        mut compile: impl FnMut(&str) -> Result<Condition, E>,
+        unclosed: impl FnOnce(String) -> E,
+    ) -> Result<Self, E> {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("{{") {
+            if start > 0 {
+                parts.push(Part::Text(rest[..start].to_owned()));
+            }
+            let after = &rest[start + 2..];
+            let Some(end) = after.find("}}") else {
+                return Err(unclosed(format!("message: unclosed `{{{{` in `{text}`")));
+            };
+            parts.push(Part::Hole(compile(after[..end].trim())?));
+            rest = &after[end + 2..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_owned()));
+        }
+        Ok(Self { parts })
+    }
+
+    /// Renders the message; a hole that fails to evaluate shows its error in place.
+    pub fn render(&self, context: &Context<'_, '_>) -> String {
+        self.parts
+            .iter()
+            .map(|part| match part {
+                Part::Text(text) => text.clone(),
+                Part::Hole(condition) => match condition.program.execute(context) {
+                    Ok(value) => to_text(&value),
+                    Err(error) => format!("<{}: {error}>", condition.source),
+                },
+            })
+            .collect()
+    }
+}

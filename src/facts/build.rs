@@ -1,0 +1,498 @@
+//! Builds the facts document from an [`Inventory`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::rbac::{self, RoleIndex};
+use super::{
+    BindingFact, ClusterFacts, Collection, ComponentFact, ContainerFact, ControlPlaneFact, Facts,
+    FACTS_SCHEMA_VERSION, HostPathFact, ImageFact, NamespaceFact, NodeFact, PdbFact, PodSecurityFact,
+    ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact, flags, image,
+};
+use crate::inventory::{Availability, Inventory, Meta, Pdb, RunningImage, Workload};
+
+/// Control-plane components recognised by their binary or `component` label.
+pub const COMPONENTS: &[&str] = &["kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler"];
+
+/// Namespaces Kubernetes itself creates and uses.
+const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+
+/// Builds the facts document.
+pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
+    let workloads_available = &inventory.workloads.availability;
+    let roots = fold_owned_workloads(&inventory.workloads.items);
+    let components = components(&roots);
+    let workload_facts: Vec<WorkloadFact> = roots.iter().map(|root| workload_fact(root, &inventory.pdbs.items)).collect();
+    let containers = containers(&roots);
+    let images = images(&roots, &containers);
+    let rbac_available = Availability::combine([workloads_available, &inventory.roles.availability, &inventory.bindings.availability]);
+    let components_available = if !workloads_available.is_collected() {
+        workloads_available.clone()
+    } else if components.is_empty() {
+        Availability::not_collected(match source {
+            SourceKind::Manifests => "not part of this source: no control-plane component pods in the manifests",
+            SourceKind::Live => "no control-plane component pods visible in the cluster",
+        })
+    } else {
+        Availability::Collected
+    };
+    let version = components
+        .iter()
+        .find(|component| component.component == "kube-apiserver")
+        .map(|component| image::parse(&component.image).tag)
+        .filter(|tag| tag.starts_with('v'));
+    let cluster = ClusterFacts {
+        name: inventory.cluster.name.clone(),
+        server: inventory.cluster.server.clone(),
+        uid: inventory.cluster.uid.clone(),
+        version: inventory.cluster.version.clone().or(version),
+        provider: "unknown".into(),
+        source,
+        control_plane_visible: !components.is_empty(),
+    };
+    let nodes: Vec<NodeFact> = inventory.nodes.items.iter().map(node_fact).collect();
+    let control_plane = control_plane(&cluster.name, &nodes);
+    Facts {
+        schema_version: FACTS_SCHEMA_VERSION,
+        control_plane: Collection::new(inventory.nodes.availability.clone(), vec![control_plane]),
+        nodes: Collection::new(inventory.nodes.availability.clone(), nodes),
+        components: Collection::new(components_available, components),
+        service_accounts: Collection::new(rbac_available.clone(), service_accounts(inventory, &roots, &workload_facts)),
+        bindings: Collection::new(
+            Availability::combine([&inventory.roles.availability, &inventory.bindings.availability]),
+            bindings(inventory),
+        ),
+        namespaces: Collection::new(
+            Availability::combine([&inventory.namespaces.availability, &inventory.network_policies.availability, workloads_available]),
+            namespaces(inventory, &workload_facts),
+        ),
+        services: Collection::new(inventory.services.availability.clone(), services(inventory)),
+        pdbs: Collection::new(
+            Availability::combine([&inventory.pdbs.availability, workloads_available]),
+            pdbs(&inventory.pdbs.items, &roots),
+        ),
+        workloads: Collection::new(workloads_available.clone(), workload_facts),
+        containers: Collection::new(workloads_available.clone(), containers),
+        images: Collection::new(workloads_available.clone(), images),
+        cluster,
+    }
+}
+
+/// A workload with the pods folded into it.
+struct Root<'a> {
+    workload: &'a Workload,
+    /// Running images of the workload and of every pod it owns, with the pod's name.
+    running: Vec<(String, &'a RunningImage)>,
+}
+
+/// Keeps the owning controllers: a pod owned by a ReplicaSet owned by a Deployment is
+/// judged as the Deployment, and its running images are credited to it.
+fn fold_owned_workloads(workloads: &[Workload]) -> Vec<Root<'_>> {
+    let key = |namespace: Option<&String>, kind: &str, name: &str| (namespace.cloned(), kind.to_owned(), name.to_owned());
+    let index: BTreeMap<_, usize> = workloads
+        .iter()
+        .enumerate()
+        .map(|(position, workload)| (key(workload.meta.namespace.as_ref(), &workload.meta.kind, &workload.meta.name), position))
+        .collect();
+    let owner_of = |position: usize| {
+        let meta = &workloads[position].meta;
+        let (kind, name) = meta.controller.as_ref()?;
+        index.get(&key(meta.namespace.as_ref(), kind, name)).copied()
+    };
+    let mut running: BTreeMap<usize, Vec<(String, &RunningImage)>> = BTreeMap::new();
+    for (position, workload) in workloads.iter().enumerate() {
+        let mut root = position;
+        // Owner chains are short (Pod → ReplicaSet → Deployment); the bound guards cycles.
+        for _ in 0..8 {
+            match owner_of(root) {
+                Some(owner) => root = owner,
+                None => break,
+            }
+        }
+        let pod = format!("{}/{}", workload.meta.namespace.as_deref().unwrap_or_default(), workload.meta.name);
+        running.entry(root).or_default().extend(workload.running.iter().map(|image| (pod.clone(), image)));
+    }
+    workloads
+        .iter()
+        .enumerate()
+        .filter(|(position, _)| owner_of(*position).is_none())
+        .map(|(position, workload)| Root { workload, running: running.remove(&position).unwrap_or_default() })
+        .collect()
+}
+
+fn subject_of(meta: &Meta) -> Subject {
+    Subject {
+        api_version: Some(meta.api_version.clone()),
+        kind: meta.kind.clone(),
+        namespace: meta.namespace.clone(),
+        name: meta.name.clone(),
+        container: None,
+    }
+}
+
+fn cluster_subject(cluster: &str) -> Subject {
+    Subject { kind: "Cluster".into(), name: cluster.into(), ..Subject::default() }
+}
+
+/// `Kind/namespace/name`, the way facts refer to other objects.
+fn reference(meta: &Meta) -> String {
+    subject_of(meta).key()
+}
+
+/// The component a container runs: its binary's name, else the pod's `component` label.
+fn component_of(workload: &Workload) -> Option<(&'static str, &crate::inventory::Container)> {
+    let by_binary = workload.pod.containers.iter().find_map(|container| {
+        let binary = container.command.first()?.rsplit('/').next()?;
+        COMPONENTS.iter().find(|name| **name == binary).map(|name| (*name, container))
+    });
+    by_binary.or_else(|| {
+        let label = workload.meta.labels.get("component").or_else(|| workload.pod.labels.get("component"))?;
+        let name = COMPONENTS.iter().find(|name| *name == label)?;
+        Some((*name, workload.pod.containers.first()?))
+    })
+}
+
+fn is_control_plane(workload: &Workload) -> bool {
+    workload.meta.kind == "Pod" && component_of(workload).is_some()
+}
+
+fn components(roots: &[Root<'_>]) -> Vec<ComponentFact> {
+    roots
+        .iter()
+        .filter(|root| root.workload.meta.kind == "Pod")
+        .filter_map(|root| {
+            let workload = root.workload;
+            let (component, container) = component_of(workload)?;
+            let parsed = flags::parse(&container.command, &container.args);
+            Some(ComponentFact {
+                subject: subject_of(&workload.meta),
+                location: workload.meta.location.clone(),
+                component: component.into(),
+                node: workload.pod.node_name.clone().unwrap_or_default(),
+                image: container.image.clone(),
+                flags: parsed.last,
+                flag_lists: parsed.lists,
+            })
+        })
+        .collect()
+}
+
+fn addon_of(workload: &Workload) -> &'static str {
+    let name = workload.meta.name.as_str();
+    let images: Vec<String> = workload.pod.containers.iter().map(|container| image::parse(&container.image).repository).collect();
+    if name.contains("kubernetes-dashboard")
+        || images.iter().any(|repository| repository.ends_with("kubernetes-dashboard") || repository.ends_with("kubernetesui/dashboard") || repository.contains("kubernetes-dashboard-"))
+    {
+        "dashboard"
+    } else if name == "tiller-deploy" || images.iter().any(|repository| repository.ends_with("/tiller")) {
+        "tiller"
+    } else {
+        ""
+    }
+}
+
+fn selector_matches(pdb: &Pdb, labels: &BTreeMap<String, String>) -> bool {
+    let labels_match = pdb.match_labels.iter().all(|(key, value)| labels.get(key) == Some(value));
+    let expressions_match = pdb.match_expressions.iter().all(|(key, operator, values)| {
+        let value = labels.get(key);
+        match operator.as_str() {
+            "In" => value.is_some_and(|value| values.contains(value)),
+            "NotIn" => value.is_none_or(|value| !values.contains(value)),
+            "Exists" => value.is_some(),
+            "DoesNotExist" => value.is_none(),
+            _ => false,
+        }
+    });
+    labels_match && expressions_match
+}
+
+fn workload_fact(root: &Root<'_>, pdbs: &[Pdb]) -> WorkloadFact {
+    let workload = root.workload;
+    let meta = &workload.meta;
+    let pod = &workload.pod;
+    let mount_is_read_only = |volume: &str| {
+        pod.containers
+            .iter()
+            .flat_map(|container| &container.mounts)
+            .filter(|(name, _, _)| name == volume)
+            .all(|(_, read_only, _)| *read_only)
+    };
+    let system = meta.namespace.as_deref() == Some("kube-system");
+    let dns_label = [&meta.labels, &pod.labels].iter().any(|labels| labels.get("k8s-app").is_some_and(|app| app == "kube-dns"));
+    WorkloadFact {
+        subject: subject_of(meta),
+        location: meta.location.clone(),
+        replicas: workload.replicas,
+        service_account: pod.service_account.clone(),
+        labels: pod.labels.clone(),
+        host_network: pod.host_network,
+        host_pid: pod.host_pid,
+        host_ipc: pod.host_ipc,
+        host_paths: pod
+            .host_path_volumes
+            .iter()
+            .map(|volume| HostPathFact { name: volume.name.clone(), path: volume.path.clone(), read_only: mount_is_read_only(&volume.name) })
+            .collect(),
+        control_plane: is_control_plane(workload),
+        system,
+        cluster_dns: system && meta.kind != "Pod" && (dns_label || matches!(meta.name.as_str(), "coredns" | "kube-dns")),
+        addon: addon_of(workload).into(),
+        disruption_budgets: pdbs
+            .iter()
+            .filter(|pdb| pdb.meta.namespace == meta.namespace && meta.kind != "Pod" && selector_matches(pdb, &pod.labels))
+            .map(|pdb| pdb.meta.name.clone())
+            .collect(),
+    }
+}
+
+fn containers(roots: &[Root<'_>]) -> Vec<ContainerFact> {
+    let mut facts = Vec::new();
+    for root in roots {
+        let workload = root.workload;
+        let control_plane = is_control_plane(workload);
+        for container in &workload.pod.containers {
+            let privileged = container.privileged.unwrap_or(false);
+            let sys_admin = container.capabilities_add.iter().any(|capability| capability == "SYS_ADMIN" || capability == "CAP_SYS_ADMIN");
+            facts.push(ContainerFact {
+                subject: Subject { container: Some(container.name.clone()), ..subject_of(&workload.meta) },
+                location: workload.meta.location.clone(),
+                name: container.name.clone(),
+                container_type: container.kind,
+                image: image::parse(&container.image),
+                privileged,
+                // Defaults per the Pod Security Standards: escalation is allowed unless
+                // explicitly forbidden, and privileged or SYS_ADMIN always allows it.
+                allow_privilege_escalation: container.allow_privilege_escalation.unwrap_or(true) || privileged || sys_admin,
+                capabilities_add: container.capabilities_add.clone(),
+                read_only_root_filesystem: container.read_only_root_filesystem.unwrap_or(false),
+                run_as_non_root: container.run_as_non_root.unwrap_or(false),
+                control_plane,
+                system: workload.meta.namespace.as_deref() == Some("kube-system"),
+            });
+        }
+    }
+    facts
+}
+
+fn images(roots: &[Root<'_>], containers: &[ContainerFact]) -> Vec<ImageFact> {
+    #[derive(Default)]
+    struct Usage {
+        workloads: BTreeSet<String>,
+        digests: BTreeSet<String>,
+        pods: BTreeSet<String>,
+    }
+    let without_digest = |reference: &str| reference.split_once('@').map_or(reference, |(name, _)| name).to_owned();
+    let mut usage: BTreeMap<String, Usage> = BTreeMap::new();
+    for container in containers {
+        let workload = Subject { container: None, ..container.subject.clone() }.key();
+        usage.entry(without_digest(&container.image.reference)).or_default().workloads.insert(workload);
+    }
+    for root in roots {
+        for (pod, running) in &root.running {
+            let Some((_, digest)) = running.image_id.rsplit_once('@') else { continue };
+            let entry = usage.entry(without_digest(&running.image)).or_default();
+            entry.digests.insert(digest.to_owned());
+            entry.pods.insert(format!("{pod} → {digest}"));
+        }
+    }
+    usage
+        .into_iter()
+        .map(|(reference, usage)| ImageFact {
+            subject: Subject { kind: "Image".into(), name: reference.clone(), ..Subject::default() },
+            reference,
+            workloads: usage.workloads.into_iter().collect(),
+            running_digests: usage.digests.into_iter().collect(),
+            running_pods: usage.pods.into_iter().collect(),
+        })
+        .collect()
+}
+
+fn node_fact(node: &crate::inventory::Node) -> NodeFact {
+    let labels = &node.meta.labels;
+    let control_plane = labels.contains_key("node-role.kubernetes.io/control-plane") || labels.contains_key("node-role.kubernetes.io/master");
+    NodeFact {
+        subject: subject_of(&node.meta),
+        location: node.meta.location.clone(),
+        name: node.meta.name.clone(),
+        control_plane,
+        zone: labels
+            .get("topology.kubernetes.io/zone")
+            .or_else(|| labels.get("failure-domain.beta.kubernetes.io/zone"))
+            .cloned()
+            .unwrap_or_default(),
+        taints: node.taints.iter().map(|(key, effect)| format!("{key}:{effect}")).collect(),
+        no_schedule: node.taints.iter().any(|(_, effect)| effect == "NoSchedule" || effect == "NoExecute"),
+        internal_ips: node.internal_ips.clone(),
+        kubelet_version: node.kubelet_version.clone(),
+    }
+}
+
+fn control_plane(cluster: &str, nodes: &[NodeFact]) -> ControlPlaneFact {
+    let members: Vec<&NodeFact> = nodes.iter().filter(|node| node.control_plane).collect();
+    let zones: BTreeSet<&str> = members.iter().map(|node| node.zone.as_str()).filter(|zone| !zone.is_empty()).collect();
+    ControlPlaneFact {
+        subject: cluster_subject(cluster),
+        nodes: i64::try_from(members.len()).unwrap_or(i64::MAX),
+        node_names: members.iter().map(|node| node.name.clone()).collect(),
+        zones: zones.into_iter().map(str::to_owned).collect(),
+        zone_labelled: !members.is_empty() && members.iter().all(|node| !node.zone.is_empty()),
+    }
+}
+
+fn service_accounts(inventory: &Inventory, roots: &[Root<'_>], workloads: &[WorkloadFact]) -> Vec<ServiceAccountFact> {
+    // Every account that exists, is used by a workload, or is named by a binding.
+    let mut accounts: BTreeMap<(String, String), Option<&Meta>> = BTreeMap::new();
+    for account in &inventory.service_accounts.items {
+        let namespace = account.meta.namespace.clone().unwrap_or_default();
+        accounts.insert((namespace, account.meta.name.clone()), Some(&account.meta));
+    }
+    for root in roots {
+        let namespace = root.workload.meta.namespace.clone().unwrap_or_else(|| "default".into());
+        accounts.entry((namespace, root.workload.pod.service_account.clone())).or_insert(None);
+    }
+    for binding in &inventory.bindings.items {
+        for subject in binding.subjects.iter().filter(|subject| subject.kind == "ServiceAccount") {
+            let namespace = subject.namespace.clone().unwrap_or_default();
+            accounts.entry((namespace, subject.name.clone())).or_insert(None);
+        }
+    }
+    let index = RoleIndex::new(&inventory.roles.items);
+    accounts
+        .into_iter()
+        .map(|((namespace, name), meta)| {
+            let users: Vec<(&Root<'_>, &WorkloadFact)> = roots
+                .iter()
+                .zip(workloads)
+                .filter(|(root, _)| {
+                    root.workload.meta.namespace.as_deref().unwrap_or("default") == namespace && root.workload.pod.service_account == name
+                })
+                .collect();
+            let mut cluster_admin = false;
+            let mut wildcard = false;
+            let mut grants = Vec::new();
+            for binding in inventory.bindings.items.iter().filter(|binding| rbac::binds_service_account(binding, &namespace, &name)) {
+                let power = index.power(binding);
+                cluster_admin |= power.full && binding.meta.kind == "ClusterRoleBinding";
+                wildcard |= power.wildcard;
+                grants.push(format!("{}/{} → {}/{}", binding.meta.kind, binding.meta.name, binding.role_ref.0, binding.role_ref.1));
+            }
+            let addon = users
+                .iter()
+                .map(|(_, fact)| fact.addon.as_str())
+                .find(|addon| !addon.is_empty())
+                .or_else(|| match name.as_str() {
+                    "kubernetes-dashboard" => Some("dashboard"),
+                    "tiller" => Some("tiller"),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            ServiceAccountFact {
+                subject: Subject {
+                    api_version: Some("v1".into()),
+                    kind: "ServiceAccount".into(),
+                    namespace: Some(namespace.clone()),
+                    name: name.clone(),
+                    container: None,
+                },
+                location: meta.and_then(|meta| meta.location.clone()),
+                exists: meta.is_some(),
+                workloads: users.iter().map(|(root, _)| reference(&root.workload.meta)).collect(),
+                cluster_admin,
+                wildcard,
+                grants,
+                addon: addon.into(),
+            }
+        })
+        .collect()
+}
+
+fn bindings(inventory: &Inventory) -> Vec<BindingFact> {
+    let index = RoleIndex::new(&inventory.roles.items);
+    inventory
+        .bindings
+        .items
+        .iter()
+        .map(|binding| {
+            let power = index.power(binding);
+            let names = |kind: &str, name: &str| binding.subjects.iter().any(|subject| subject.kind == kind && subject.name == name);
+            BindingFact {
+                subject: subject_of(&binding.meta),
+                location: binding.meta.location.clone(),
+                role_kind: binding.role_ref.0.clone(),
+                role_name: binding.role_ref.1.clone(),
+                subjects: binding.subjects.clone(),
+                anonymous: names("User", "system:anonymous") || names("Group", "system:unauthenticated"),
+                authenticated: names("Group", "system:authenticated"),
+                default: rbac::is_default(binding),
+                grants_cluster_admin: power.full,
+                grants_wildcard: power.wildcard,
+            }
+        })
+        .collect()
+}
+
+fn namespaces(inventory: &Inventory, workloads: &[WorkloadFact]) -> Vec<NamespaceFact> {
+    inventory
+        .namespaces
+        .items
+        .iter()
+        .map(|namespace| {
+            let name = namespace.meta.name.clone();
+            let policies: Vec<_> = inventory
+                .network_policies
+                .items
+                .iter()
+                .filter(|policy| policy.meta.namespace.as_deref() == Some(name.as_str()))
+                .collect();
+            let denies = |direction: &str, rules: fn(&crate::inventory::NetworkPolicy) -> usize| {
+                policies.iter().any(|policy| policy.selects_all_pods && policy.policy_types.iter().any(|kind| kind == direction) && rules(policy) == 0)
+            };
+            let count = workloads.iter().filter(|workload| workload.subject.namespace.as_deref() == Some(name.as_str())).count();
+            let workload_count = i64::try_from(count).unwrap_or(i64::MAX);
+            let system = SYSTEM_NAMESPACES.contains(&name.as_str());
+            let label = |key: &str| namespace.meta.labels.get(&format!("pod-security.kubernetes.io/{key}")).cloned().unwrap_or_default();
+            NamespaceFact {
+                subject: subject_of(&namespace.meta),
+                location: namespace.meta.location.clone(),
+                system,
+                application: !system && !(name == "default" && workload_count == 0),
+                workloads: workload_count,
+                pod_security: PodSecurityFact { enforce: label("enforce"), audit: label("audit"), warn: label("warn") },
+                network_policies: i64::try_from(policies.len()).unwrap_or(i64::MAX),
+                default_deny_ingress: denies("Ingress", |policy| policy.ingress_rules),
+                default_deny_egress: denies("Egress", |policy| policy.egress_rules),
+                name,
+            }
+        })
+        .collect()
+}
+
+fn services(inventory: &Inventory) -> Vec<ServiceFact> {
+    inventory
+        .services
+        .items
+        .iter()
+        .map(|service| ServiceFact {
+            subject: subject_of(&service.meta),
+            location: service.meta.location.clone(),
+            service_type: service.service_type.clone(),
+            ports: service.ports.clone(),
+            selector: service.selector.clone(),
+        })
+        .collect()
+}
+
+fn pdbs(pdbs: &[Pdb], roots: &[Root<'_>]) -> Vec<PdbFact> {
+    pdbs.iter()
+        .map(|pdb| PdbFact {
+            subject: subject_of(&pdb.meta),
+            location: pdb.meta.location.clone(),
+            min_available: pdb.min_available.clone(),
+            max_unavailable: pdb.max_unavailable.clone(),
+            workloads: roots
+                .iter()
+                .filter(|root| root.workload.meta.namespace == pdb.meta.namespace && selector_matches(pdb, &root.workload.pod.labels))
+                .map(|root| reference(&root.workload.meta))
+                .collect(),
+        })
+        .collect()
+}

@@ -1,0 +1,446 @@
+//! The facts document: everything rules may judge, as named collections.
+//!
+//! Rust computes facts (parsing flags and image references, resolving RBAC, matching
+//! disruption budgets) so that rule expressions stay one line. Every collection says
+//! whether it was collected; a rule over an uncollected one is never a pass.
+//! `docs/facts.md` is generated from these types.
+
+mod build;
+pub mod flags;
+pub mod image;
+mod rbac;
+
+pub use build::build;
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::inventory::{Availability, ContainerKind, Location, RbacSubject};
+
+/// Version of the facts document layout; snapshots of another version are refused.
+pub const FACTS_SCHEMA_VERSION: u32 = 1;
+
+/// The facts document (also the snapshot file format).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Facts {
+    /// Layout version: [`FACTS_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Cluster identity; always present.
+    pub cluster: ClusterFacts,
+    /// One item per Node.
+    pub nodes: Collection<NodeFact>,
+    /// One item summarising the control-plane nodes (built from `nodes`).
+    pub control_plane: Collection<ControlPlaneFact>,
+    /// Control-plane components (kube-apiserver, etcd, kube-controller-manager,
+    /// kube-scheduler) found as pods, with their parsed command-line flags.
+    pub components: Collection<ComponentFact>,
+    /// Workloads: owning controllers (Deployment, StatefulSet, DaemonSet, ReplicaSet,
+    /// Job, CronJob) and bare Pods; pods owned by a listed controller are folded into it.
+    pub workloads: Collection<WorkloadFact>,
+    /// Every container (regular, init, ephemeral) of every workload.
+    pub containers: Collection<ContainerFact>,
+    /// One item per image reference in use, with the digests seen running.
+    pub images: Collection<ImageFact>,
+    /// Service accounts with their effective RBAC grants.
+    pub service_accounts: Collection<ServiceAccountFact>,
+    /// RoleBindings and ClusterRoleBindings.
+    pub bindings: Collection<BindingFact>,
+    /// Namespaces with Pod Security labels and default-deny NetworkPolicies.
+    pub namespaces: Collection<NamespaceFact>,
+    /// Services.
+    pub services: Collection<ServiceFact>,
+    /// PodDisruptionBudgets.
+    pub pdbs: Collection<PdbFact>,
+}
+
+/// A collection: its items and whether they were collected.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Collection<T> {
+    /// `collected`, `notCollected` or `notApplicable`, with a `reason` for the latter two.
+    #[serde(flatten)]
+    pub availability: Availability,
+    /// The items; empty when not collected.
+    pub items: Vec<T>,
+}
+
+impl<T> Collection<T> {
+    /// A collection with the given availability; items are dropped unless collected.
+    pub fn new(availability: Availability, items: Vec<T>) -> Self {
+        let items = if availability.is_collected() { items } else { Vec::new() };
+        Self { availability, items }
+    }
+}
+
+/// Where the facts came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SourceKind {
+    /// Manifest files or stdin.
+    Manifests,
+    /// A live cluster through the Kubernetes API.
+    Live,
+}
+
+/// Cluster identity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterFacts {
+    /// Cluster name (kubeconfig context, or `manifests`).
+    pub name: String,
+    /// API server URL, when known.
+    pub server: Option<String>,
+    /// UID of the `kube-system` namespace, when known.
+    pub uid: Option<String>,
+    /// Kubernetes version, when known (from the kube-apiserver image tag for manifests).
+    pub version: Option<String>,
+    /// `kubeadm`, `eks`, `gke`, `aks`, `k3s`, `rke2`, `openshift` or `unknown`.
+    pub provider: String,
+    /// Where the facts were read from.
+    pub source: SourceKind,
+    /// True when control-plane component pods were found.
+    pub control_plane_visible: bool,
+}
+
+/// What a finding is about: the object a person would go and change.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Subject {
+    /// API version, for API objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// Kind: an API kind, or `Cluster` / `Image` for facts that are not one object.
+    pub kind: String,
+    /// Namespace of namespaced objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Container name, for container facts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+}
+
+impl Subject {
+    /// A stable, human-readable key: `Kind/namespace/name[/container]`.
+    pub fn key(&self) -> String {
+        let mut key = self.kind.clone();
+        for part in [&self.namespace, &Some(self.name.clone()), &self.container].into_iter().flatten() {
+            key.push('/');
+            key.push_str(part);
+        }
+        key
+    }
+}
+
+/// A node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeFact {
+    /// The Node.
+    pub subject: Subject,
+    /// Manifest location, when read from manifests.
+    pub location: Option<Location>,
+    /// Node name.
+    pub name: String,
+    /// Labelled `node-role.kubernetes.io/control-plane` (or the older `master`).
+    pub control_plane: bool,
+    /// `topology.kubernetes.io/zone` (or the deprecated beta label); empty when unset.
+    pub zone: String,
+    /// Taints as `key:effect`.
+    pub taints: Vec<String>,
+    /// Has a taint with effect `NoSchedule` or `NoExecute`: pods without a matching
+    /// toleration cannot land here.
+    pub no_schedule: bool,
+    /// InternalIP addresses.
+    #[serde(rename = "internalIPs")]
+    pub internal_ips: Vec<String>,
+    /// Kubelet version, when reported.
+    pub kubelet_version: Option<String>,
+}
+
+/// The control plane as the nodes show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ControlPlaneFact {
+    /// The cluster.
+    pub subject: Subject,
+    /// Number of control-plane nodes.
+    pub nodes: i64,
+    /// Their names.
+    pub node_names: Vec<String>,
+    /// Distinct zones of control-plane nodes (non-empty zone labels only).
+    pub zones: Vec<String>,
+    /// True when every control-plane node carries a zone label.
+    pub zone_labelled: bool,
+}
+
+/// A control-plane component pod with its parsed flags.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentFact {
+    /// The Pod.
+    pub subject: Subject,
+    /// Manifest location, when read from manifests.
+    pub location: Option<Location>,
+    /// `kube-apiserver`, `etcd`, `kube-controller-manager` or `kube-scheduler`.
+    pub component: String,
+    /// Node the pod runs on, when known.
+    pub node: String,
+    /// Container image.
+    pub image: String,
+    /// Flags without leading dashes, from `command` and `args`: the last value given
+    /// (`--flag=value` and `--flag value`; a bare `--flag` is `true`). Values of
+    /// secret-looking flags are redacted.
+    pub flags: BTreeMap<String, String>,
+    /// Every value of every occurrence of each flag, split on commas: for list flags
+    /// such as `authorization-mode` or `enable-admission-plugins`.
+    pub flag_lists: BTreeMap<String, Vec<String>>,
+}
+
+/// A `hostPath` volume.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HostPathFact {
+    /// Volume name.
+    pub name: String,
+    /// Path on the node.
+    pub path: String,
+    /// True when every mount of it is read-only (an unmounted volume counts as read-only).
+    pub read_only: bool,
+}
+
+/// A workload: an owning controller or a bare Pod.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadFact {
+    /// The controller or Pod.
+    pub subject: Subject,
+    /// Manifest location, when read from manifests.
+    pub location: Option<Location>,
+    /// Desired replicas; null for DaemonSets, Jobs, CronJobs and Pods.
+    pub replicas: Option<i64>,
+    /// Service account name.
+    pub service_account: String,
+    /// Pod template labels.
+    pub labels: BTreeMap<String, String>,
+    /// `hostNetwork`.
+    pub host_network: bool,
+    /// `hostPID`.
+    #[serde(rename = "hostPID")]
+    pub host_pid: bool,
+    /// `hostIPC`.
+    #[serde(rename = "hostIPC")]
+    pub host_ipc: bool,
+    /// `hostPath` volumes.
+    pub host_paths: Vec<HostPathFact>,
+    /// A control-plane component pod.
+    pub control_plane: bool,
+    /// Runs in `kube-system`, where node agents (kube-proxy, CNI) legitimately need
+    /// host access; workload-hardening rules leave these to dedicated rules.
+    pub system: bool,
+    /// The cluster DNS (CoreDNS or kube-dns in `kube-system`).
+    pub cluster_dns: bool,
+    /// `dashboard` (Kubernetes Dashboard), `tiller` (Helm v2) or empty.
+    pub addon: String,
+    /// Names of PodDisruptionBudgets selecting this workload's pods.
+    pub disruption_budgets: Vec<String>,
+}
+
+/// A parsed image reference.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageRef {
+    /// As written in the pod spec.
+    pub reference: String,
+    /// Registry host (with port), `docker.io` when none is written.
+    pub registry: String,
+    /// Repository path, with `library/` added for official Docker Hub images.
+    pub repository: String,
+    /// `registry/repository`.
+    pub name: String,
+    /// Tag; empty when none is written.
+    pub tag: String,
+    /// Digest (`sha256:…`); empty when none is written.
+    pub digest: String,
+    /// Pinned by digest: the image cannot change under the same reference.
+    pub digest_pinned: bool,
+    /// Tag `latest`, or neither tag nor digest (which means `latest`).
+    pub latest: bool,
+}
+
+/// A container of a workload.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerFact {
+    /// The owning workload, with the container name.
+    pub subject: Subject,
+    /// Manifest location of the workload, when read from manifests.
+    pub location: Option<Location>,
+    /// Container name.
+    pub name: String,
+    /// `container`, `initContainer` or `ephemeralContainer`.
+    #[serde(rename = "type")]
+    pub container_type: ContainerKind,
+    /// The image reference.
+    pub image: ImageRef,
+    /// `securityContext.privileged`.
+    pub privileged: bool,
+    /// Effective privilege escalation: true unless `allowPrivilegeEscalation: false`
+    /// is set, and always true for privileged containers or those adding `SYS_ADMIN`.
+    pub allow_privilege_escalation: bool,
+    /// Capabilities added.
+    pub capabilities_add: Vec<String>,
+    /// `securityContext.readOnlyRootFilesystem`.
+    pub read_only_root_filesystem: bool,
+    /// `runAsNonRoot` (container, else pod level).
+    pub run_as_non_root: bool,
+    /// The workload is a control-plane component.
+    pub control_plane: bool,
+    /// The workload runs in `kube-system`.
+    pub system: bool,
+}
+
+/// An image reference (`registry/repository:tag`) in use.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageFact {
+    /// Kind `Image`, named by the reference without digest.
+    pub subject: Subject,
+    /// The reference without digest.
+    pub reference: String,
+    /// Workloads using it, as `Kind/namespace/name`.
+    pub workloads: Vec<String>,
+    /// Distinct digests that pods report running for it (`status.containerStatuses[].imageID`).
+    pub running_digests: Vec<String>,
+    /// Pods reporting a digest, as `namespace/pod → digest`.
+    pub running_pods: Vec<String>,
+}
+
+/// A service account with its effective grants.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceAccountFact {
+    /// The ServiceAccount.
+    pub subject: Subject,
+    /// Manifest location, when read from manifests.
+    pub location: Option<Location>,
+    /// A ServiceAccount object exists (it may only be referenced).
+    pub exists: bool,
+    /// Workloads running as it, as `Kind/namespace/name`.
+    pub workloads: Vec<String>,
+    /// Cluster-wide admin: bound through a ClusterRoleBinding (directly or through one
+    /// of its groups) to `cluster-admin` or to a role granting every verb on every
+    /// resource.
+    pub cluster_admin: bool,
+    /// Some bound role uses `*` in verbs or resources.
+    pub wildcard: bool,
+    /// The grants, as `BindingKind/name → RoleKind/name`.
+    pub grants: Vec<String>,
+    /// `dashboard`, `tiller` or empty: the add-on it belongs to.
+    pub addon: String,
+}
+
+/// A RoleBinding or ClusterRoleBinding.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BindingFact {
+    /// The binding.
+    pub subject: Subject,
+    /// Manifest location, when read from manifests.
+    pub location: Option<Location>,
+    /// Role kind (`Role` or `ClusterRole`).
+    pub role_kind: String,
+    /// Role name.
+    pub role_name: String,
+    /// The binding's subjects.
+    pub subjects: Vec<RbacSubject>,
+    /// Binds the user `system:anonymous` or the group `system:unauthenticated`.
+    pub anonymous: bool,
+    /// Binds the group `system:authenticated` (every authenticated identity).
+    pub authenticated: bool,
+    /// One of the bindings Kubernetes or kubeadm create by default, with its default role.
+    pub default: bool,
+    /// The role is `cluster-admin` or grants every verb on every resource.
+    pub grants_cluster_admin: bool,
+    /// The role uses `*` in verbs or resources.
+    pub grants_wildcard: bool,
+}
+
+/// Pod Security admission labels of a namespace.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSecurityFact {
+    /// `pod-security.kubernetes.io/enforce`; empty when unset.
+    pub enforce: String,
+    /// `pod-security.kubernetes.io/audit`; empty when unset.
+    pub audit: String,
+    /// `pod-security.kubernetes.io/warn`; empty when unset.
+    pub warn: String,
+}
+
+/// A namespace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NamespaceFact {
+    /// The Namespace.
+    pub subject: Subject,
+    /// Manifest location, when read from manifests.
+    pub location: Option<Location>,
+    /// Name.
+    pub name: String,
+    /// `kube-system`, `kube-public` or `kube-node-lease`.
+    pub system: bool,
+    /// Holds applications: not a system namespace, and not an empty `default`.
+    pub application: bool,
+    /// Number of workloads in it.
+    pub workloads: i64,
+    /// Pod Security admission labels.
+    pub pod_security: PodSecurityFact,
+    /// Number of NetworkPolicies in it.
+    pub network_policies: i64,
+    /// A policy selects every pod for Ingress and allows nothing.
+    pub default_deny_ingress: bool,
+    /// A policy selects every pod for Egress and allows nothing.
+    pub default_deny_egress: bool,
+}
+
+/// A Service.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceFact {
+    /// The Service.
+    pub subject: Subject,
+    /// Manifest location, when read from manifests.
+    pub location: Option<Location>,
+    /// `ClusterIP`, `NodePort`, `LoadBalancer` or `ExternalName`.
+    #[serde(rename = "type")]
+    pub service_type: String,
+    /// Ports.
+    pub ports: Vec<i64>,
+    /// Pod selector.
+    pub selector: BTreeMap<String, String>,
+}
+
+/// A PodDisruptionBudget.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PdbFact {
+    /// The PodDisruptionBudget.
+    pub subject: Subject,
+    /// Manifest location, when read from manifests.
+    pub location: Option<Location>,
+    /// `minAvailable` as written.
+    pub min_available: Option<String>,
+    /// `maxUnavailable` as written.
+    pub max_unavailable: Option<String>,
+    /// Workloads whose pods it selects, as `Kind/namespace/name`.
+    pub workloads: Vec<String>,
+}
+
+/// The JSON Schema of the facts document; the engine checks rule field paths against it.
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Facts)).expect("a schema is plain JSON")
+}

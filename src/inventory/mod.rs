@@ -1,0 +1,382 @@
+//! Compact, typed projections of Kubernetes objects: what a source collected.
+//!
+//! Sources (manifests today, the live API later) turn API objects into these small
+//! structs and never keep whole objects. Each kind of object is gathered with an
+//! [`Availability`] so that "none found" and "could not look" never look alike.
+
+mod project;
+
+pub use project::{ProjectError, project_object};
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Where an object was read from: a manifest file and the line its document starts on.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub struct Location {
+    /// Path as given on the command line (relative paths stay relative); `<stdin>` for `-`.
+    pub file: String,
+    /// 1-based line of the object's first key.
+    pub line: u32,
+}
+
+/// Whether a source could look at a kind of object, and if not, why.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "status", rename_all = "camelCase")]
+pub enum Availability {
+    /// The source looked; an empty list means there are none.
+    #[default]
+    Collected,
+    /// The source could not look (forbidden, timeout, not part of this source).
+    NotCollected {
+        /// Why, e.g. `not part of this source: no Node objects in the manifests`.
+        reason: String,
+    },
+    /// Looking makes no sense here, e.g. control-plane pods on a managed control plane.
+    NotApplicable {
+        /// Why, e.g. `managed control plane: eks`.
+        reason: String,
+    },
+}
+
+impl Availability {
+    /// A `NotCollected` with the given reason.
+    pub fn not_collected(reason: impl Into<String>) -> Self {
+        Self::NotCollected { reason: reason.into() }
+    }
+
+    /// True when the source looked.
+    pub fn is_collected(&self) -> bool {
+        matches!(self, Self::Collected)
+    }
+
+    /// The first availability that is not `Collected`, else `Collected`: a view built from
+    /// several kinds of objects is only as available as its least available input.
+    pub fn combine<'a>(all: impl IntoIterator<Item = &'a Availability>) -> Availability {
+        all.into_iter()
+            .find(|availability| !availability.is_collected())
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// Objects of one kind (or group of kinds) together with whether they could be gathered.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Gathered<T> {
+    /// Whether the source looked.
+    pub availability: Availability,
+    /// What it found.
+    pub items: Vec<T>,
+}
+
+/// Identity and the few metadata fields the facts need.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Meta {
+    /// `apiVersion` as written, e.g. `apps/v1`.
+    pub api_version: String,
+    /// `kind`, e.g. `Deployment`.
+    pub kind: String,
+    /// Namespace; `None` for cluster-scoped objects.
+    pub namespace: Option<String>,
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.uid` when the source has one.
+    pub uid: Option<String>,
+    /// `metadata.labels`.
+    pub labels: BTreeMap<String, String>,
+    /// The controlling owner (`ownerReferences[].controller == true`), as kind and name.
+    pub controller: Option<(String, String)>,
+    /// Manifest file and line, for sources that have them.
+    pub location: Option<Location>,
+}
+
+/// A cluster identity as far as the source knows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClusterInfo {
+    /// A name for the cluster (kubeconfig context, or `manifests`).
+    pub name: String,
+    /// API server URL, when known.
+    pub server: Option<String>,
+    /// UID of the `kube-system` namespace: stable identity across renames.
+    pub uid: Option<String>,
+    /// Kubernetes version (`gitVersion`), when known.
+    pub version: Option<String>,
+}
+
+/// Everything a source gathered, one [`Gathered`] per kind of object.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Inventory {
+    /// Cluster identity.
+    pub cluster: ClusterInfo,
+    /// Node objects.
+    pub nodes: Gathered<Node>,
+    /// Namespace objects.
+    pub namespaces: Gathered<Namespace>,
+    /// Pods and the controllers that own pod templates.
+    pub workloads: Gathered<Workload>,
+    /// ServiceAccount objects.
+    pub service_accounts: Gathered<ServiceAccount>,
+    /// Roles and ClusterRoles.
+    pub roles: Gathered<Role>,
+    /// RoleBindings and ClusterRoleBindings.
+    pub bindings: Gathered<Binding>,
+    /// NetworkPolicy objects.
+    pub network_policies: Gathered<NetworkPolicy>,
+    /// Service objects.
+    pub services: Gathered<Service>,
+    /// PodDisruptionBudget objects.
+    pub pdbs: Gathered<Pdb>,
+}
+
+/// One API object, projected: what [`project_object`] returns.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Projected {
+    /// A Node.
+    Node(Node),
+    /// A Namespace.
+    Namespace(Namespace),
+    /// A Pod or a controller with a pod template.
+    Workload(Workload),
+    /// A ServiceAccount.
+    ServiceAccount(ServiceAccount),
+    /// A Role or ClusterRole.
+    Role(Role),
+    /// A RoleBinding or ClusterRoleBinding.
+    Binding(Binding),
+    /// A NetworkPolicy.
+    NetworkPolicy(NetworkPolicy),
+    /// A Service.
+    Service(Service),
+    /// A PodDisruptionBudget.
+    Pdb(Pdb),
+}
+
+impl Inventory {
+    /// Files a projected object under its kind.
+    pub fn add(&mut self, object: Projected) {
+        match object {
+            Projected::Node(node) => self.nodes.items.push(node),
+            Projected::Namespace(namespace) => self.namespaces.items.push(namespace),
+            Projected::Workload(workload) => self.workloads.items.push(workload),
+            Projected::ServiceAccount(account) => self.service_accounts.items.push(account),
+            Projected::Role(role) => self.roles.items.push(role),
+            Projected::Binding(binding) => self.bindings.items.push(binding),
+            Projected::NetworkPolicy(policy) => self.network_policies.items.push(policy),
+            Projected::Service(service) => self.services.items.push(service),
+            Projected::Pdb(pdb) => self.pdbs.items.push(pdb),
+        }
+    }
+}
+
+/// A Node.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Node {
+    /// Identity and labels.
+    pub meta: Meta,
+    /// `spec.taints` as (key, effect).
+    pub taints: Vec<(String, String)>,
+    /// `status.addresses` of type InternalIP.
+    pub internal_ips: Vec<String>,
+    /// `spec.providerID`.
+    pub provider_id: Option<String>,
+    /// `status.nodeInfo.kubeletVersion`.
+    pub kubelet_version: Option<String>,
+}
+
+/// A Namespace.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Namespace {
+    /// Identity and labels (Pod Security labels live here).
+    pub meta: Meta,
+}
+
+/// Where a container sits in the pod spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ContainerKind {
+    /// `spec.containers[]`.
+    Container,
+    /// `spec.initContainers[]`.
+    InitContainer,
+    /// `spec.ephemeralContainers[]`.
+    EphemeralContainer,
+}
+
+/// A container of a pod template, reduced to what the rules judge.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Container {
+    /// Container name.
+    pub name: String,
+    /// Regular, init or ephemeral.
+    pub kind: ContainerKind,
+    /// `image` as written.
+    pub image: String,
+    /// `command`, as written.
+    pub command: Vec<String>,
+    /// `args`.
+    pub args: Vec<String>,
+    /// `securityContext.privileged`.
+    pub privileged: Option<bool>,
+    /// `securityContext.allowPrivilegeEscalation`.
+    pub allow_privilege_escalation: Option<bool>,
+    /// `securityContext.capabilities.add`.
+    pub capabilities_add: Vec<String>,
+    /// `securityContext.readOnlyRootFilesystem`.
+    pub read_only_root_filesystem: Option<bool>,
+    /// `securityContext.runAsNonRoot` (container, else pod level).
+    pub run_as_non_root: Option<bool>,
+    /// `volumeMounts[]` as (volume name, readOnly, mountPath).
+    pub mounts: Vec<(String, bool, String)>,
+}
+
+/// A `hostPath` volume of a pod template.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostPathVolume {
+    /// Volume name (what mounts refer to).
+    pub name: String,
+    /// Path on the node.
+    pub path: String,
+}
+
+/// The part of a pod spec the facts need.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PodTemplate {
+    /// Pod labels (template labels for controllers).
+    pub labels: BTreeMap<String, String>,
+    /// `serviceAccountName`, `default` when unset.
+    pub service_account: String,
+    /// `hostNetwork`.
+    pub host_network: bool,
+    /// `hostPID`.
+    pub host_pid: bool,
+    /// `hostIPC`.
+    pub host_ipc: bool,
+    /// All containers: regular, init and ephemeral.
+    pub containers: Vec<Container>,
+    /// `hostPath` volumes.
+    pub host_path_volumes: Vec<HostPathVolume>,
+    /// `spec.nodeName`, set on static and scheduled pods.
+    pub node_name: Option<String>,
+}
+
+/// An image a pod is actually running, from `status.containerStatuses[]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunningImage {
+    /// Container name.
+    pub container: String,
+    /// `image` as reported.
+    pub image: String,
+    /// `imageID`: the resolved digest reference.
+    pub image_id: String,
+}
+
+/// A pod or a controller with a pod template (Deployment, StatefulSet, DaemonSet,
+/// ReplicaSet, Job, CronJob).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Workload {
+    /// Identity; `meta.controller` links a pod to its owner.
+    pub meta: Meta,
+    /// Desired replicas, for kinds that have them (default 1 when unset).
+    pub replicas: Option<i64>,
+    /// The pod template (or the pod's own spec).
+    pub pod: PodTemplate,
+    /// Images running, for pods with a status.
+    pub running: Vec<RunningImage>,
+}
+
+/// A ServiceAccount.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ServiceAccount {
+    /// Identity.
+    pub meta: Meta,
+}
+
+/// One `rules[]` entry of a Role or ClusterRole.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PolicyRule {
+    /// `apiGroups`.
+    pub api_groups: Vec<String>,
+    /// `resources`.
+    pub resources: Vec<String>,
+    /// `verbs`.
+    pub verbs: Vec<String>,
+    /// `nonResourceURLs`.
+    pub non_resource_urls: Vec<String>,
+}
+
+/// A Role or ClusterRole.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Role {
+    /// Identity; `meta.kind` tells Role from ClusterRole.
+    pub meta: Meta,
+    /// Its rules.
+    pub rules: Vec<PolicyRule>,
+}
+
+/// A subject of a binding.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub struct RbacSubject {
+    /// `User`, `Group` or `ServiceAccount`.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// Namespace, for ServiceAccounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// A RoleBinding or ClusterRoleBinding.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Binding {
+    /// Identity; `meta.kind` tells RoleBinding from ClusterRoleBinding.
+    pub meta: Meta,
+    /// `roleRef` as (kind, name).
+    pub role_ref: (String, String),
+    /// `subjects`.
+    pub subjects: Vec<RbacSubject>,
+}
+
+/// A NetworkPolicy, reduced to what decides "default deny".
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NetworkPolicy {
+    /// Identity.
+    pub meta: Meta,
+    /// True when `podSelector` is empty: the policy selects every pod of its namespace.
+    pub selects_all_pods: bool,
+    /// Effective policy types (`Ingress`, `Egress`), defaulted as the API server does.
+    pub policy_types: Vec<String>,
+    /// Number of `ingress` rules.
+    pub ingress_rules: usize,
+    /// Number of `egress` rules.
+    pub egress_rules: usize,
+}
+
+/// A Service.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Service {
+    /// Identity.
+    pub meta: Meta,
+    /// `spec.type`, `ClusterIP` when unset.
+    pub service_type: String,
+    /// `spec.selector`.
+    pub selector: BTreeMap<String, String>,
+    /// `spec.ports[].port`.
+    pub ports: Vec<i64>,
+}
+
+/// A PodDisruptionBudget.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Pdb {
+    /// Identity.
+    pub meta: Meta,
+    /// `spec.selector.matchLabels`.
+    pub match_labels: BTreeMap<String, String>,
+    /// `spec.selector.matchExpressions` as (key, operator, values).
+    pub match_expressions: Vec<(String, String, Vec<String>)>,
+    /// `spec.minAvailable` as written.
+    pub min_available: Option<String>,
+    /// `spec.maxUnavailable` as written.
+    pub max_unavailable: Option<String>,
+}

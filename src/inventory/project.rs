@@ -1,0 +1,398 @@
+//! Turns API objects (as JSON) into the compact projections of [`super`].
+//!
+//! Objects are first deserialized into k8s-openapi types, so a manifest with a field
+//! of the wrong type is rejected the way the API server would reject it, and the live
+//! source (which receives the same types) shares this code.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1 as apps;
+use k8s_openapi::api::batch::v1 as batch;
+use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::api::networking::v1 as networking;
+use k8s_openapi::api::policy::v1 as policy;
+use k8s_openapi::api::rbac::v1 as rbac;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde::de::DeserializeOwned;
+
+use super::{
+    Binding, Container, ContainerKind, HostPathVolume, Location, Meta, Namespace, NetworkPolicy,
+    Node, Pdb, PodTemplate, PolicyRule, Projected, RbacSubject, Role, RunningImage, Service,
+    ServiceAccount, Workload,
+};
+
+/// An object of a known kind whose fields do not match the Kubernetes schema.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {kind}: {reason}")]
+pub struct ProjectError {
+    /// The object's kind.
+    pub kind: String,
+    /// What serde said was wrong.
+    pub reason: String,
+}
+
+/// Projects one API object. Returns `Ok(None)` for kinds the facts do not use.
+///
+/// The API version's *group* decides the kind; older versions of the same group
+/// (`apps/v1beta2`, `policy/v1beta1`, `extensions/v1beta1`) are read as the current
+/// one, whose fields they share.
+pub fn project_object(
+    object: &serde_json::Value,
+    location: Option<Location>,
+) -> Result<Option<Projected>, ProjectError> {
+    let kind = object.get("kind").and_then(serde_json::Value::as_str).unwrap_or_default();
+    let api_version = object.get("apiVersion").and_then(serde_json::Value::as_str).unwrap_or_default();
+    let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+    let meta = |raw: &ObjectMeta| meta_of(api_version, kind, raw, location.clone());
+    let projected = match (group, kind) {
+        ("", "Node") => {
+            let node: core::Node = parse(object, kind, "v1")?;
+            Projected::Node(project_node(meta(&node.metadata), &node))
+        }
+        ("", "Namespace") => {
+            let namespace: core::Namespace = parse(object, kind, "v1")?;
+            Projected::Namespace(Namespace { meta: meta(&namespace.metadata) })
+        }
+        ("", "Pod") => {
+            let pod: core::Pod = parse(object, kind, "v1")?;
+            let mut workload = workload(meta(&pod.metadata), None, pod.spec.as_ref(), &pod.metadata);
+            workload.running = running_images(pod.status.as_ref());
+            Projected::Workload(workload)
+        }
+        ("apps" | "extensions", "Deployment") => {
+            let deployment: apps::Deployment = parse(object, kind, "apps/v1")?;
+            let spec = Some(&deployment.spec);
+            let template = spec.map(|spec| &spec.template);
+            Projected::Workload(templated(meta(&deployment.metadata), spec.map(|s| s.replicas), template))
+        }
+        ("apps", "StatefulSet") => {
+            let set: apps::StatefulSet = parse(object, kind, "apps/v1")?;
+            let spec = Some(&set.spec);
+            Projected::Workload(templated(meta(&set.metadata), spec.map(|s| s.replicas), spec.map(|s| &s.template)))
+        }
+        ("apps" | "extensions", "ReplicaSet") => {
+            let set: apps::ReplicaSet = parse(object, kind, "apps/v1")?;
+            let spec = Some(&set.spec);
+            let template = spec.and_then(|spec| spec.template.as_ref());
+            Projected::Workload(templated(meta(&set.metadata), spec.map(|s| s.replicas), template))
+        }
+        ("apps" | "extensions", "DaemonSet") => {
+            let set: apps::DaemonSet = parse(object, kind, "apps/v1")?;
+            let template = Some(&set.spec.template);
+            let mut projected = templated(meta(&set.metadata), None, template);
+            projected.replicas = None;
+            Projected::Workload(projected)
+        }
+        ("batch", "Job") => {
+            let job: batch::Job = parse(object, kind, "batch/v1")?;
+            let template = job.spec.as_ref().map(|spec| &spec.template);
+            let mut projected = templated(meta(&job.metadata), None, template);
+            projected.replicas = None;
+            Projected::Workload(projected)
+        }
+        ("batch", "CronJob") => {
+            let cron: batch::CronJob = parse(object, kind, "batch/v1")?;
+            let template = cron.spec.job_template.spec.as_ref().map(|spec| &spec.template);
+            let mut projected = templated(meta(&cron.metadata), None, template);
+            projected.replicas = None;
+            Projected::Workload(projected)
+        }
+        ("", "ServiceAccount") => {
+            let account: core::ServiceAccount = parse(object, kind, "v1")?;
+            Projected::ServiceAccount(ServiceAccount { meta: meta(&account.metadata) })
+        }
+        ("rbac.authorization.k8s.io", "Role") => {
+            let role: rbac::Role = parse(object, kind, "rbac.authorization.k8s.io/v1")?;
+            Projected::Role(Role { meta: meta(&role.metadata), rules: policy_rules(role.rules.as_deref()) })
+        }
+        ("rbac.authorization.k8s.io", "ClusterRole") => {
+            let role: rbac::ClusterRole = parse(object, kind, "rbac.authorization.k8s.io/v1")?;
+            Projected::Role(Role { meta: meta(&role.metadata), rules: policy_rules(role.rules.as_deref()) })
+        }
+        ("rbac.authorization.k8s.io", "RoleBinding") => {
+            let binding: rbac::RoleBinding = parse(object, kind, "rbac.authorization.k8s.io/v1")?;
+            Projected::Binding(project_binding(meta(&binding.metadata), &binding.role_ref, binding.subjects.as_deref()))
+        }
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding") => {
+            let binding: rbac::ClusterRoleBinding = parse(object, kind, "rbac.authorization.k8s.io/v1")?;
+            Projected::Binding(project_binding(meta(&binding.metadata), &binding.role_ref, binding.subjects.as_deref()))
+        }
+        ("networking.k8s.io" | "extensions", "NetworkPolicy") => {
+            let policy: networking::NetworkPolicy = parse(object, kind, "networking.k8s.io/v1")?;
+            Projected::NetworkPolicy(project_network_policy(meta(&policy.metadata), &policy))
+        }
+        ("", "Service") => {
+            let service: core::Service = parse(object, kind, "v1")?;
+            Projected::Service(project_service(meta(&service.metadata), &service))
+        }
+        ("policy", "PodDisruptionBudget") => {
+            let pdb: policy::PodDisruptionBudget = parse(object, kind, "policy/v1")?;
+            Projected::Pdb(project_pdb(meta(&pdb.metadata), &pdb))
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(projected))
+}
+
+/// Deserializes `object` as `T`, read as API version `current` of its group.
+fn parse<T: DeserializeOwned>(object: &serde_json::Value, kind: &str, current: &str) -> Result<T, ProjectError> {
+    let mut object = object.clone();
+    if let Some(map) = object.as_object_mut() {
+        map.insert("apiVersion".into(), current.into());
+    }
+    serde_json::from_value(object).map_err(|error| ProjectError { kind: kind.to_owned(), reason: error.to_string() })
+}
+
+fn meta_of(api_version: &str, kind: &str, raw: &ObjectMeta, location: Option<Location>) -> Meta {
+    let controller = raw
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|owner| owner.controller == Some(true))
+        .map(|owner| (owner.kind.clone(), owner.name.clone()));
+    Meta {
+        api_version: api_version.to_owned(),
+        kind: kind.to_owned(),
+        namespace: raw.namespace.clone(),
+        name: raw.name.clone().unwrap_or_default(),
+        uid: raw.uid.clone(),
+        labels: raw.labels.clone().unwrap_or_default(),
+        controller,
+        location,
+    }
+}
+
+fn project_node(meta: Meta, node: &core::Node) -> Node {
+    let spec = node.spec.as_ref();
+    let status = node.status.as_ref();
+    Node {
+        meta,
+        taints: spec
+            .and_then(|spec| spec.taints.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|taint| (taint.key.clone(), taint.effect.clone()))
+            .collect(),
+        internal_ips: status
+            .and_then(|status| status.addresses.as_ref())
+            .into_iter()
+            .flatten()
+            .filter(|address| address.type_ == "InternalIP")
+            .map(|address| address.address.clone())
+            .collect(),
+        provider_id: spec.and_then(|spec| spec.provider_id.clone()),
+        kubelet_version: status.and_then(|status| status.node_info.as_ref()).map(|info| info.kubelet_version.clone()),
+    }
+}
+
+/// A controller's projection: `replicas` defaults to 1 as the API server defaults it.
+fn templated(meta: Meta, replicas: Option<Option<i32>>, template: Option<&core::PodTemplateSpec>) -> Workload {
+    let empty = ObjectMeta::default();
+    let template_meta = template.and_then(|template| template.metadata.as_ref()).unwrap_or(&empty);
+    let spec = template.and_then(|template| template.spec.as_ref());
+    workload(meta, Some(i64::from(replicas.flatten().unwrap_or(1))), spec, template_meta)
+}
+
+fn workload(meta: Meta, replicas: Option<i64>, spec: Option<&core::PodSpec>, pod_meta: &ObjectMeta) -> Workload {
+    Workload {
+        meta,
+        replicas,
+        pod: pod_template(spec, pod_meta.labels.clone().unwrap_or_default()),
+        running: Vec::new(),
+    }
+}
+
+fn pod_template(spec: Option<&core::PodSpec>, labels: BTreeMap<String, String>) -> PodTemplate {
+    let Some(spec) = spec else {
+        return PodTemplate { labels, service_account: "default".into(), ..PodTemplate::default() };
+    };
+    let pod_non_root = spec.security_context.as_ref().and_then(|context| context.run_as_non_root);
+    let mut containers: Vec<Container> = Vec::new();
+    for (kind, list) in [(ContainerKind::Container, Some(&spec.containers)), (ContainerKind::InitContainer, spec.init_containers.as_ref())] {
+        for container in list.into_iter().flatten() {
+            containers.push(Container {
+                name: container.name.clone(),
+                kind,
+                image: container.image.clone().unwrap_or_default(),
+                command: container.command.clone().unwrap_or_default(),
+                args: container.args.clone().unwrap_or_default(),
+                mounts: mounts(container.volume_mounts.as_deref()),
+                ..security(container.security_context.as_ref(), pod_non_root)
+            });
+        }
+    }
+    for container in spec.ephemeral_containers.iter().flatten() {
+        containers.push(Container {
+            name: container.name.clone(),
+            kind: ContainerKind::EphemeralContainer,
+            image: container.image.clone().unwrap_or_default(),
+            command: container.command.clone().unwrap_or_default(),
+            args: container.args.clone().unwrap_or_default(),
+            mounts: mounts(container.volume_mounts.as_deref()),
+            ..security(container.security_context.as_ref(), pod_non_root)
+        });
+    }
+    PodTemplate {
+        labels,
+        service_account: spec
+            .service_account_name
+            .clone()
+            .or_else(|| spec.service_account.clone())
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| "default".into()),
+        host_network: spec.host_network.unwrap_or(false),
+        host_pid: spec.host_pid.unwrap_or(false),
+        host_ipc: spec.host_ipc.unwrap_or(false),
+        containers,
+        host_path_volumes: spec
+            .volumes
+            .iter()
+            .flatten()
+            .filter_map(|volume| {
+                let host_path = volume.host_path.as_ref()?;
+                Some(HostPathVolume { name: volume.name.clone(), path: host_path.path.clone() })
+            })
+            .collect(),
+        node_name: spec.node_name.clone(),
+    }
+}
+
+/// The security-context part of a container; identity fields are filled by the caller.
+fn security(context: Option<&core::SecurityContext>, pod_non_root: Option<bool>) -> Container {
+    Container {
+        name: String::new(),
+        kind: ContainerKind::Container,
+        image: String::new(),
+        command: Vec::new(),
+        args: Vec::new(),
+        privileged: context.and_then(|context| context.privileged),
+        allow_privilege_escalation: context.and_then(|context| context.allow_privilege_escalation),
+        capabilities_add: context
+            .and_then(|context| context.capabilities.as_ref())
+            .and_then(|capabilities| capabilities.add.clone())
+            .unwrap_or_default(),
+        read_only_root_filesystem: context.and_then(|context| context.read_only_root_filesystem),
+        run_as_non_root: context.and_then(|context| context.run_as_non_root).or(pod_non_root),
+        mounts: Vec::new(),
+    }
+}
+
+fn mounts(mounts: Option<&[core::VolumeMount]>) -> Vec<(String, bool, String)> {
+    mounts
+        .into_iter()
+        .flatten()
+        .map(|mount| (mount.name.clone(), mount.read_only.unwrap_or(false), mount.mount_path.clone()))
+        .collect()
+}
+
+fn running_images(status: Option<&core::PodStatus>) -> Vec<RunningImage> {
+    let Some(status) = status else { return Vec::new() };
+    [&status.container_statuses, &status.init_container_statuses, &status.ephemeral_container_statuses]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|container| !container.image_id.is_empty())
+        .map(|container| RunningImage {
+            container: container.name.clone(),
+            image: container.image.clone(),
+            image_id: container.image_id.clone(),
+        })
+        .collect()
+}
+
+fn policy_rules(rules: Option<&[rbac::PolicyRule]>) -> Vec<PolicyRule> {
+    rules
+        .into_iter()
+        .flatten()
+        .map(|rule| PolicyRule {
+            api_groups: rule.api_groups.clone().unwrap_or_default(),
+            resources: rule.resources.clone().unwrap_or_default(),
+            verbs: rule.verbs.clone(),
+            non_resource_urls: rule.non_resource_urls.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn project_binding(meta: Meta, role_ref: &rbac::RoleRef, subjects: Option<&[rbac::Subject]>) -> Binding {
+    let namespace = meta.namespace.clone();
+    Binding {
+        meta,
+        role_ref: (role_ref.kind.clone(), role_ref.name.clone()),
+        subjects: subjects
+            .into_iter()
+            .flatten()
+            .map(|subject| RbacSubject {
+                kind: subject.kind.clone(),
+                name: subject.name.clone(),
+                // A RoleBinding's ServiceAccount subject without a namespace means its own.
+                namespace: subject
+                    .namespace
+                    .clone()
+                    .or_else(|| (subject.kind == "ServiceAccount").then(|| namespace.clone()).flatten()),
+            })
+            .collect(),
+    }
+}
+
+fn project_network_policy(meta: Meta, policy: &networking::NetworkPolicy) -> NetworkPolicy {
+    let Some(spec) = policy.spec.as_ref() else {
+        return NetworkPolicy { meta, selects_all_pods: true, policy_types: vec!["Ingress".into()], ..NetworkPolicy::default() };
+    };
+    let selector = &spec.pod_selector;
+    let selects_all_pods = selector.as_ref().is_none_or(|selector| {
+        selector.match_labels.as_ref().is_none_or(BTreeMap::is_empty)
+            && selector.match_expressions.as_ref().is_none_or(Vec::is_empty)
+    });
+    let ingress_rules = spec.ingress.as_ref().map_or(0, Vec::len);
+    let egress_rules = spec.egress.as_ref().map_or(0, Vec::len);
+    // Defaulting as in the API reference: Ingress always, Egress when egress rules exist.
+    let policy_types = spec.policy_types.clone().unwrap_or_else(|| {
+        let mut types = vec!["Ingress".to_owned()];
+        if spec.egress.is_some() {
+            types.push("Egress".into());
+        }
+        types
+    });
+    NetworkPolicy { meta, selects_all_pods, policy_types, ingress_rules, egress_rules }
+}
+
+fn project_service(meta: Meta, service: &core::Service) -> Service {
+    let spec = service.spec.as_ref();
+    Service {
+        meta,
+        service_type: spec.and_then(|spec| spec.type_.clone()).unwrap_or_else(|| "ClusterIP".into()),
+        selector: spec.and_then(|spec| spec.selector.clone()).unwrap_or_default(),
+        ports: spec
+            .and_then(|spec| spec.ports.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|port| i64::from(port.port))
+            .collect(),
+    }
+}
+
+fn project_pdb(meta: Meta, pdb: &policy::PodDisruptionBudget) -> Pdb {
+    let spec = pdb.spec.as_ref();
+    let int_or_string = |value: Option<&IntOrString>| {
+        value.map(|value| match value {
+            IntOrString::Int(number) => number.to_string(),
+            IntOrString::String(text) => text.clone(),
+        })
+    };
+    let selector = spec.and_then(|spec| spec.selector.as_ref());
+    Pdb {
+        meta,
+        match_labels: selector.and_then(|selector| selector.match_labels.clone()).unwrap_or_default(),
+        match_expressions: selector
+            .and_then(|selector| selector.match_expressions.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|expression| {
+                (expression.key.clone(), expression.operator.clone(), expression.values.clone().unwrap_or_default())
+            })
+            .collect(),
+        min_available: int_or_string(spec.and_then(|spec| spec.min_available.as_ref())),
+        max_unavailable: int_or_string(spec.and_then(|spec| spec.max_unavailable.as_ref())),
+    }
+}

@@ -1,0 +1,166 @@
+//! The `seaworthy` binary: parse the command line, run, map the outcome to an exit code.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use clap::Parser as _;
+use seaworthy::cli::{CatalogFormat, Cli, Command, Format, ScanArgs, SnapshotArgs};
+use seaworthy::engine::Catalog;
+use seaworthy::report::{self, Report, table};
+use seaworthy::scan::{self, Clock, FixedClock, Input, SystemClock};
+use seaworthy::{config, source};
+
+/// Findings at or above `--fail-on`, or a score below `--min-score`.
+const EXIT_GATE: u8 = 1;
+/// Usage, input or connection error.
+const EXIT_ERROR: u8 = 2;
+/// Coverage below `--min-coverage`.
+const EXIT_INCOMPLETE: u8 = 3;
+
+#[allow(clippy::print_stderr)] // The one place errors reach the user.
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("seaworthy: error: {error:#}{}", hint(&error));
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+/// A short next step for the errors users can fix themselves.
+fn hint(error: &anyhow::Error) -> &'static str {
+    let cause = error.chain().find_map(|cause| cause.downcast_ref::<scan::ScanError>());
+    match cause {
+        Some(scan::ScanError::Source(source::SourceError::Read { .. })) => " (hint: check the path)",
+        Some(scan::ScanError::Source(source::SourceError::Malformed { .. } | source::SourceError::InvalidObject { .. })) => {
+            " (hint: fix the manifest at that line, or leave the file out)"
+        }
+        Some(scan::ScanError::Rule(_)) => " (hint: see docs/writing-rules.md for the rule format)",
+        Some(scan::ScanError::Config(_) | scan::ScanError::Exception(_)) => " (hint: see docs/configuration.md)",
+        _ => "",
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Scan(args) => run_scan(&args),
+        Command::Snapshot(args) => run_snapshot(&args),
+        Command::Rules(args) => {
+            let catalog = Catalog::load(true, &args.rules.rule_dirs).map_err(scan::ScanError::from)?;
+            let text = match args.format {
+                CatalogFormat::Table => report::catalog::table(&catalog),
+                CatalogFormat::Json => report::catalog::json(&catalog),
+                CatalogFormat::Markdown => report::catalog::markdown(&catalog),
+            };
+            write_stdout(&text)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain(args) => {
+            let catalog = Catalog::load(true, &args.rules.rule_dirs).map_err(scan::ScanError::from)?;
+            let id = args.id.to_uppercase();
+            let Some(rule) = catalog.get(&id) else {
+                bail!("no rule `{}` (see `seaworthy rules`)", args.id);
+            };
+            write_stdout(&report::catalog::explain(rule))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The clock: `SEAWORTHY_NOW` (RFC 3339) stops it, for reproducible runs.
+fn clock() -> anyhow::Result<Box<dyn Clock>> {
+    match std::env::var("SEAWORTHY_NOW") {
+        Ok(now) => {
+            let instant = now.parse().with_context(|| format!("SEAWORTHY_NOW `{now}` is not an RFC 3339 timestamp"))?;
+            Ok(Box::new(FixedClock(instant)))
+        }
+        Err(_) => Ok(Box::new(SystemClock)),
+    }
+}
+
+fn input(manifests: &[std::path::PathBuf], snapshot: Option<&Path>) -> anyhow::Result<Input> {
+    match (manifests.is_empty(), snapshot) {
+        (_, Some(path)) => Ok(Input::Snapshot(path.to_path_buf())),
+        (false, None) => Ok(Input::Manifests(manifests.to_vec())),
+        (true, None) => bail!(
+            "no input: pass --manifests PATH or --snapshot FILE (live cluster scanning is not available in this version)"
+        ),
+    }
+}
+
+fn run_scan(args: &ScanArgs) -> anyhow::Result<ExitCode> {
+    for (option, value) in [("--min-score", args.min_score), ("--min-coverage", args.min_coverage)] {
+        if value.is_some_and(|value| !(0.0..=100.0).contains(&value)) {
+            bail!("{option} must be between 0 and 100");
+        }
+    }
+    let clock = clock()?;
+    let started_at = clock.now();
+    let config = match &args.config {
+        Some(path) => config::read(path).map_err(scan::ScanError::from)?,
+        None => config::Config::default(),
+    };
+    let catalog = scan::load_catalog(&args.rules.rule_dirs, &config, &args.select, &args.ignore).map_err(scan::ScanError::from)?;
+    let input = input(&args.source.manifests, args.source.snapshot.as_deref())?;
+    let (facts, source_info) = scan::read_facts(&input).map_err(scan::ScanError::from)?;
+    let report = scan::judge(&facts, source_info, &catalog, &config, clock.as_ref(), started_at, scan::new_run_id())?;
+
+    let to_terminal = args.output_file.is_none() && std::io::stdout().is_terminal();
+    let text = match args.format {
+        Format::Table => {
+            let colour = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
+            table::render(&report, table::Style { colour, terminal_width: to_terminal })
+        }
+        Format::Json => report::json::render(&report),
+        Format::Sarif => report::sarif::render(&report, &std::env::current_dir().context("cannot read the working directory")?),
+    };
+    match &args.output_file {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
+        None => write_stdout(&text)?,
+    }
+    Ok(gate(&report, args))
+}
+
+/// The exit code: 1 when the gate fails, else 3 when coverage is short, else 0.
+fn gate(report: &Report, args: &ScanArgs) -> ExitCode {
+    let failing_severe = args.fail_on.threshold().is_some_and(|threshold| {
+        report
+            .results
+            .iter()
+            .filter(|result| !result.findings.is_empty())
+            .filter_map(|result| report.rule(&result.rule_id))
+            .any(|rule| rule.severity <= threshold)
+    });
+    let low_score = args.min_score.is_some_and(|minimum| report.score.overall < minimum);
+    if failing_severe || low_score {
+        return ExitCode::from(EXIT_GATE);
+    }
+    if args.min_coverage.is_some_and(|minimum| report.score.coverage < minimum) {
+        return ExitCode::from(EXIT_INCOMPLETE);
+    }
+    ExitCode::SUCCESS
+}
+
+fn run_snapshot(args: &SnapshotArgs) -> anyhow::Result<ExitCode> {
+    let (facts, _) = scan::read_facts(&Input::Manifests(args.manifests.clone())).map_err(scan::ScanError::from)?;
+    std::fs::write(&args.output, source::snapshot::to_text(&facts))
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}

@@ -1,0 +1,296 @@
+//! The report: everything a scan concluded, as one serde type. Presenters in this
+//! module's children turn it into a table, JSON or SARIF and decide nothing.
+//!
+//! The JSON form is a contract: `docs/report.schema.json` is generated from these
+//! types, fields may be added but never renamed.
+
+pub mod catalog;
+pub mod json;
+pub mod sarif;
+pub mod table;
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::engine::{Category, Finding, RuleResult, Severity, Status};
+use crate::exception::{ExceptedFinding, ExceptionOutcome};
+use crate::facts::{ClusterFacts, Facts};
+use crate::score::Score;
+
+/// Version of the report layout.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// The report of one scan.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// Layout version: [`REPORT_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The tool.
+    pub tool: Tool,
+    /// Unique id of this run.
+    pub run_id: String,
+    /// Start of the scan, RFC 3339 UTC.
+    pub started_at: String,
+    /// End of the scan, RFC 3339 UTC.
+    pub finished_at: String,
+    /// What was read.
+    pub source: SourceInfo,
+    /// Cluster identity.
+    pub cluster: ClusterFacts,
+    /// Score, grade and coverage.
+    pub score: Score,
+    /// Counts.
+    pub summary: Summary,
+    /// The rules that ran, with their metadata.
+    pub rules: Vec<RuleInfo>,
+    /// One result per rule, in rule order.
+    pub results: Vec<ResultEntry>,
+    /// The configuration's exceptions and what became of them.
+    pub exceptions: Vec<ExceptionOutcome>,
+    /// What could not be collected or judged, and why.
+    pub coverage: CoverageInfo,
+}
+
+/// The tool that wrote the report.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct Tool {
+    /// `seaworthy`.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+/// What kind of input the scan read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum InputKind {
+    /// Manifest files or stdin.
+    Manifests,
+    /// A facts snapshot.
+    Snapshot,
+    /// A live cluster.
+    Live,
+}
+
+/// The scan's input.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct SourceInfo {
+    /// Manifests, snapshot or live.
+    pub kind: InputKind,
+    /// Paths read (manifest paths, the snapshot file), as given.
+    pub paths: Vec<String>,
+}
+
+/// Counts of results and findings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Rules that passed.
+    pub pass: usize,
+    /// Rules that failed.
+    pub fail: usize,
+    /// Rules that could not be judged.
+    pub not_evaluated: usize,
+    /// Rules that did not apply.
+    pub not_applicable: usize,
+    /// Findings (after exceptions) per severity.
+    pub findings: BTreeMap<Severity, usize>,
+    /// Findings covered by exceptions.
+    pub excepted: usize,
+}
+
+/// A rule's metadata.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct RuleInfo {
+    /// Stable id.
+    pub id: String,
+    /// Names the bad state.
+    pub title: String,
+    /// Severity (after overrides).
+    pub severity: Severity,
+    /// Category.
+    pub category: Category,
+    /// Benchmark mappings, e.g. `{"cis": ["1.2.1"]}`.
+    pub mappings: BTreeMap<String, Vec<String>>,
+    /// Why it matters.
+    pub rationale: String,
+    /// How to fix it.
+    pub remediation: String,
+    /// Documentation links.
+    pub references: Vec<String>,
+}
+
+/// One rule's result.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultEntry {
+    /// The rule.
+    pub rule_id: String,
+    /// `pass`, `fail`, `not_evaluated` or `not_applicable`.
+    pub status: Status,
+    /// Why, for `not_evaluated` and `not_applicable`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Subjects judged.
+    pub subjects: usize,
+    /// Failing subjects not covered by an exception.
+    pub findings: Vec<Finding>,
+    /// Failing subjects covered by an exception.
+    pub excepted: Vec<ExceptedFinding>,
+}
+
+/// A collection's availability.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct CollectionInfo {
+    /// Collection name, as rules name it.
+    pub name: String,
+    /// `collected`, `notCollected` or `notApplicable`.
+    pub status: String,
+    /// Why not collected or not applicable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What is missing from the scan.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CoverageInfo {
+    /// Every collection and whether it was collected.
+    pub collections: Vec<CollectionInfo>,
+    /// Rules that could not be judged, with the reason.
+    pub not_evaluated: Vec<NotEvaluated>,
+}
+
+/// A rule that could not be judged.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NotEvaluated {
+    /// The rule.
+    pub rule_id: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Everything [`Report::new`] is built from.
+pub struct ReportParts<'a> {
+    /// Unique run id.
+    pub run_id: String,
+    /// Start, RFC 3339.
+    pub started_at: String,
+    /// End, RFC 3339.
+    pub finished_at: String,
+    /// What was read.
+    pub source: SourceInfo,
+    /// The facts judged.
+    pub facts: &'a Facts,
+    /// Rule metadata, in result order.
+    pub rules: Vec<RuleInfo>,
+    /// Results after exceptions.
+    pub results: Vec<RuleResult>,
+    /// Excepted findings per result.
+    pub excepted: Vec<Vec<ExceptedFinding>>,
+    /// Exception outcomes.
+    pub exceptions: Vec<ExceptionOutcome>,
+    /// The score.
+    pub score: Score,
+}
+
+impl Report {
+    /// Assembles a report.
+    pub fn new(parts: ReportParts<'_>) -> Self {
+        let mut summary = Summary::default();
+        let severity: BTreeMap<&str, Severity> = parts.rules.iter().map(|rule| (rule.id.as_str(), rule.severity)).collect();
+        for result in &parts.results {
+            match result.status {
+                Status::Pass => summary.pass += 1,
+                Status::Fail => summary.fail += 1,
+                Status::NotEvaluated => summary.not_evaluated += 1,
+                Status::NotApplicable => summary.not_applicable += 1,
+            }
+            if let Some(severity) = severity.get(result.rule_id.as_str()) {
+                *summary.findings.entry(*severity).or_default() += result.findings.len();
+            }
+        }
+        summary.excepted = parts.excepted.iter().map(Vec::len).sum();
+        let coverage = CoverageInfo {
+            collections: collections(parts.facts),
+            not_evaluated: parts
+                .results
+                .iter()
+                .filter(|result| result.status == Status::NotEvaluated)
+                .map(|result| NotEvaluated { rule_id: result.rule_id.clone(), reason: result.reason.clone().unwrap_or_default() })
+                .collect(),
+        };
+        let results = parts
+            .results
+            .into_iter()
+            .zip(parts.excepted)
+            .map(|(result, excepted)| ResultEntry {
+                rule_id: result.rule_id,
+                status: result.status,
+                reason: result.reason,
+                subjects: result.subjects,
+                findings: result.findings,
+                excepted,
+            })
+            .collect();
+        Self {
+            schema_version: REPORT_SCHEMA_VERSION,
+            tool: Tool { name: env!("CARGO_PKG_NAME").into(), version: env!("CARGO_PKG_VERSION").into() },
+            run_id: parts.run_id,
+            started_at: parts.started_at,
+            finished_at: parts.finished_at,
+            source: parts.source,
+            cluster: parts.facts.cluster.clone(),
+            score: parts.score,
+            summary,
+            rules: parts.rules,
+            results,
+            exceptions: parts.exceptions,
+            coverage,
+        }
+    }
+
+    /// The metadata of a rule in this report.
+    pub fn rule(&self, id: &str) -> Option<&RuleInfo> {
+        self.rules.iter().find(|rule| rule.id == id)
+    }
+}
+
+fn collections(facts: &Facts) -> Vec<CollectionInfo> {
+    let document = serde_json::to_value(facts).expect("facts serialize: plain data, string keys");
+    document
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, entry)| entry.get("items").is_some())
+        .map(|(name, entry)| CollectionInfo {
+            name: name.clone(),
+            status: entry.get("status").and_then(serde_json::Value::as_str).unwrap_or("collected").to_owned(),
+            reason: entry.get("reason").and_then(serde_json::Value::as_str).map(str::to_owned),
+        })
+        .collect()
+}
+
+/// JSON Schema of the report, committed as `docs/report.schema.json`.
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Report)).expect("a schema is plain JSON")
+}
+
+impl From<&crate::engine::Rule> for RuleInfo {
+    fn from(rule: &crate::engine::Rule) -> Self {
+        Self {
+            id: rule.id.clone(),
+            title: rule.title.clone(),
+            severity: rule.severity,
+            category: rule.category,
+            mappings: rule.mappings.clone(),
+            rationale: rule.rationale.trim().to_owned(),
+            remediation: rule.remediation.trim().to_owned(),
+            references: rule.references.clone(),
+        }
+    }
+}

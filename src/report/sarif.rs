@@ -1,0 +1,178 @@
+//! SARIF 2.1.0 for code-scanning uploads (GitHub code scanning conventions).
+//!
+//! One run per cluster with `automationDetails.id`; every result has a physical
+//! location (the manifest path and line, or a stable pseudo-path
+//! `k8s/<cluster>/<namespace|_cluster>/<Kind>/<name>` with `startLine: 1`), logical
+//! locations, and our own `partialFingerprints.primaryLocationLineHash`. Excepted
+//! findings are left out.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_sarif::sarif::{
+    ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString, PhysicalLocation,
+    PropertyBag, Region, ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run,
+    RunAutomationDetails, Sarif, Tool, ToolComponent,
+};
+
+use super::{Report, RuleInfo};
+use crate::engine::{Finding, Severity};
+use crate::source::manifests::STDIN_NAME;
+
+/// GitHub code scanning accepts at most this many results per run.
+pub const MAX_RESULTS: usize = 25_000;
+
+/// Characters kept as they are in pseudo-path segments: RFC 3986 unreserved.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+fn level(severity: Severity) -> ResultLevel {
+    match severity {
+        Severity::Critical | Severity::High => ResultLevel::Error,
+        Severity::Medium => ResultLevel::Warning,
+        Severity::Low | Severity::Info => ResultLevel::Note,
+    }
+}
+
+/// GitHub's `security-severity`: critical ≥ 9.0, high ≥ 7.0, medium ≥ 4.0, low > 0.
+fn security_severity(severity: Severity) -> Option<&'static str> {
+    match severity {
+        Severity::Critical => Some("9.5"),
+        Severity::High => Some("8.0"),
+        Severity::Medium => Some("5.5"),
+        Severity::Low => Some("3.0"),
+        Severity::Info => None,
+    }
+}
+
+/// The stable pseudo-path of a finding without a manifest file.
+pub fn pseudo_path(cluster: &str, finding: &Finding) -> String {
+    let subject = &finding.subject;
+    let segment = |text: &str| utf8_percent_encode(text, SEGMENT).to_string();
+    let namespace = subject.namespace.as_deref().unwrap_or("_cluster");
+    format!("k8s/{}/{}/{}/{}", segment(cluster), segment(namespace), segment(&subject.kind), segment(&subject.name))
+}
+
+/// The artifact URI and line of a finding: its manifest relative to `base` (with `/`
+/// separators), or the pseudo-path at line 1.
+fn artifact(cluster: &str, finding: &Finding, base: &Path) -> (String, i64) {
+    match &finding.location {
+        Some(location) if location.file != STDIN_NAME => {
+            let path = Path::new(&location.file);
+            let relative = path.strip_prefix(base).unwrap_or(path);
+            let uri = relative
+                .components()
+                .map(|part| utf8_percent_encode(&part.as_os_str().to_string_lossy(), SEGMENT).to_string())
+                .collect::<Vec<_>>()
+                .join("/");
+            (uri, i64::from(location.line.max(1)))
+        }
+        _ => (pseudo_path(cluster, finding), 1),
+    }
+}
+
+fn descriptor(rule: &RuleInfo) -> ReportingDescriptor {
+    let mut tags = vec![rule.category.as_str().to_owned(), "kubernetes".to_owned()];
+    for (benchmark, items) in &rule.mappings {
+        tags.extend(items.iter().map(|item| format!("{benchmark}:{item}")));
+    }
+    let mut properties = BTreeMap::new();
+    if let Some(score) = security_severity(rule.severity) {
+        properties.insert("security-severity".to_owned(), serde_json::Value::from(score));
+    }
+    properties.insert("precision".to_owned(), serde_json::Value::from("high"));
+    let references: String = rule.references.iter().map(|reference| format!("- <{reference}>\n")).collect();
+    let markdown = format!(
+        "**{}** ({} severity, {})\n\n{}\n\n**Remediation**\n\n{}\n\n**References**\n\n{references}",
+        rule.title,
+        rule.severity,
+        rule.category,
+        rule.rationale.trim(),
+        rule.remediation.trim()
+    );
+    let help = MultiformatMessageString::builder().text(rule.remediation.trim().to_owned()).markdown(markdown).build();
+    let builder = ReportingDescriptor::builder()
+        .id(rule.id.clone())
+        .name(rule.id.replace('-', ""))
+        .short_description(MultiformatMessageString::builder().text(rule.title.clone()).build())
+        .full_description(MultiformatMessageString::builder().text(rule.rationale.trim().to_owned()).build())
+        .help(help)
+        .default_configuration(ReportingConfiguration::builder().level(serde_json::to_value(level(rule.severity)).unwrap_or_default()).build())
+        .properties(PropertyBag::builder().tags(tags).additional_properties(properties).build());
+    match rule.references.first() {
+        Some(uri) => builder.help_uri(uri.clone()).build(),
+        None => builder.build(),
+    }
+}
+
+fn result(report: &Report, index: usize, rule: &RuleInfo, finding: &Finding, base: &Path) -> SarifResult {
+    let cluster = &report.cluster.name;
+    let (uri, line) = artifact(cluster, finding, base);
+    let subject = &finding.subject;
+    let mut logical = vec![
+        LogicalLocation::builder()
+            .name(subject.name.clone())
+            .fully_qualified_name(subject.key())
+            .kind(subject.kind.to_ascii_lowercase())
+            .build(),
+    ];
+    if let Some(container) = &subject.container {
+        logical.push(LogicalLocation::builder().name(container.clone()).fully_qualified_name(subject.key()).kind("container").build());
+    }
+    let location = Location::builder()
+        .physical_location(
+            PhysicalLocation::builder()
+                .artifact_location(ArtifactLocation::builder().uri(uri).build())
+                .region(Region::builder().start_line(line).build())
+                .build(),
+        )
+        .logical_locations(logical)
+        .build();
+    let fingerprints = BTreeMap::from([("primaryLocationLineHash".to_owned(), finding.fingerprint.clone())]);
+    SarifResult::builder()
+        .rule_id(rule.id.clone())
+        .rule_index(i64::try_from(index).unwrap_or(i64::MAX))
+        .level(level(rule.severity))
+        .message(Message::builder().text(finding.message.clone()).build())
+        .locations(vec![location])
+        .partial_fingerprints(fingerprints)
+        .build()
+}
+
+/// Renders the report as a SARIF log; manifest paths are made relative to `base`.
+pub fn render(report: &Report, base: &Path) -> String {
+    let rules: Vec<ReportingDescriptor> = report.rules.iter().map(descriptor).collect();
+    let index: BTreeMap<&str, usize> = report.rules.iter().enumerate().map(|(position, rule)| (rule.id.as_str(), position)).collect();
+    let results: Vec<SarifResult> = report
+        .results
+        .iter()
+        .flat_map(|entry| entry.findings.iter().map(move |finding| (entry.rule_id.as_str(), finding)))
+        .filter_map(|(rule_id, finding)| {
+            let position = *index.get(rule_id)?;
+            Some(result(report, position, &report.rules[position], finding, base))
+        })
+        .take(MAX_RESULTS)
+        .collect();
+    let identity = report.cluster.uid.clone().unwrap_or_else(|| report.cluster.name.clone());
+    let driver = ToolComponent::builder()
+        .name(report.tool.name.clone())
+        .version(report.tool.version.clone())
+        .semantic_version(report.tool.version.clone())
+        .information_uri(env!("CARGO_PKG_REPOSITORY"))
+        .rules(rules)
+        .build();
+    let run = Run::builder()
+        .tool(Tool::builder().driver(driver).build())
+        .automation_details(RunAutomationDetails::builder().id(format!("seaworthy/{identity}/")).build())
+        .invocations(vec![Invocation::builder().execution_successful(true).build()])
+        .results(results)
+        .build();
+    let log = Sarif::builder()
+        .schema("https://json.schemastore.org/sarif-2.1.0.json")
+        .version(serde_json::Value::from("2.1.0"))
+        .runs(vec![run])
+        .build();
+    let mut text = serde_json::to_string_pretty(&log).expect("a SARIF log serializes");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,141 @@
+//! The pipeline: source → facts → rules → exceptions → score → report.
+//!
+//! This is the only module that knows the order of the stages; each stage stays a
+//! plain function of its input. The clock is injected so that exception expiry and
+//! timestamps never depend on the day a test runs.
+
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+
+use crate::config::{Config, ConfigError, RuleInputs};
+use crate::engine::{self, Catalog, RuleError};
+use crate::exception::{self, ExceptionError};
+use crate::facts::{self, Facts, SourceKind};
+use crate::report::{InputKind, Report, ReportParts, RuleInfo, SourceInfo};
+use crate::score::{self, Judged};
+use crate::source::{SourceError, manifests, snapshot};
+
+/// Tells the time.
+pub trait Clock {
+    /// The current instant.
+    fn now(&self) -> Timestamp;
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// A clock stopped at one instant, for tests and reproducible runs.
+pub struct FixedClock(pub Timestamp);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+}
+
+/// What to read.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// Manifest files, directories or `-`.
+    Manifests(Vec<PathBuf>),
+    /// A facts snapshot.
+    Snapshot(PathBuf),
+}
+
+/// A scan step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// Reading the input failed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// Loading or selecting rules failed.
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// An exception's pattern is invalid.
+    #[error(transparent)]
+    Exception(#[from] ExceptionError),
+}
+
+/// Reads the input into facts.
+pub fn read_facts(input: &Input) -> Result<(Facts, SourceInfo), SourceError> {
+    match input {
+        Input::Manifests(paths) => {
+            let inventory = manifests::read(paths)?;
+            let shown = paths.iter().map(|path| path.display().to_string()).collect();
+            Ok((facts::build(&inventory, SourceKind::Manifests), SourceInfo { kind: InputKind::Manifests, paths: shown }))
+        }
+        Input::Snapshot(path) => {
+            let facts = snapshot::read(path)?;
+            Ok((facts, SourceInfo { kind: InputKind::Snapshot, paths: vec![path.display().to_string()] }))
+        }
+    }
+}
+
+/// Loads the catalog with the configuration's and the command line's selection applied.
+pub fn load_catalog(rule_dirs: &[PathBuf], config: &Config, select: &[String], ignore: &[String]) -> Result<Catalog, RuleError> {
+    let mut catalog = Catalog::load(true, rule_dirs)?;
+    let select: Vec<String> = config.rules.select.iter().chain(select).cloned().collect();
+    let ignore: Vec<String> = config.rules.ignore.iter().chain(ignore).cloned().collect();
+    catalog.select(&select, &ignore)?;
+    catalog.override_severities(&config.severity)?;
+    Ok(catalog)
+}
+
+/// Judges facts and assembles the report.
+pub fn judge(
+    facts: &Facts,
+    source: SourceInfo,
+    catalog: &Catalog,
+    config: &Config,
+    clock: &dyn Clock,
+    started_at: Timestamp,
+    run_id: String,
+) -> Result<Report, ScanError> {
+    let mut results = engine::evaluate(catalog, facts, &RuleInputs::from(config));
+    let today = clock.now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let excepted = exception::apply(&mut results, &config.exceptions, today)?;
+    let judged: Vec<Judged> = results
+        .iter()
+        .zip(&catalog.rules)
+        .map(|(result, rule)| Judged {
+            severity: rule.severity,
+            category: rule.category,
+            status: result.status,
+            failing: result.findings.len(),
+            subjects: result.subjects,
+        })
+        .collect();
+    let score = score::score(&judged);
+    Ok(Report::new(ReportParts {
+        run_id,
+        started_at: rfc3339(started_at),
+        finished_at: rfc3339(clock.now()),
+        source,
+        facts,
+        rules: catalog.rules.iter().map(RuleInfo::from).collect(),
+        results,
+        excepted: excepted.per_result,
+        exceptions: excepted.outcomes,
+        score,
+    }))
+}
+
+/// RFC 3339 in UTC with second precision, e.g. `2026-11-22T10:15:00Z`.
+pub fn rfc3339(timestamp: Timestamp) -> String {
+    timestamp.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A fresh run id.
+pub fn new_run_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
