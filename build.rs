@@ -17,13 +17,8 @@ fn main() {
     for file in &files {
         println!("cargo::rerun-if-changed={}", file.display());
         let relative = file.strip_prefix(&root).expect("rule files live under the crate root");
-        writeln!(
-            out,
-            "    ({:?}, include_str!({:?})),",
-            relative.to_string_lossy(),
-            file.to_string_lossy()
-        )
-        .expect("writing to a String cannot fail");
+        writeln!(out, "    ({:?}, include_str!({:?})),", relative.to_string_lossy(), file.to_string_lossy())
+            .expect("writing to a String cannot fail");
     }
     out.push(']');
     let dest = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("catalog.rs");

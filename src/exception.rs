@@ -88,11 +88,9 @@ impl Compiled {
     fn matches(&self, rule_id: &str, subject: &Subject) -> bool {
         let values = [Some(&subject.kind), subject.namespace.as_ref(), Some(&subject.name), subject.container.as_ref()];
         self.rule.is_match(rule_id)
-            && self
-                .fields
-                .iter()
-                .zip(values)
-                .all(|(matcher, value)| matcher.as_ref().is_none_or(|matcher| value.is_some_and(|value| matcher.is_match(value))))
+            && self.fields.iter().zip(values).all(|(matcher, value)| {
+                matcher.as_ref().is_none_or(|matcher| value.is_some_and(|value| matcher.is_match(value)))
+            })
     }
 }
 
@@ -163,7 +161,12 @@ fn compile(index: usize, exception: &Exception, today: Date) -> Result<Compiled,
     let optional = |pattern: &Option<String>| pattern.as_deref().map(glob).transpose();
     Ok(Compiled {
         rule: glob(&exception.rule)?,
-        fields: [optional(&selector.kind)?, optional(&selector.namespace)?, optional(&selector.name)?, optional(&selector.container)?],
+        fields: [
+            optional(&selector.kind)?,
+            optional(&selector.namespace)?,
+            optional(&selector.name)?,
+            optional(&selector.container)?,
+        ],
         expired: exception.expires.is_some_and(|expires| expires < today),
     })
 }
@@ -174,7 +177,12 @@ mod tests {
 
     fn finding(namespace: &str, name: &str) -> Finding {
         Finding {
-            subject: Subject { kind: "Deployment".into(), namespace: Some(namespace.into()), name: name.into(), ..Subject::default() },
+            subject: Subject {
+                kind: "Deployment".into(),
+                namespace: Some(namespace.into()),
+                name: name.into(),
+                ..Subject::default()
+            },
             message: "m".into(),
             evidence: None,
             fingerprint: "f".into(),
@@ -183,7 +191,13 @@ mod tests {
     }
 
     fn failing(findings: Vec<Finding>) -> RuleResult {
-        RuleResult { rule_id: "IMAGE-001".into(), status: Status::Fail, reason: None, subjects: findings.len(), findings }
+        RuleResult {
+            rule_id: "IMAGE-001".into(),
+            status: Status::Fail,
+            reason: None,
+            subjects: findings.len(),
+            findings,
+        }
     }
 
     fn exception(namespace: &str, expires: Option<Date>) -> Exception {
@@ -214,11 +228,13 @@ mod tests {
     fn expiry_is_judged_against_the_injected_day() {
         let expires = Some(jiff::civil::date(2026, 6, 30));
         let mut results = vec![failing(vec![finding("legacy", "a")])];
-        let outcome = apply(&mut results, &[exception("legacy", expires)], jiff::civil::date(2026, 6, 30)).expect("valid");
+        let outcome =
+            apply(&mut results, &[exception("legacy", expires)], jiff::civil::date(2026, 6, 30)).expect("valid");
         assert_eq!(outcome.outcomes[0].state, ExceptionState::Applied, "the expiry day itself still applies");
 
         let mut results = vec![failing(vec![finding("legacy", "a")])];
-        let outcome = apply(&mut results, &[exception("legacy", expires)], jiff::civil::date(2026, 7, 1)).expect("valid");
+        let outcome =
+            apply(&mut results, &[exception("legacy", expires)], jiff::civil::date(2026, 7, 1)).expect("valid");
         assert_eq!(outcome.outcomes[0].state, ExceptionState::Expired);
         assert_eq!(outcome.outcomes[0].findings, 1);
         assert_eq!(results[0].status, Status::Fail);

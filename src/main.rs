@@ -32,9 +32,9 @@ fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .any(|cause| cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// A short next step for the errors users can fix themselves.
@@ -42,9 +42,9 @@ fn hint(error: &anyhow::Error) -> &'static str {
     let cause = error.chain().find_map(|cause| cause.downcast_ref::<scan::ScanError>());
     match cause {
         Some(scan::ScanError::Source(source::SourceError::Read { .. })) => " (hint: check the path)",
-        Some(scan::ScanError::Source(source::SourceError::Malformed { .. } | source::SourceError::InvalidObject { .. })) => {
-            " (hint: fix the manifest at that line, or leave the file out)"
-        }
+        Some(scan::ScanError::Source(
+            source::SourceError::Malformed { .. } | source::SourceError::InvalidObject { .. },
+        )) => " (hint: fix the manifest at that line, or leave the file out)",
         Some(scan::ScanError::Rule(_)) => " (hint: see docs/writing-rules.md for the rule format)",
         Some(scan::ScanError::Config(_) | scan::ScanError::Exception(_)) => " (hint: see docs/configuration.md)",
         _ => "",
@@ -110,7 +110,8 @@ fn run_scan(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         Some(path) => config::read(path).map_err(scan::ScanError::from)?,
         None => config::Config::default(),
     };
-    let catalog = scan::load_catalog(&args.rules.rule_dirs, &config, &args.select, &args.ignore).map_err(scan::ScanError::from)?;
+    let catalog = scan::load_catalog(&args.rules.rule_dirs, &config, &args.select, &args.ignore)
+        .map_err(scan::ScanError::from)?;
     let input = input(&args.source.manifests, args.source.snapshot.as_deref())?;
     let (facts, source_info) = scan::read_facts(&input).map_err(scan::ScanError::from)?;
     let report = scan::judge(&facts, source_info, &catalog, &config, clock.as_ref(), started_at, scan::new_run_id())?;
@@ -122,7 +123,9 @@ fn run_scan(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             table::render(&report, table::Style { colour, terminal_width: to_terminal })
         }
         Format::Json => report::json::render(&report),
-        Format::Sarif => report::sarif::render(&report, &std::env::current_dir().context("cannot read the working directory")?),
+        Format::Sarif => {
+            report::sarif::render(&report, &std::env::current_dir().context("cannot read the working directory")?)
+        }
     };
     match &args.output_file {
         Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,

@@ -72,7 +72,10 @@ pub fn read_facts(input: &Input) -> Result<(Facts, SourceInfo), SourceError> {
         Input::Manifests(paths) => {
             let inventory = manifests::read(paths)?;
             let shown = paths.iter().map(|path| path.display().to_string()).collect();
-            Ok((facts::build(&inventory, SourceKind::Manifests), SourceInfo { kind: InputKind::Manifests, paths: shown }))
+            Ok((
+                facts::build(&inventory, SourceKind::Manifests),
+                SourceInfo { kind: InputKind::Manifests, paths: shown },
+            ))
         }
         Input::Snapshot(path) => {
             let facts = snapshot::read(path)?;
@@ -82,7 +85,12 @@ pub fn read_facts(input: &Input) -> Result<(Facts, SourceInfo), SourceError> {
 }
 
 /// Loads the catalog with the configuration's and the command line's selection applied.
-pub fn load_catalog(rule_dirs: &[PathBuf], config: &Config, select: &[String], ignore: &[String]) -> Result<Catalog, RuleError> {
+pub fn load_catalog(
+    rule_dirs: &[PathBuf],
+    config: &Config,
+    select: &[String],
+    ignore: &[String],
+) -> Result<Catalog, RuleError> {
     let mut catalog = Catalog::load(true, rule_dirs)?;
     let select: Vec<String> = config.rules.select.iter().chain(select).cloned().collect();
     let ignore: Vec<String> = config.rules.ignore.iter().chain(ignore).cloned().collect();

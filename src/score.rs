@@ -119,7 +119,8 @@ pub fn score(rules: &[Judged]) -> Score {
         .map(|rule| coverage_weight(rule.severity))
         .sum();
     let coverage = if total > 0.0 { 100.0 * judged / total } else { 0.0 };
-    let critical_failure = rules.iter().any(|rule| rule.severity == Severity::Critical && rule.status == Status::Fail && rule.failing > 0);
+    let critical_failure =
+        rules.iter().any(|rule| rule.severity == Severity::Critical && rule.status == Status::Fail && rule.failing > 0);
     let overall = round(overall);
     Score { overall, grade: grade(overall, critical_failure), coverage: round(coverage), categories }
 }
@@ -154,12 +155,12 @@ mod tests {
         fn excepting_a_finding_never_lowers_the_score(rules in prop::collection::vec(judged(), 0..30), pick in any::<prop::sample::Index>()) {
             let before = score(&rules);
             let mut after = rules.clone();
-            if let Some(rule) = (!after.is_empty()).then(|| &mut after[pick.index(rules.len())]) {
-                if rule.failing > 0 {
-                    rule.failing -= 1;
-                    if rule.failing == 0 {
-                        rule.status = Status::Pass;
-                    }
+            if let Some(rule) = (!after.is_empty()).then(|| &mut after[pick.index(rules.len())])
+                && rule.failing > 0
+            {
+                rule.failing -= 1;
+                if rule.failing == 0 {
+                    rule.status = Status::Pass;
                 }
             }
             let after = score(&after);
@@ -193,7 +194,13 @@ mod tests {
 
     #[test]
     fn nothing_judged_means_zero_coverage_even_with_a_perfect_score() {
-        let unjudged = Judged { severity: Severity::High, category: Category::Security, status: Status::NotEvaluated, failing: 0, subjects: 0 };
+        let unjudged = Judged {
+            severity: Severity::High,
+            category: Category::Security,
+            status: Status::NotEvaluated,
+            failing: 0,
+            subjects: 0,
+        };
         let result = score(&[unjudged]);
         assert!((result.overall - 100.0).abs() < f64::EPSILON);
         assert!(result.coverage.abs() < f64::EPSILON);
@@ -201,7 +208,13 @@ mod tests {
 
     #[test]
     fn factor_follows_the_published_formula() {
-        let high_half = Judged { severity: Severity::High, category: Category::Security, status: Status::Fail, failing: 1, subjects: 2 };
+        let high_half = Judged {
+            severity: Severity::High,
+            category: Category::Security,
+            status: Status::Fail,
+            failing: 1,
+            subjects: 2,
+        };
         // 1 - 0.20 * (0.5 + 0.5 * 1/2) = 0.85
         assert!((score(&[high_half]).overall - 85.0).abs() < 1e-9);
     }

@@ -29,10 +29,9 @@ fn judge(alone: &Catalog, case: &Path, inputs: &RuleInputs) -> (Status, usize, S
     let (facts, _) = scan::read_facts(&Input::Manifests(vec![case.to_path_buf()]))
         .unwrap_or_else(|error| panic!("{}: {error}", case.display()));
     let result = engine::evaluate(alone, &facts, inputs).remove(0);
-    let detail = result
-        .reason
-        .clone()
-        .unwrap_or_else(|| result.findings.iter().map(|finding| finding.message.clone()).collect::<Vec<_>>().join("; "));
+    let detail = result.reason.clone().unwrap_or_else(|| {
+        result.findings.iter().map(|finding| finding.message.clone()).collect::<Vec<_>>().join("; ")
+    });
     (result.status, result.findings.len(), detail)
 }
 
@@ -64,7 +63,11 @@ fn every_rule_passes_fails_and_abstains_on_its_fixtures() {
                 let (status, findings, detail) = judge(&alone, &case, &inputs);
                 judged += 1;
                 if status != expected || (expected == Status::Fail && findings == 0) {
-                    problems.push(format!("{}: {} is {status:?}, expected {expected:?} ({detail})", rule.id, case.display()));
+                    problems.push(format!(
+                        "{}: {} is {status:?}, expected {expected:?} ({detail})",
+                        rule.id,
+                        case.display()
+                    ));
                 }
             }
         }

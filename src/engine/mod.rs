@@ -10,6 +10,7 @@ mod template;
 mod value;
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -120,13 +121,19 @@ impl Catalog {
         for dir in dirs {
             for path in rule_files(dir)? {
                 let shown = path.display().to_string();
-                let text = std::fs::read_to_string(&path).map_err(|source| RuleError::Read { path: shown.clone(), source })?;
+                let text =
+                    std::fs::read_to_string(&path).map_err(|source| RuleError::Read { path: shown.clone(), source })?;
                 files.push((shown, text));
             }
         }
+        Self::from_sources(&files)
+    }
+
+    /// Builds a catalog from `(origin, text)` pairs; ids must be unique.
+    pub fn from_sources(files: &[(String, String)]) -> Result<Self, RuleError> {
         let mut rules: Vec<Rule> = Vec::new();
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
-        for (origin, text) in &files {
+        for (origin, text) in files {
             let rule = rule::load(origin, text, vocabulary())?;
             if let Some(first) = seen.insert(rule.id.clone(), origin.clone()) {
                 return Err(RuleError::Duplicate { id: rule.id, first, second: origin.clone() });
@@ -286,22 +293,99 @@ pub fn evaluate(catalog: &Catalog, facts: &Facts, inputs: &RuleInputs) -> Vec<Ru
             "reason": entry.get("reason").cloned().unwrap_or_default(),
         }))
         .unwrap_or_default();
-        let items: Vec<(serde_json::Value, Value)> = items.iter().map(|item| (item.clone(), value::to_cel(item))).collect();
-        context.add_variable_from_value(name.clone(), Value::List(Arc::new(items.iter().map(|(_, cel)| cel.clone()).collect())));
+        let items: Vec<(serde_json::Value, Value)> =
+            items.iter().map(|item| (item.clone(), value::to_cel(item))).collect();
+        context.add_variable_from_value(
+            name.clone(),
+            Value::List(Arc::new(items.iter().map(|(_, cel)| cel.clone()).collect())),
+        );
         collections.insert(name.clone(), CollectionView { availability, items });
     }
     let cluster_subject = Subject { kind: "Cluster".into(), name: facts.cluster.name.clone(), ..Subject::default() };
-    catalog
-        .rules
-        .iter()
-        .map(|rule| judge(rule, &context, &collections, &cluster_subject, &identity))
-        .collect()
+    catalog.rules.iter().map(|rule| judge(rule, &context, &collections, &cluster_subject, &identity)).collect()
 }
 
 /// A stable fingerprint for a finding.
 pub fn fingerprint(identity: &str, rule_id: &str, subject: &Subject) -> String {
     let digest = Sha256::digest(format!("{identity}\u{1f}{rule_id}\u{1f}{}", subject.key()));
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    digest.iter().fold(String::with_capacity(64), |mut hex, byte| {
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    })
+}
+
+/// Why a rule cannot be judged, from the availability of the collections it reads:
+/// a not-applicable collection wins over a not-collected one.
+fn missing_dependency(rule: &Rule, collections: &BTreeMap<String, CollectionView>) -> Option<(Status, String)> {
+    let mut missing = None;
+    for dependency in &rule.dependencies {
+        match collections.get(dependency).map(|view| &view.availability) {
+            Some(Availability::NotApplicable { reason }) => {
+                return Some((Status::NotApplicable, format!("{dependency}: {reason}")));
+            }
+            Some(Availability::NotCollected { reason }) => {
+                missing.get_or_insert_with(|| (Status::NotEvaluated, format!("{dependency} not collected: {reason}")));
+            }
+            _ => {}
+        }
+    }
+    missing
+}
+
+/// Evaluates a condition that must be boolean.
+fn check(condition: &rule::Condition, key: &str, scope: &Context<'_, '_>) -> Result<bool, String> {
+    match condition.program.execute(scope) {
+        Ok(Value::Bool(value)) => Ok(value),
+        Ok(other) => Err(format!("{key} returned {other:?}, expected a boolean")),
+        Err(error) => Err(format!("{key}: {error}")),
+    }
+}
+
+/// The verdict on one subject; `None` when `when` excludes it.
+fn verdict(rule: &Rule, scope: &Context<'_, '_>) -> Result<Option<Verdict>, String> {
+    if let Some(when) = &rule.when
+        && !check(when, "when", scope)?
+    {
+        return Ok(None);
+    }
+    if let Some(unknown) = &rule.unknown
+        && check(unknown, "unknown", scope)?
+    {
+        return Ok(Some(Verdict::Inconclusive));
+    }
+    Ok(Some(if check(&rule.require, "require", scope)? { Verdict::Pass } else { Verdict::Fail }))
+}
+
+/// The finding for a failing subject: message, evidence, location and fingerprint.
+fn finding(
+    rule: &Rule,
+    scope: &Context<'_, '_>,
+    item: &serde_json::Value,
+    cluster_subject: &Subject,
+    identity: &str,
+) -> Finding {
+    let subject: Subject = item
+        .get("subject")
+        .and_then(|subject| serde_json::from_value(subject.clone()).ok())
+        .unwrap_or_else(|| cluster_subject.clone());
+    let evidence: BTreeMap<String, serde_json::Value> = rule
+        .evidence
+        .iter()
+        .map(|(name, condition)| {
+            let value = condition
+                .program
+                .execute(scope)
+                .map_or_else(|error| error.to_string().into(), |value| value::to_json(&value));
+            (name.clone(), value)
+        })
+        .collect();
+    Finding {
+        fingerprint: fingerprint(identity, &rule.id, &subject),
+        message: rule.message.render(scope),
+        evidence: (!evidence.is_empty()).then_some(evidence),
+        location: item.get("location").and_then(|location| serde_json::from_value(location.clone()).ok()),
+        subject,
+    }
 }
 
 fn judge(
@@ -311,83 +395,39 @@ fn judge(
     cluster_subject: &Subject,
     identity: &str,
 ) -> RuleResult {
-    let outcome = |status, reason: String| RuleResult {
-        rule_id: rule.id.clone(),
-        status,
-        reason: Some(reason),
-        subjects: 0,
-        findings: Vec::new(),
-    };
-    let mut missing = None;
-    for dependency in &rule.dependencies {
-        match collections.get(dependency).map(|view| &view.availability) {
-            Some(Availability::NotApplicable { reason }) => return outcome(Status::NotApplicable, format!("{dependency}: {reason}")),
-            Some(Availability::NotCollected { reason }) => {
-                missing.get_or_insert_with(|| format!("{dependency} not collected: {reason}"));
-            }
-            _ => {}
-        }
+    if let Some((status, reason)) = missing_dependency(rule, collections) {
+        return RuleResult {
+            rule_id: rule.id.clone(),
+            status,
+            reason: Some(reason),
+            subjects: 0,
+            findings: Vec::new(),
+        };
     }
-    if let Some(reason) = missing {
-        return outcome(Status::NotEvaluated, reason);
-    }
-    let cluster_json = serde_json::json!({ "subject": cluster_subject });
+    let cluster_item = serde_json::json!({ "subject": cluster_subject });
     let subjects: Vec<(&serde_json::Value, Option<&Value>)> = match &rule.each {
         Some(each) => collections
             .get(each)
             .map(|view| view.items.iter().map(|(json, cel)| (json, Some(cel))).collect())
             .unwrap_or_default(),
-        None => vec![(&cluster_json, None)],
+        None => vec![(&cluster_item, None)],
     };
     let mut judged = 0;
     let mut inconclusive = 0;
     let mut errors: Vec<String> = Vec::new();
     let mut findings = Vec::new();
-    for (json, item) in subjects {
+    for (item, cel_item) in subjects {
         let mut scope = context.new_inner_scope();
-        if let Some(item) = item {
-            scope.add_variable_from_value("it", item.clone());
+        if let Some(cel_item) = cel_item {
+            scope.add_variable_from_value("it", cel_item.clone());
         }
-        let check = |condition: &rule::Condition, key: &str| match condition.program.execute(&scope) {
-            Ok(Value::Bool(value)) => Ok(value),
-            Ok(other) => Err(format!("{key} returned {other:?}, expected a boolean")),
-            Err(error) => Err(format!("{key}: {error}")),
-        };
-        let verdict = (|| {
-            if let Some(when) = &rule.when {
-                if !check(when, "when")? {
-                    return Ok(None);
-                }
-            }
-            if let Some(unknown) = &rule.unknown {
-                if check(unknown, "unknown")? {
-                    return Ok(Some(Verdict::Inconclusive));
-                }
-            }
-            Ok(Some(if check(&rule.require, "require")? { Verdict::Pass } else { Verdict::Fail }))
-        })();
-        match verdict {
+        match verdict(rule, &scope) {
             Ok(None) => {}
             Ok(Some(Verdict::Inconclusive)) => inconclusive += 1,
             Ok(Some(Verdict::Pass)) => judged += 1,
             Ok(Some(Verdict::Fail)) => {
                 judged += 1;
-                let subject: Subject = json.get("subject").and_then(|subject| serde_json::from_value(subject.clone()).ok()).unwrap_or_else(|| cluster_subject.clone());
-                let evidence: BTreeMap<String, serde_json::Value> = rule
-                    .evidence
-                    .iter()
-                    .map(|(name, condition)| {
-                        let value = condition.program.execute(&scope).map_or_else(|error| error.to_string().into(), |value| value::to_json(&value));
-                        (name.clone(), value)
-                    })
-                    .collect();
-                findings.push(Finding {
-                    fingerprint: fingerprint(identity, &rule.id, &subject),
-                    message: rule.message.render(&scope),
-                    evidence: (!evidence.is_empty()).then_some(evidence),
-                    location: json.get("location").and_then(|location| serde_json::from_value(location.clone()).ok()),
-                    subject,
-                });
+                findings.push(finding(rule, &scope, item, cluster_subject, identity));
             }
             Err(error) => errors.push(error),
         }
@@ -412,4 +452,152 @@ enum Verdict {
     Pass,
     Fail,
     Inconclusive,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{self, SourceKind};
+    use crate::inventory::Inventory;
+    use crate::source::manifests::{KindsSeen, read_text};
+
+    fn rule(id: &str, body: &str) -> (String, String) {
+        (
+            format!("{id}.yaml"),
+            format!(
+                "id: {id}\ntitle: t\nseverity: high\ncategory: security\n{body}\nmessage: m\nrationale: r\nremediation: r\n"
+            ),
+        )
+    }
+
+    fn facts_of(manifests: &str) -> Facts {
+        let mut inventory = Inventory::default();
+        let mut seen = KindsSeen::default();
+        read_text("test.yaml", manifests, &mut inventory, &mut seen).expect("valid manifests");
+        seen.mark(&mut inventory);
+        facts::build(&inventory, SourceKind::Manifests)
+    }
+
+    fn judge_one(body: &str, facts: &Facts) -> RuleResult {
+        let catalog = Catalog::from_sources(&[rule("T-001", body)]).expect("rule loads");
+        evaluate(&catalog, facts, &RuleInputs::default()).remove(0)
+    }
+
+    const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: app}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: 'web:1'}]\n";
+
+    #[test]
+    fn an_uncollected_collection_is_not_evaluated_never_passed() {
+        let facts = facts_of(DEPLOYMENT);
+        let result = judge_one("require: size(nodes) >= 0", &facts);
+        assert_eq!(result.status, Status::NotEvaluated);
+        assert!(
+            result
+                .reason
+                .as_deref()
+                .is_some_and(|reason| reason.starts_with("nodes not collected: not part of this source")),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn collections_read_inside_comprehensions_are_dependencies() {
+        let facts = facts_of(DEPLOYMENT);
+        let result = judge_one("each: workloads\nrequire: \"nodes.all(n, n.name != it.subject.name)\"", &facts);
+        assert_eq!(result.status, Status::NotEvaluated, "{result:?}");
+    }
+
+    #[test]
+    fn a_not_applicable_collection_makes_the_rule_not_applicable() {
+        let mut facts = facts_of(DEPLOYMENT);
+        facts.components.availability = Availability::NotApplicable { reason: "managed control plane: eks".into() };
+        let result = judge_one("each: components\nrequire: it.component != ''", &facts);
+        assert_eq!(result.status, Status::NotApplicable);
+        assert_eq!(result.reason.as_deref(), Some("components: managed control plane: eks"));
+    }
+
+    #[test]
+    fn no_matching_subject_is_not_applicable() {
+        let facts = facts_of(DEPLOYMENT);
+        let result = judge_one("each: workloads\nwhen: it.subject.name == 'other'\nrequire: false", &facts);
+        assert_eq!(result.status, Status::NotApplicable);
+    }
+
+    #[test]
+    fn an_evaluation_error_is_not_evaluated_never_passed() {
+        let facts = facts_of(DEPLOYMENT);
+        let result = judge_one("each: workloads\nrequire: \"int(it.labels['app']) > 0\"", &facts);
+        assert_eq!(result.status, Status::NotEvaluated);
+        assert!(result.reason.as_deref().is_some_and(|reason| reason.contains("evaluation error")), "{result:?}");
+    }
+
+    #[test]
+    fn a_non_boolean_condition_is_an_evaluation_error() {
+        let facts = facts_of(DEPLOYMENT);
+        let result = judge_one("each: workloads\nrequire: it.subject.name", &facts);
+        assert_eq!(result.status, Status::NotEvaluated);
+    }
+
+    #[test]
+    fn inconclusive_subjects_are_not_evaluated_and_failures_still_win() {
+        let facts = facts_of(&format!("{DEPLOYMENT}---\n{}", DEPLOYMENT.replace("name: web,", "name: api,")));
+        let unknown = judge_one("each: workloads\nunknown: \"true\"\nrequire: \"true\"", &facts);
+        assert_eq!(unknown.status, Status::NotEvaluated);
+        assert_eq!(unknown.reason.as_deref(), Some("evidence inconclusive for 2 subject(s)"));
+        let mixed = judge_one("each: workloads\nunknown: it.subject.name == 'api'\nrequire: \"false\"", &facts);
+        assert_eq!(mixed.status, Status::Fail);
+        assert_eq!(mixed.findings.len(), 1);
+    }
+
+    #[test]
+    fn duplicate_ids_name_both_files() {
+        let error = Catalog::from_sources(&[
+            rule("T-001", "require: \"true\""),
+            ("other.yaml".into(), rule("T-001", "require: \"true\"").1),
+        ])
+        .err()
+        .expect("duplicate id");
+        assert_eq!(error.to_string(), "duplicate rule id T-001: T-001.yaml and other.yaml");
+    }
+
+    #[test]
+    fn load_errors_name_file_and_line() {
+        let cases = [
+            ("each: nodez\nrequire: \"true\"", "T-001.yaml:5: each: unknown collection `nodez`"),
+            ("require: \"it.x\"", "T-001.yaml:5: require: unknown variable `it`"),
+            ("require: \"nodes.exists(n, n.zonee == '')\"", "T-001.yaml:5: require: unknown field `zonee`"),
+            ("require: \"1 +\"", "T-001.yaml:5: require: "),
+            ("require: \"true\"\nmessage2: x", "T-001.yaml:6: unknown field `message2`"),
+        ];
+        for (body, expected) in cases {
+            let error = Catalog::from_sources(&[rule("T-001", body)]).err().expect("invalid rule");
+            assert!(error.to_string().starts_with(expected), "{body}: {error}");
+        }
+        let missing = Catalog::from_sources(&[(
+            "T-002.yaml".into(),
+            "id: T-002\ntitle: t\nseverity: high\ncategory: security\nmessage: m\nrationale: r\nremediation: r\n"
+                .into(),
+        )]);
+        assert!(missing.err().expect("require is required").to_string().contains("require"));
+        let severity = Catalog::from_sources(&[("T-003.yaml".into(), "id: T-003\ntitle: t\nseverity: severe\ncategory: security\nrequire: 'true'\nmessage: m\nrationale: r\nremediation: r\n".into())]);
+        assert!(
+            severity.err().expect("bad severity").to_string().starts_with("T-003.yaml:3: unknown variant `severe`")
+        );
+    }
+
+    #[test]
+    fn messages_and_evidence_are_rendered_per_subject() {
+        let facts = facts_of(DEPLOYMENT);
+        let catalog = Catalog::from_sources(&[(
+            "T-004.yaml".into(),
+            "id: T-004\ntitle: t\nseverity: high\ncategory: security\neach: containers\nrequire: \"false\"\nmessage: \"{{it.name}} runs {{it.image.reference}} ({{it.image.registry}})\"\nevidence:\n  tag: it.image.tag\nrationale: r\nremediation: r\n".into(),
+        )])
+        .expect("rule loads");
+        let result = evaluate(&catalog, &facts, &RuleInputs::default()).remove(0);
+        let finding = &result.findings[0];
+        assert_eq!(finding.message, "web runs web:1 (docker.io)");
+        assert_eq!(finding.evidence.as_ref().map(|evidence| evidence["tag"].clone()), Some(serde_json::json!("1")));
+        assert_eq!(finding.subject.container.as_deref(), Some("web"));
+        assert_eq!(finding.location.as_ref().map(|location| location.line), Some(1));
+        assert_eq!(finding.fingerprint.len(), 64);
+    }
 }

@@ -49,7 +49,7 @@ impl Severity {
 
 impl fmt::Display for Severity {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.as_str())
+        formatter.pad(self.as_str())
     }
 }
 
@@ -84,7 +84,7 @@ impl Category {
 
 impl fmt::Display for Category {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.as_str())
+        formatter.pad(self.as_str())
     }
 }
 
@@ -159,7 +159,9 @@ pub struct Rule {
 fn valid_id(id: &str) -> bool {
     let Some((area, number)) = id.rsplit_once('-') else { return false };
     !area.is_empty()
-        && area.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
+        && area
+            .split('-')
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
         && area.starts_with(|c: char| c.is_ascii_uppercase())
         && number.len() == 3
         && number.chars().all(|c| c.is_ascii_digit())
@@ -214,7 +216,11 @@ pub fn load(origin: &str, text: &str, vocabulary: &Vocabulary) -> Result<Rule, R
     let message = Template::parse(
         &file.message.value,
         |expression| {
-            let spanned = Spanned { value: expression.to_owned(), referenced: file.message.referenced, defined: file.message.defined };
+            let spanned = Spanned {
+                value: expression.to_owned(),
+                referenced: file.message.referenced,
+                defined: file.message.defined,
+            };
             compile("message", &spanned)
         },
         |reason| invalid(message_line, reason),

@@ -97,9 +97,8 @@ impl Converter<'_> {
             return Shape::Any;
         }
         if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-            let target = reference
-                .strip_prefix("#/")
-                .map(|path| path.split('/').fold(Some(self.root), |node, key| node?.get(key)));
+            let target =
+                reference.strip_prefix("#/").map(|path| path.split('/').try_fold(self.root, |node, key| node.get(key)));
             return match target.flatten() {
                 Some(target) => self.shape(target, depth + 1),
                 None => Shape::Any,
@@ -180,14 +179,17 @@ impl Walk<'_> {
                 field(&operand, &select.field)
             }
             Expr::Call(call) => {
-                let target = call.target.as_deref().map(|target| self.shape_of(target)).transpose()?;
-                let arguments = call.args.iter().map(|argument| self.shape_of(argument)).collect::<Result<Vec<_>, _>>()?;
-                if call.func_name == "_[_]" {
-                    if let (Some(container), Some(key)) = (arguments.first(), call.args.get(1)) {
-                        return index(container, key);
-                    }
+                // The receiver is checked for its fields; its shape does not matter here.
+                if let Some(target) = call.target.as_deref() {
+                    self.shape_of(target)?;
                 }
-                let _ = target;
+                let arguments =
+                    call.args.iter().map(|argument| self.shape_of(argument)).collect::<Result<Vec<_>, _>>()?;
+                if call.func_name == "_[_]"
+                    && let (Some(container), Some(key)) = (arguments.first(), call.args.get(1))
+                {
+                    return index(container, key);
+                }
                 Ok(Shape::Any)
             }
             Expr::Comprehension(comprehension) => {
@@ -246,7 +248,7 @@ impl Walk<'_> {
                 Ok(Shape::Any)
             }
             Expr::Literal(_) => Ok(Shape::Scalar),
-            _ => Ok(Shape::Any),
+            Expr::Unspecified => Ok(Shape::Any),
         }
     }
 }

@@ -15,18 +15,14 @@ pub fn to_cel(json: &serde_json::Value) -> Value {
     match json {
         serde_json::Value::Null => Value::Null,
         serde_json::Value::Bool(flag) => Value::Bool(*flag),
-        serde_json::Value::Number(number) => number
-            .as_i64()
-            .map(Value::Int)
-            .or_else(|| number.as_f64().map(Value::Float))
-            .unwrap_or(Value::Null),
+        serde_json::Value::Number(number) => {
+            number.as_i64().map(Value::Int).or_else(|| number.as_f64().map(Value::Float)).unwrap_or(Value::Null)
+        }
         serde_json::Value::String(text) => Value::String(Arc::new(text.clone())),
         serde_json::Value::Array(items) => Value::List(Arc::new(items.iter().map(to_cel).collect())),
         serde_json::Value::Object(fields) => {
-            let map: HashMap<Key, Value> = fields
-                .iter()
-                .map(|(name, value)| (Key::String(Arc::new(name.clone())), to_cel(value)))
-                .collect();
+            let map: HashMap<Key, Value> =
+                fields.iter().map(|(name, value)| (Key::String(Arc::new(name.clone())), to_cel(value))).collect();
             Value::Map(Map { map: Arc::new(map) })
         }
     }

@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::rbac::{self, RoleIndex};
 use super::{
-    BindingFact, ClusterFacts, Collection, ComponentFact, ContainerFact, ControlPlaneFact, Facts,
-    FACTS_SCHEMA_VERSION, HostPathFact, ImageFact, NamespaceFact, NodeFact, PdbFact, PodSecurityFact,
-    ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact, flags, image,
+    BindingFact, ClusterFacts, Collection, ComponentFact, ContainerFact, ControlPlaneFact, FACTS_SCHEMA_VERSION, Facts,
+    HostPathFact, ImageFact, NamespaceFact, NodeFact, PdbFact, PodSecurityFact, ServiceAccountFact, ServiceFact,
+    SourceKind, Subject, WorkloadFact, flags, image,
 };
 use crate::inventory::{Availability, Inventory, Meta, Pdb, RunningImage, Workload};
 
@@ -21,10 +21,12 @@ pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
     let workloads_available = &inventory.workloads.availability;
     let roots = fold_owned_workloads(&inventory.workloads.items);
     let components = components(&roots);
-    let workload_facts: Vec<WorkloadFact> = roots.iter().map(|root| workload_fact(root, &inventory.pdbs.items)).collect();
+    let workload_facts: Vec<WorkloadFact> =
+        roots.iter().map(|root| workload_fact(root, &inventory.pdbs.items)).collect();
     let containers = containers(&roots);
     let images = images(&roots, &containers);
-    let rbac_available = Availability::combine([workloads_available, &inventory.roles.availability, &inventory.bindings.availability]);
+    let rbac_available =
+        Availability::combine([workloads_available, &inventory.roles.availability, &inventory.bindings.availability]);
     let components_available = if !workloads_available.is_collected() {
         workloads_available.clone()
     } else if components.is_empty() {
@@ -62,7 +64,11 @@ pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
             bindings(inventory),
         ),
         namespaces: Collection::new(
-            Availability::combine([&inventory.namespaces.availability, &inventory.network_policies.availability, workloads_available]),
+            Availability::combine([
+                &inventory.namespaces.availability,
+                &inventory.network_policies.availability,
+                workloads_available,
+            ]),
             namespaces(inventory, &workload_facts),
         ),
         services: Collection::new(inventory.services.availability.clone(), services(inventory)),
@@ -87,11 +93,14 @@ struct Root<'a> {
 /// Keeps the owning controllers: a pod owned by a ReplicaSet owned by a Deployment is
 /// judged as the Deployment, and its running images are credited to it.
 fn fold_owned_workloads(workloads: &[Workload]) -> Vec<Root<'_>> {
-    let key = |namespace: Option<&String>, kind: &str, name: &str| (namespace.cloned(), kind.to_owned(), name.to_owned());
+    let key =
+        |namespace: Option<&String>, kind: &str, name: &str| (namespace.cloned(), kind.to_owned(), name.to_owned());
     let index: BTreeMap<_, usize> = workloads
         .iter()
         .enumerate()
-        .map(|(position, workload)| (key(workload.meta.namespace.as_ref(), &workload.meta.kind, &workload.meta.name), position))
+        .map(|(position, workload)| {
+            (key(workload.meta.namespace.as_ref(), &workload.meta.kind, &workload.meta.name), position)
+        })
         .collect();
     let owner_of = |position: usize| {
         let meta = &workloads[position].meta;
@@ -178,9 +187,14 @@ fn components(roots: &[Root<'_>]) -> Vec<ComponentFact> {
 
 fn addon_of(workload: &Workload) -> &'static str {
     let name = workload.meta.name.as_str();
-    let images: Vec<String> = workload.pod.containers.iter().map(|container| image::parse(&container.image).repository).collect();
+    let images: Vec<String> =
+        workload.pod.containers.iter().map(|container| image::parse(&container.image).repository).collect();
     if name.contains("kubernetes-dashboard")
-        || images.iter().any(|repository| repository.ends_with("kubernetes-dashboard") || repository.ends_with("kubernetesui/dashboard") || repository.contains("kubernetes-dashboard-"))
+        || images.iter().any(|repository| {
+            repository.ends_with("kubernetes-dashboard")
+                || repository.ends_with("kubernetesui/dashboard")
+                || repository.contains("kubernetes-dashboard-")
+        })
     {
         "dashboard"
     } else if name == "tiller-deploy" || images.iter().any(|repository| repository.ends_with("/tiller")) {
@@ -217,7 +231,8 @@ fn workload_fact(root: &Root<'_>, pdbs: &[Pdb]) -> WorkloadFact {
             .all(|(_, read_only, _)| *read_only)
     };
     let system = meta.namespace.as_deref() == Some("kube-system");
-    let dns_label = [&meta.labels, &pod.labels].iter().any(|labels| labels.get("k8s-app").is_some_and(|app| app == "kube-dns"));
+    let dns_label =
+        [&meta.labels, &pod.labels].iter().any(|labels| labels.get("k8s-app").is_some_and(|app| app == "kube-dns"));
     WorkloadFact {
         subject: subject_of(meta),
         location: meta.location.clone(),
@@ -230,15 +245,23 @@ fn workload_fact(root: &Root<'_>, pdbs: &[Pdb]) -> WorkloadFact {
         host_paths: pod
             .host_path_volumes
             .iter()
-            .map(|volume| HostPathFact { name: volume.name.clone(), path: volume.path.clone(), read_only: mount_is_read_only(&volume.name) })
+            .map(|volume| HostPathFact {
+                name: volume.name.clone(),
+                path: volume.path.clone(),
+                read_only: mount_is_read_only(&volume.name),
+            })
             .collect(),
         control_plane: is_control_plane(workload),
         system,
-        cluster_dns: system && meta.kind != "Pod" && (dns_label || matches!(meta.name.as_str(), "coredns" | "kube-dns")),
+        cluster_dns: system
+            && meta.kind != "Pod"
+            && (dns_label || matches!(meta.name.as_str(), "coredns" | "kube-dns")),
         addon: addon_of(workload).into(),
         disruption_budgets: pdbs
             .iter()
-            .filter(|pdb| pdb.meta.namespace == meta.namespace && meta.kind != "Pod" && selector_matches(pdb, &pod.labels))
+            .filter(|pdb| {
+                pdb.meta.namespace == meta.namespace && meta.kind != "Pod" && selector_matches(pdb, &pod.labels)
+            })
             .map(|pdb| pdb.meta.name.clone())
             .collect(),
     }
@@ -251,7 +274,10 @@ fn containers(roots: &[Root<'_>]) -> Vec<ContainerFact> {
         let control_plane = is_control_plane(workload);
         for container in &workload.pod.containers {
             let privileged = container.privileged.unwrap_or(false);
-            let sys_admin = container.capabilities_add.iter().any(|capability| capability == "SYS_ADMIN" || capability == "CAP_SYS_ADMIN");
+            let sys_admin = container
+                .capabilities_add
+                .iter()
+                .any(|capability| capability == "SYS_ADMIN" || capability == "CAP_SYS_ADMIN");
             facts.push(ContainerFact {
                 subject: Subject { container: Some(container.name.clone()), ..subject_of(&workload.meta) },
                 location: workload.meta.location.clone(),
@@ -261,7 +287,9 @@ fn containers(roots: &[Root<'_>]) -> Vec<ContainerFact> {
                 privileged,
                 // Defaults per the Pod Security Standards: escalation is allowed unless
                 // explicitly forbidden, and privileged or SYS_ADMIN always allows it.
-                allow_privilege_escalation: container.allow_privilege_escalation.unwrap_or(true) || privileged || sys_admin,
+                allow_privilege_escalation: container.allow_privilege_escalation.unwrap_or(true)
+                    || privileged
+                    || sys_admin,
                 capabilities_add: container.capabilities_add.clone(),
                 read_only_root_filesystem: container.read_only_root_filesystem.unwrap_or(false),
                 run_as_non_root: container.run_as_non_root.unwrap_or(false),
@@ -308,7 +336,8 @@ fn images(roots: &[Root<'_>], containers: &[ContainerFact]) -> Vec<ImageFact> {
 
 fn node_fact(node: &crate::inventory::Node) -> NodeFact {
     let labels = &node.meta.labels;
-    let control_plane = labels.contains_key("node-role.kubernetes.io/control-plane") || labels.contains_key("node-role.kubernetes.io/master");
+    let control_plane = labels.contains_key("node-role.kubernetes.io/control-plane")
+        || labels.contains_key("node-role.kubernetes.io/master");
     NodeFact {
         subject: subject_of(&node.meta),
         location: node.meta.location.clone(),
@@ -363,23 +392,32 @@ fn service_accounts(inventory: &Inventory, roots: &[Root<'_>], workloads: &[Work
                 .iter()
                 .zip(workloads)
                 .filter(|(root, _)| {
-                    root.workload.meta.namespace.as_deref().unwrap_or("default") == namespace && root.workload.pod.service_account == name
+                    root.workload.meta.namespace.as_deref().unwrap_or("default") == namespace
+                        && root.workload.pod.service_account == name
                 })
                 .collect();
             let mut cluster_admin = false;
             let mut wildcard = false;
             let mut grants = Vec::new();
-            for binding in inventory.bindings.items.iter().filter(|binding| rbac::binds_service_account(binding, &namespace, &name)) {
+            for binding in inventory
+                .bindings
+                .items
+                .iter()
+                .filter(|binding| rbac::binds_service_account(binding, &namespace, &name))
+            {
                 let power = index.power(binding);
                 cluster_admin |= power.full && binding.meta.kind == "ClusterRoleBinding";
                 wildcard |= power.wildcard;
-                grants.push(format!("{}/{} → {}/{}", binding.meta.kind, binding.meta.name, binding.role_ref.0, binding.role_ref.1));
+                grants.push(format!(
+                    "{}/{} → {}/{}",
+                    binding.meta.kind, binding.meta.name, binding.role_ref.0, binding.role_ref.1
+                ));
             }
             let addon = users
                 .iter()
                 .map(|(_, fact)| fact.addon.as_str())
                 .find(|addon| !addon.is_empty())
-                .or_else(|| match name.as_str() {
+                .or(match name.as_str() {
                     "kubernetes-dashboard" => Some("dashboard"),
                     "tiller" => Some("tiller"),
                     _ => None,
@@ -413,7 +451,9 @@ fn bindings(inventory: &Inventory) -> Vec<BindingFact> {
         .iter()
         .map(|binding| {
             let power = index.power(binding);
-            let names = |kind: &str, name: &str| binding.subjects.iter().any(|subject| subject.kind == kind && subject.name == name);
+            let names = |kind: &str, name: &str| {
+                binding.subjects.iter().any(|subject| subject.kind == kind && subject.name == name)
+            };
             BindingFact {
                 subject: subject_of(&binding.meta),
                 location: binding.meta.location.clone(),
@@ -444,17 +484,26 @@ fn namespaces(inventory: &Inventory, workloads: &[WorkloadFact]) -> Vec<Namespac
                 .filter(|policy| policy.meta.namespace.as_deref() == Some(name.as_str()))
                 .collect();
             let denies = |direction: &str, rules: fn(&crate::inventory::NetworkPolicy) -> usize| {
-                policies.iter().any(|policy| policy.selects_all_pods && policy.policy_types.iter().any(|kind| kind == direction) && rules(policy) == 0)
+                policies.iter().any(|policy| {
+                    policy.selects_all_pods
+                        && policy.policy_types.iter().any(|kind| kind == direction)
+                        && rules(policy) == 0
+                })
             };
-            let count = workloads.iter().filter(|workload| workload.subject.namespace.as_deref() == Some(name.as_str())).count();
+            let count = workloads
+                .iter()
+                .filter(|workload| workload.subject.namespace.as_deref() == Some(name.as_str()))
+                .count();
             let workload_count = i64::try_from(count).unwrap_or(i64::MAX);
             let system = SYSTEM_NAMESPACES.contains(&name.as_str());
-            let label = |key: &str| namespace.meta.labels.get(&format!("pod-security.kubernetes.io/{key}")).cloned().unwrap_or_default();
+            let label = |key: &str| {
+                namespace.meta.labels.get(&format!("pod-security.kubernetes.io/{key}")).cloned().unwrap_or_default()
+            };
             NamespaceFact {
                 subject: subject_of(&namespace.meta),
                 location: namespace.meta.location.clone(),
                 system,
-                application: !system && !(name == "default" && workload_count == 0),
+                application: !system && (name != "default" || workload_count > 0),
                 workloads: workload_count,
                 pod_security: PodSecurityFact { enforce: label("enforce"), audit: label("audit"), warn: label("warn") },
                 network_policies: i64::try_from(policies.len()).unwrap_or(i64::MAX),
@@ -490,7 +539,10 @@ fn pdbs(pdbs: &[Pdb], roots: &[Root<'_>]) -> Vec<PdbFact> {
             max_unavailable: pdb.max_unavailable.clone(),
             workloads: roots
                 .iter()
-                .filter(|root| root.workload.meta.namespace == pdb.meta.namespace && selector_matches(pdb, &root.workload.pod.labels))
+                .filter(|root| {
+                    root.workload.meta.namespace == pdb.meta.namespace
+                        && selector_matches(pdb, &root.workload.pod.labels)
+                })
                 .map(|root| reference(&root.workload.meta))
                 .collect(),
         })

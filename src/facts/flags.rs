@@ -57,7 +57,7 @@ pub fn parse(command: &[String], args: &[String]) -> Flags {
 /// files (`--token-auth-file`) are kept: a path is not a secret, and rules judge it.
 pub fn redact(name: &str, value: String) -> String {
     let lower = name.to_ascii_lowercase();
-    let names_a_path = [ "-file", "-path", "-dir"].iter().any(|suffix| lower.ends_with(suffix));
+    let names_a_path = ["-file", "-path", "-dir"].iter().any(|suffix| lower.ends_with(suffix));
     let secret_name = ["token", "password", "secret", "bearer"].iter().any(|word| lower.contains(word));
     let bearer_value = value.to_ascii_lowercase().starts_with("bearer ");
     if (secret_name && !names_a_path) || bearer_value { REDACTED.to_owned() } else { value }
@@ -73,7 +73,10 @@ mod tests {
 
     #[test]
     fn equals_and_space_forms_from_command_and_args() {
-        let flags = parse(&words("kube-apiserver --anonymous-auth=false --etcd-cafile /etc/ca.crt"), &words("--profiling=false"));
+        let flags = parse(
+            &words("kube-apiserver --anonymous-auth=false --etcd-cafile /etc/ca.crt"),
+            &words("--profiling=false"),
+        );
         assert_eq!(flags.last["anonymous-auth"], "false");
         assert_eq!(flags.last["etcd-cafile"], "/etc/ca.crt");
         assert_eq!(flags.last["profiling"], "false");
@@ -97,7 +100,9 @@ mod tests {
     #[test]
     fn repeated_list_flags_accumulate_and_last_value_wins() {
         let flags = parse(
-            &words("kube-apiserver --enable-admission-plugins=NodeRestriction --enable-admission-plugins=PodSecurity,EventRateLimit"),
+            &words(
+                "kube-apiserver --enable-admission-plugins=NodeRestriction --enable-admission-plugins=PodSecurity,EventRateLimit",
+            ),
             &[],
         );
         assert_eq!(flags.lists["enable-admission-plugins"], vec!["NodeRestriction", "PodSecurity", "EventRateLimit"]);
@@ -107,7 +112,9 @@ mod tests {
     #[test]
     fn secrets_are_redacted_but_credential_file_paths_are_kept() {
         let flags = parse(
-            &words("kube-apiserver --token=abc --etcd-password abc --token-auth-file=/etc/tokens.csv --oidc-client-secret=s3"),
+            &words(
+                "kube-apiserver --token=abc --etcd-password abc --token-auth-file=/etc/tokens.csv --oidc-client-secret=s3",
+            ),
             &[],
         );
         assert_eq!(flags.last["token"], REDACTED);

@@ -6,11 +6,13 @@
 //! `docs/facts.md` is generated from these types.
 
 mod build;
+mod docs;
 pub mod flags;
 pub mod image;
 mod rbac;
 
 pub use build::build;
+pub use docs::markdown;
 
 use std::collections::BTreeMap;
 

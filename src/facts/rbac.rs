@@ -54,10 +54,7 @@ impl<'a> RoleIndex<'a> {
         let Some(role) = role else { return Power::default() };
         let star = |values: &[String]| values.iter().any(|value| value == "*");
         Power {
-            full: role
-                .rules
-                .iter()
-                .any(|rule| star(&rule.verbs) && star(&rule.resources) && star(&rule.api_groups)),
+            full: role.rules.iter().any(|rule| star(&rule.verbs) && star(&rule.resources) && star(&rule.api_groups)),
             wildcard: role.rules.iter().any(|rule| star(&rule.verbs) || star(&rule.resources)),
         }
     }
@@ -95,9 +92,7 @@ const DEFAULT_BINDINGS: &[(&str, &str)] = &[
 
 /// True for a default binding with its default role.
 pub fn is_default(binding: &Binding) -> bool {
-    DEFAULT_BINDINGS
-        .iter()
-        .any(|(name, role)| binding.meta.name == *name && binding.role_ref.1 == *role)
+    DEFAULT_BINDINGS.iter().any(|(name, role)| binding.meta.name == *name && binding.role_ref.1 == *role)
 }
 
 #[cfg(test)]
@@ -108,16 +103,35 @@ mod tests {
     fn role(kind: &str, name: &str, verbs: &[&str], resources: &[&str], groups: &[&str]) -> Role {
         let strings = |values: &[&str]| values.iter().map(|value| (*value).to_owned()).collect();
         Role {
-            meta: Meta { kind: kind.into(), name: name.into(), namespace: (kind == "Role").then(|| "app".into()), ..Meta::default() },
-            rules: vec![PolicyRule { verbs: strings(verbs), resources: strings(resources), api_groups: strings(groups), ..PolicyRule::default() }],
+            meta: Meta {
+                kind: kind.into(),
+                name: name.into(),
+                namespace: (kind == "Role").then(|| "app".into()),
+                ..Meta::default()
+            },
+            rules: vec![PolicyRule {
+                verbs: strings(verbs),
+                resources: strings(resources),
+                api_groups: strings(groups),
+                ..PolicyRule::default()
+            }],
         }
     }
 
     fn binding(kind: &str, role_kind: &str, role: &str) -> Binding {
         Binding {
-            meta: Meta { kind: kind.into(), name: "b".into(), namespace: (kind == "RoleBinding").then(|| "app".into()), ..Meta::default() },
+            meta: Meta {
+                kind: kind.into(),
+                name: "b".into(),
+                namespace: (kind == "RoleBinding").then(|| "app".into()),
+                ..Meta::default()
+            },
             role_ref: (role_kind.into(), role.into()),
-            subjects: vec![RbacSubject { kind: "ServiceAccount".into(), name: "sa".into(), namespace: Some("app".into()) }],
+            subjects: vec![RbacSubject {
+                kind: "ServiceAccount".into(),
+                name: "sa".into(),
+                namespace: Some("app".into()),
+            }],
         }
     }
 
@@ -135,8 +149,14 @@ mod tests {
             role("Role", "reader", &["get"], &["pods"], &[""]),
         ];
         let index = RoleIndex::new(&roles);
-        assert_eq!(index.power(&binding("ClusterRoleBinding", "ClusterRole", "everything")), Power { full: true, wildcard: true });
-        assert_eq!(index.power(&binding("ClusterRoleBinding", "ClusterRole", "all-verbs-on-pods")), Power { full: false, wildcard: true });
+        assert_eq!(
+            index.power(&binding("ClusterRoleBinding", "ClusterRole", "everything")),
+            Power { full: true, wildcard: true }
+        );
+        assert_eq!(
+            index.power(&binding("ClusterRoleBinding", "ClusterRole", "all-verbs-on-pods")),
+            Power { full: false, wildcard: true }
+        );
         assert_eq!(index.power(&binding("RoleBinding", "Role", "reader")), Power::default());
         assert_eq!(index.power(&binding("RoleBinding", "Role", "missing")), Power::default());
     }

@@ -55,10 +55,7 @@ impl Availability {
     /// The first availability that is not `Collected`, else `Collected`: a view built from
     /// several kinds of objects is only as available as its least available input.
     pub fn combine<'a>(all: impl IntoIterator<Item = &'a Availability>) -> Availability {
-        all.into_iter()
-            .find(|availability| !availability.is_collected())
-            .cloned()
-            .unwrap_or_default()
+        all.into_iter().find(|availability| !availability.is_collected()).cloned().unwrap_or_default()
     }
 }
 

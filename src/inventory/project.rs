@@ -17,9 +17,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::de::DeserializeOwned;
 
 use super::{
-    Binding, Container, ContainerKind, HostPathVolume, Location, Meta, Namespace, NetworkPolicy,
-    Node, Pdb, PodTemplate, PolicyRule, Projected, RbacSubject, Role, RunningImage, Service,
-    ServiceAccount, Workload,
+    Binding, Container, ContainerKind, HostPathVolume, Location, Meta, Namespace, NetworkPolicy, Node, Pdb,
+    PodTemplate, PolicyRule, Projected, RbacSubject, Role, RunningImage, Service, ServiceAccount, Workload,
 };
 
 /// An object of a known kind whose fields do not match the Kubernetes schema.
@@ -39,12 +38,12 @@ pub struct ProjectError {
 /// one, whose fields they share.
 pub fn project_object(
     object: &serde_json::Value,
-    location: Option<Location>,
+    location: Option<&Location>,
 ) -> Result<Option<Projected>, ProjectError> {
     let kind = object.get("kind").and_then(serde_json::Value::as_str).unwrap_or_default();
     let api_version = object.get("apiVersion").and_then(serde_json::Value::as_str).unwrap_or_default();
     let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
-    let meta = |raw: &ObjectMeta| meta_of(api_version, kind, raw, location.clone());
+    let meta = |raw: &ObjectMeta| meta_of(api_version, kind, raw, location.cloned());
     let projected = match (group, kind) {
         ("", "Node") => {
             let node: core::Node = parse(object, kind, "v1")?;
@@ -64,18 +63,22 @@ pub fn project_object(
             let deployment: apps::Deployment = parse(object, kind, "apps/v1")?;
             let spec = Some(&deployment.spec);
             let template = spec.map(|spec| &spec.template);
-            Projected::Workload(templated(meta(&deployment.metadata), spec.map(|s| s.replicas), template))
+            Projected::Workload(templated(meta(&deployment.metadata), spec.and_then(|s| s.replicas), template))
         }
         ("apps", "StatefulSet") => {
             let set: apps::StatefulSet = parse(object, kind, "apps/v1")?;
             let spec = Some(&set.spec);
-            Projected::Workload(templated(meta(&set.metadata), spec.map(|s| s.replicas), spec.map(|s| &s.template)))
+            Projected::Workload(templated(
+                meta(&set.metadata),
+                spec.and_then(|s| s.replicas),
+                spec.map(|s| &s.template),
+            ))
         }
         ("apps" | "extensions", "ReplicaSet") => {
             let set: apps::ReplicaSet = parse(object, kind, "apps/v1")?;
             let spec = Some(&set.spec);
             let template = spec.and_then(|spec| spec.template.as_ref());
-            Projected::Workload(templated(meta(&set.metadata), spec.map(|s| s.replicas), template))
+            Projected::Workload(templated(meta(&set.metadata), spec.and_then(|s| s.replicas), template))
         }
         ("apps" | "extensions", "DaemonSet") => {
             let set: apps::DaemonSet = parse(object, kind, "apps/v1")?;
@@ -187,11 +190,11 @@ fn project_node(meta: Meta, node: &core::Node) -> Node {
 }
 
 /// A controller's projection: `replicas` defaults to 1 as the API server defaults it.
-fn templated(meta: Meta, replicas: Option<Option<i32>>, template: Option<&core::PodTemplateSpec>) -> Workload {
+fn templated(meta: Meta, replicas: Option<i32>, template: Option<&core::PodTemplateSpec>) -> Workload {
     let empty = ObjectMeta::default();
     let template_meta = template.and_then(|template| template.metadata.as_ref()).unwrap_or(&empty);
     let spec = template.and_then(|template| template.spec.as_ref());
-    workload(meta, Some(i64::from(replicas.flatten().unwrap_or(1))), spec, template_meta)
+    workload(meta, Some(i64::from(replicas.unwrap_or(1))), spec, template_meta)
 }
 
 fn workload(meta: Meta, replicas: Option<i64>, spec: Option<&core::PodSpec>, pod_meta: &ObjectMeta) -> Workload {
@@ -209,7 +212,10 @@ fn pod_template(spec: Option<&core::PodSpec>, labels: BTreeMap<String, String>) 
     };
     let pod_non_root = spec.security_context.as_ref().and_then(|context| context.run_as_non_root);
     let mut containers: Vec<Container> = Vec::new();
-    for (kind, list) in [(ContainerKind::Container, Some(&spec.containers)), (ContainerKind::InitContainer, spec.init_containers.as_ref())] {
+    for (kind, list) in [
+        (ContainerKind::Container, Some(&spec.containers)),
+        (ContainerKind::InitContainer, spec.init_containers.as_ref()),
+    ] {
         for container in list.into_iter().flatten() {
             containers.push(Container {
                 name: container.name.clone(),
@@ -337,7 +343,12 @@ fn project_binding(meta: Meta, role_ref: &rbac::RoleRef, subjects: Option<&[rbac
 
 fn project_network_policy(meta: Meta, policy: &networking::NetworkPolicy) -> NetworkPolicy {
     let Some(spec) = policy.spec.as_ref() else {
-        return NetworkPolicy { meta, selects_all_pods: true, policy_types: vec!["Ingress".into()], ..NetworkPolicy::default() };
+        return NetworkPolicy {
+            meta,
+            selects_all_pods: true,
+            policy_types: vec!["Ingress".into()],
+            ..NetworkPolicy::default()
+        };
     };
     let selector = &spec.pod_selector;
     let selects_all_pods = selector.as_ref().is_none_or(|selector| {

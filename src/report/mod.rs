@@ -202,7 +202,8 @@ impl Report {
     /// Assembles a report.
     pub fn new(parts: ReportParts<'_>) -> Self {
         let mut summary = Summary::default();
-        let severity: BTreeMap<&str, Severity> = parts.rules.iter().map(|rule| (rule.id.as_str(), rule.severity)).collect();
+        let severity: BTreeMap<&str, Severity> =
+            parts.rules.iter().map(|rule| (rule.id.as_str(), rule.severity)).collect();
         for result in &parts.results {
             match result.status {
                 Status::Pass => summary.pass += 1,
@@ -221,7 +222,10 @@ impl Report {
                 .results
                 .iter()
                 .filter(|result| result.status == Status::NotEvaluated)
-                .map(|result| NotEvaluated { rule_id: result.rule_id.clone(), reason: result.reason.clone().unwrap_or_default() })
+                .map(|result| NotEvaluated {
+                    rule_id: result.rule_id.clone(),
+                    reason: result.reason.clone().unwrap_or_default(),
+                })
                 .collect(),
         };
         let results = parts

@@ -7,6 +7,7 @@
 //! findings are left out.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::Path;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -81,7 +82,10 @@ fn descriptor(rule: &RuleInfo) -> ReportingDescriptor {
         properties.insert("security-severity".to_owned(), serde_json::Value::from(score));
     }
     properties.insert("precision".to_owned(), serde_json::Value::from("high"));
-    let references: String = rule.references.iter().map(|reference| format!("- <{reference}>\n")).collect();
+    let references = rule.references.iter().fold(String::new(), |mut list, reference| {
+        let _ = writeln!(list, "- <{reference}>");
+        list
+    });
     let markdown = format!(
         "**{}** ({} severity, {})\n\n{}\n\n**Remediation**\n\n{}\n\n**References**\n\n{references}",
         rule.title,
@@ -97,7 +101,11 @@ fn descriptor(rule: &RuleInfo) -> ReportingDescriptor {
         .short_description(MultiformatMessageString::builder().text(rule.title.clone()).build())
         .full_description(MultiformatMessageString::builder().text(rule.rationale.trim().to_owned()).build())
         .help(help)
-        .default_configuration(ReportingConfiguration::builder().level(serde_json::to_value(level(rule.severity)).unwrap_or_default()).build())
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(serde_json::to_value(level(rule.severity)).unwrap_or_default())
+                .build(),
+        )
         .properties(PropertyBag::builder().tags(tags).additional_properties(properties).build());
     match rule.references.first() {
         Some(uri) => builder.help_uri(uri.clone()).build(),
@@ -117,7 +125,13 @@ fn result(report: &Report, index: usize, rule: &RuleInfo, finding: &Finding, bas
             .build(),
     ];
     if let Some(container) = &subject.container {
-        logical.push(LogicalLocation::builder().name(container.clone()).fully_qualified_name(subject.key()).kind("container").build());
+        logical.push(
+            LogicalLocation::builder()
+                .name(container.clone())
+                .fully_qualified_name(subject.key())
+                .kind("container")
+                .build(),
+        );
     }
     let location = Location::builder()
         .physical_location(
@@ -142,7 +156,8 @@ fn result(report: &Report, index: usize, rule: &RuleInfo, finding: &Finding, bas
 /// Renders the report as a SARIF log; manifest paths are made relative to `base`.
 pub fn render(report: &Report, base: &Path) -> String {
     let rules: Vec<ReportingDescriptor> = report.rules.iter().map(descriptor).collect();
-    let index: BTreeMap<&str, usize> = report.rules.iter().enumerate().map(|(position, rule)| (rule.id.as_str(), position)).collect();
+    let index: BTreeMap<&str, usize> =
+        report.rules.iter().enumerate().map(|(position, rule)| (rule.id.as_str(), position)).collect();
     let results: Vec<SarifResult> = report
         .results
         .iter()
@@ -158,7 +173,6 @@ pub fn render(report: &Report, base: &Path) -> String {
         .name(report.tool.name.clone())
         .version(report.tool.version.clone())
         .semantic_version(report.tool.version.clone())
-        .information_uri(env!("CARGO_PKG_REPOSITORY"))
         .rules(rules)
         .build();
     let run = Run::builder()

@@ -81,13 +81,25 @@ fn subject_line(finding: &Finding) -> String {
 
 /// Renders the report for a terminal.
 pub fn render(report: &Report, style: Style) -> String {
-    let mut out = String::new();
+    let mut out = header(report, style);
+    if report.summary.fail == 0 {
+        out.push_str("\nNo failing rules.\n");
+    }
+    for severity in Severity::ALL {
+        out.push_str(&failing_section(report, severity, style));
+    }
+    out.push_str(&not_evaluated_section(report, style));
+    out.push_str(&exceptions_section(report, style));
+    out
+}
+
+/// Source, cluster, score, grade, coverage and counts.
+fn header(report: &Report, style: Style) -> String {
     let source = match report.source.kind {
         InputKind::Manifests => "manifests",
         InputKind::Snapshot => "snapshot",
         InputKind::Live => "live cluster",
     };
-    let mut header = table(style);
     let cluster = &report.cluster;
     let mut identity = cluster.name.clone();
     if let Some(version) = &cluster.version {
@@ -95,93 +107,97 @@ pub fn render(report: &Report, style: Style) -> String {
     }
     let _ = write!(identity, ", provider {}", cluster.provider);
     let score = &report.score;
-    let grade_cell = |text: String| {
-        let cell = Cell::new(text).add_attribute(Attribute::Bold);
-        if style.colour { cell.fg(grade_colour(score.grade)) } else { cell }
-    };
-    header.add_row(vec![Cell::new("Source"), Cell::new(format!("{source}: {}", report.source.paths.join(", ")))]);
-    header.add_row(vec![Cell::new("Cluster"), Cell::new(identity)]);
-    header.add_row(vec![Cell::new("Score"), grade_cell(format!("{:.1} / 100, grade {:?}", score.overall, score.grade))]);
-    header.add_row(vec![Cell::new("Coverage"), Cell::new(format!("{:.1}% of applicable rules judged", score.coverage))]);
-    let categories: Vec<String> = score.categories.iter().map(|(category, value)| format!("{category} {value:.1}")).collect();
-    header.add_row(vec![Cell::new("Categories"), Cell::new(categories.join(", "))]);
+    let grade =
+        Cell::new(format!("{:.1} / 100, grade {:?}", score.overall, score.grade)).add_attribute(Attribute::Bold);
+    let grade = if style.colour { grade.fg(grade_colour(score.grade)) } else { grade };
+    let categories: Vec<String> =
+        score.categories.iter().map(|(category, value)| format!("{category} {value:.1}")).collect();
     let summary = &report.summary;
-    header.add_row(vec![
+    let mut table = table(style);
+    table.add_row(vec![Cell::new("Source"), Cell::new(format!("{source}: {}", report.source.paths.join(", ")))]);
+    table.add_row(vec![Cell::new("Cluster"), Cell::new(identity)]);
+    table.add_row(vec![Cell::new("Score"), grade]);
+    table.add_row(vec![Cell::new("Coverage"), Cell::new(format!("{:.1}% of applicable rules judged", score.coverage))]);
+    table.add_row(vec![Cell::new("Categories"), Cell::new(categories.join(", "))]);
+    table.add_row(vec![
         Cell::new("Rules"),
         Cell::new(format!(
             "{} passed, {} failed, {} not evaluated, {} not applicable ({} findings excepted)",
             summary.pass, summary.fail, summary.not_evaluated, summary.not_applicable, summary.excepted
         )),
     ]);
-    let _ = writeln!(out, "{header}");
-    if summary.fail == 0 {
-        let _ = writeln!(out, "\nNo failing rules.");
-    }
+    format!("{table}\n")
+}
 
-    for severity in Severity::ALL {
-        let failing: Vec<_> = report
-            .results
-            .iter()
-            .filter(|result| result.status == Status::Fail)
-            .filter(|result| report.rule(&result.rule_id).is_some_and(|rule| rule.severity == severity))
-            .collect();
-        if failing.is_empty() {
-            continue;
-        }
-        let findings: usize = failing.iter().map(|result| result.findings.len()).sum();
-        let _ = writeln!(out, "\n{} — {} failing rule(s), {} finding(s)", severity.as_str().to_uppercase(), failing.len(), findings);
-        let mut section = table(style);
-        section.set_header(vec!["Rule", "Findings", "Remediation"]);
-        for result in failing {
-            let Some(rule) = report.rule(&result.rule_id) else { continue };
-            let mut lines = Vec::new();
-            for finding in result.findings.iter().take(FINDINGS_PER_RULE) {
-                lines.push(format!("• {}\n  {}", subject_line(finding), finding.message));
-            }
-            if result.findings.len() > FINDINGS_PER_RULE {
-                lines.push(format!("… and {} more (see -o json)", result.findings.len() - FINDINGS_PER_RULE));
-            }
-            let id = Cell::new(format!("{}\n{}", rule.id, rule.title)).add_attribute(Attribute::Bold);
-            let id = if style.colour { id.fg(severity_colour(severity)) } else { id };
-            // The first paragraph, unwrapped: the table wraps it to the column.
-            let remediation = rule.remediation.split("\n\n").next().unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
-            section.add_row(vec![id, Cell::new(lines.join("\n")), Cell::new(remediation)]);
-        }
-        let _ = writeln!(out, "{section}");
+/// Failing rules of one severity, with findings and remediation.
+fn failing_section(report: &Report, severity: Severity, style: Style) -> String {
+    let failing: Vec<_> = report
+        .results
+        .iter()
+        .filter(|result| result.status == Status::Fail)
+        .filter(|result| report.rule(&result.rule_id).is_some_and(|rule| rule.severity == severity))
+        .collect();
+    if failing.is_empty() {
+        return String::new();
     }
+    let findings: usize = failing.iter().map(|result| result.findings.len()).sum();
+    let mut section = table(style);
+    section.set_header(vec!["Rule", "Findings", "Remediation"]);
+    for result in &failing {
+        let Some(rule) = report.rule(&result.rule_id) else { continue };
+        let mut lines = Vec::new();
+        for finding in result.findings.iter().take(FINDINGS_PER_RULE) {
+            lines.push(format!("• {}\n  {}", subject_line(finding), finding.message));
+        }
+        if result.findings.len() > FINDINGS_PER_RULE {
+            lines.push(format!("… and {} more (see -o json)", result.findings.len() - FINDINGS_PER_RULE));
+        }
+        let id = Cell::new(format!("{}\n{}", rule.id, rule.title)).add_attribute(Attribute::Bold);
+        let id = if style.colour { id.fg(severity_colour(severity)) } else { id };
+        // The first paragraph, unwrapped: the table wraps it to the column.
+        let remediation =
+            rule.remediation.split("\n\n").next().unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
+        section.add_row(vec![id, Cell::new(lines.join("\n")), Cell::new(remediation)]);
+    }
+    let heading = severity.as_str().to_uppercase();
+    format!("\n{heading} — {} failing rule(s), {findings} finding(s)\n{section}\n", failing.len())
+}
 
-    if !report.coverage.not_evaluated.is_empty() {
-        let _ = writeln!(out, "\nNOT EVALUATED — missing evidence never counts as a pass");
-        let mut section = table(style);
-        section.set_header(vec!["Rule", "Reason"]);
-        for missing in &report.coverage.not_evaluated {
-            let title = report.rule(&missing.rule_id).map_or("", |rule| rule.title.as_str());
-            section.add_row(vec![format!("{}\n{title}", missing.rule_id), missing.reason.clone()]);
-        }
-        let _ = writeln!(out, "{section}");
+/// Rules that could not be judged, with the reason.
+fn not_evaluated_section(report: &Report, style: Style) -> String {
+    if report.coverage.not_evaluated.is_empty() {
+        return String::new();
     }
+    let mut section = table(style);
+    section.set_header(vec!["Rule", "Reason"]);
+    for missing in &report.coverage.not_evaluated {
+        let title = report.rule(&missing.rule_id).map_or("", |rule| rule.title.as_str());
+        section.add_row(vec![format!("{}\n{title}", missing.rule_id), missing.reason.clone()]);
+    }
+    format!("\nNOT EVALUATED — missing evidence never counts as a pass\n{section}\n")
+}
 
-    if !report.exceptions.is_empty() {
-        let _ = writeln!(out, "\nEXCEPTIONS");
-        let mut section = table(style);
-        section.set_header(vec!["State", "Rule", "Subject", "Owner", "Expires", "Findings"]);
-        for exception in &report.exceptions {
-            let state = match exception.state {
-                ExceptionState::Applied => "applied",
-                ExceptionState::Unused => "unused",
-                ExceptionState::Expired => "EXPIRED",
-            };
-            let subject = serde_json::to_string(&exception.subject).unwrap_or_default();
-            section.add_row(vec![
-                state.to_owned(),
-                exception.rule.clone(),
-                subject,
-                exception.owner.clone(),
-                exception.expires.clone().unwrap_or_else(|| "never".into()),
-                exception.findings.to_string(),
-            ]);
-        }
-        let _ = writeln!(out, "{section}");
+/// The configuration's exceptions and what became of them.
+fn exceptions_section(report: &Report, style: Style) -> String {
+    if report.exceptions.is_empty() {
+        return String::new();
     }
-    out
+    let mut section = table(style);
+    section.set_header(vec!["State", "Rule", "Subject", "Owner", "Expires", "Findings"]);
+    for exception in &report.exceptions {
+        let state = match exception.state {
+            ExceptionState::Applied => "applied",
+            ExceptionState::Unused => "unused",
+            ExceptionState::Expired => "EXPIRED",
+        };
+        section.add_row(vec![
+            state.to_owned(),
+            exception.rule.clone(),
+            serde_json::to_string(&exception.subject).unwrap_or_default(),
+            exception.owner.clone(),
+            exception.expires.clone().unwrap_or_else(|| "never".into()),
+            exception.findings.to_string(),
+        ]);
+    }
+    format!("\nEXCEPTIONS\n{section}\n")
 }

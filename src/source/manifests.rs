@@ -44,11 +44,7 @@ pub fn read(paths: &[PathBuf]) -> Result<Inventory, SourceError> {
         }
     }
     kinds_seen.mark(&mut inventory);
-    if let Some(kube_system) = inventory
-        .namespaces
-        .items
-        .iter()
-        .find(|namespace| namespace.meta.name == "kube-system")
+    if let Some(kube_system) = inventory.namespaces.items.iter().find(|namespace| namespace.meta.name == "kube-system")
     {
         inventory.cluster.uid.clone_from(&kube_system.meta.uid);
     }
@@ -58,14 +54,16 @@ pub fn read(paths: &[PathBuf]) -> Result<Inventory, SourceError> {
 /// The files a path stands for: itself, or the `.yaml`/`.yml`/`.json` files below a
 /// directory, sorted so that output does not depend on directory order.
 fn files_under(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
-    let metadata = std::fs::metadata(path).map_err(|source| SourceError::Read { path: path.display().to_string(), source })?;
+    let metadata =
+        std::fs::metadata(path).map_err(|source| SourceError::Read { path: path.display().to_string(), source })?;
     if !metadata.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
     let mut files = Vec::new();
     let mut pending = vec![path.to_path_buf()];
     while let Some(dir) = pending.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|source| SourceError::Read { path: dir.display().to_string(), source })?;
+        let entries =
+            std::fs::read_dir(&dir).map_err(|source| SourceError::Read { path: dir.display().to_string(), source })?;
         for entry in entries {
             let entry = entry.map_err(|source| SourceError::Read { path: dir.display().to_string(), source })?;
             let child = entry.path();
@@ -88,20 +86,24 @@ fn files_under(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
 pub fn read_text(file: &str, text: &str, inventory: &mut Inventory, seen: &mut KindsSeen) -> Result<(), SourceError> {
     let malformed = |error: &serde_saphyr::Error| {
         let problem = crate::yaml::describe(error);
-        SourceError::Malformed { file: file.to_owned(), line: problem.line, column: problem.column, reason: problem.reason }
+        SourceError::Malformed {
+            file: file.to_owned(),
+            line: problem.line,
+            column: problem.column,
+            reason: problem.reason,
+        }
     };
-    let documents: Vec<Spanned<serde_json::Value>> = serde_saphyr::from_multiple(text).map_err(|error| malformed(&error))?;
+    let documents: Vec<Spanned<serde_json::Value>> =
+        serde_saphyr::from_multiple(text).map_err(|error| malformed(&error))?;
     let has_list = documents.iter().any(|document| kind_of(&document.value) == Some("List"));
     // A second pass reads where each `items[]` entry of a List starts.
-    let item_lines: Vec<ItemLines> = if has_list {
-        serde_saphyr::from_multiple(text).map_err(|error| malformed(&error))?
-    } else {
-        Vec::new()
-    };
+    let item_lines: Vec<ItemLines> =
+        if has_list { serde_saphyr::from_multiple(text).map_err(|error| malformed(&error))? } else { Vec::new() };
     for (index, document) in documents.iter().enumerate() {
         let line = saturate(document.referenced.line());
         if kind_of(&document.value) == Some("List") {
-            let items = document.value.get("items").and_then(serde_json::Value::as_array).map_or(&[][..], Vec::as_slice);
+            let items =
+                document.value.get("items").and_then(serde_json::Value::as_array).map_or(&[][..], Vec::as_slice);
             let lines = item_lines.get(index).map_or(&[][..], |lines| lines.0.as_slice());
             for (position, item) in items.iter().enumerate() {
                 let item_line = lines.get(position).copied().unwrap_or(line);
@@ -122,7 +124,7 @@ fn add_object(
     seen: &mut KindsSeen,
 ) -> Result<(), SourceError> {
     let location = Location { file: file.to_owned(), line };
-    let projected = project_object(object, Some(location)).map_err(|error| SourceError::InvalidObject {
+    let projected = project_object(object, Some(&location)).map_err(|error| SourceError::InvalidObject {
         file: file.to_owned(),
         line,
         reason: error.to_string(),
@@ -166,7 +168,8 @@ impl KindsSeen {
     /// collected: the manifests are the whole set of them under review.
     pub fn mark(&self, inventory: &mut Inventory) {
         if !self.nodes {
-            inventory.nodes.availability = Availability::not_collected("not part of this source: no Node objects in the manifests");
+            inventory.nodes.availability =
+                Availability::not_collected("not part of this source: no Node objects in the manifests");
         }
         if !self.namespaces {
             let reason = "not part of this source: no Namespace objects in the manifests";
@@ -286,7 +289,8 @@ mod tests {
 
     #[test]
     fn malformed_yaml_names_file_line_and_column() {
-        let error = inventory_of("apiVersion: v1\nkind: Pod\n---\nmetadata: [a,\n  b: c\n").expect_err("unclosed bracket");
+        let error =
+            inventory_of("apiVersion: v1\nkind: Pod\n---\nmetadata: [a,\n  b: c\n").expect_err("unclosed bracket");
         let message = error.to_string();
         assert!(message.starts_with("test.yaml:4:"), "{message}");
         assert!(!message.contains('\n'), "one line: {message}");
@@ -301,7 +305,8 @@ mod tests {
 
     #[test]
     fn documents_without_kind_and_unknown_kinds_are_ignored() {
-        let text = "replicaCount: 3\n---\n- a\n- b\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n";
+        let text =
+            "replicaCount: 3\n---\n- a\n- b\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n";
         let inventory = inventory_of(text).expect("ignorable documents");
         assert_eq!(inventory, Inventory::default());
     }

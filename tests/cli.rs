@@ -1,0 +1,333 @@
+//! The command line through the real binary: exit codes, one-line errors, inputs,
+//! snapshots, exceptions and the machine-readable outputs against their schemas.
+
+mod support;
+
+use support::{
+    assert_valid, code, report_schema, sarif_schema, scratch, seaworthy, seaworthy_with, stderr, stdout, write,
+};
+
+const WEAK: &str = "testdata/clusters/weak";
+const HARDENED: &str = "testdata/clusters/hardened";
+
+fn json_report(args: &[&str]) -> serde_json::Value {
+    let output = seaworthy(args);
+    assert!(matches!(code(&output), 0 | 1), "scan ran: {}", stderr(&output));
+    serde_json::from_str(&stdout(&output)).expect("the JSON report parses")
+}
+
+fn failing_rules(report: &serde_json::Value) -> Vec<String> {
+    report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|result| result["status"] == "fail")
+        .map(|result| result["ruleId"].as_str().expect("ruleId").to_owned())
+        .collect()
+}
+
+fn assert_one_line_error(stderr: &str, needle: &str) {
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("seaworthy: error: "), "{stderr}");
+    assert!(stderr.contains(needle), "`{needle}` in: {stderr}");
+}
+
+#[test]
+fn weak_example_fails_the_gate_with_a_graded_report() {
+    let output = seaworthy(&["scan", "--manifests", WEAK]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("grade F"), "{text}");
+    assert!(text.contains("CRITICAL"), "{text}");
+    assert!(text.contains("RBAC-001"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no colour when stdout is not a terminal");
+}
+
+#[test]
+fn hardened_example_scores_higher_and_has_no_critical_or_high_failure() {
+    let weak = json_report(&["scan", "--manifests", WEAK, "-o", "json"]);
+    let hardened = json_report(&["scan", "--manifests", HARDENED, "-o", "json"]);
+    assert!(hardened["score"]["overall"].as_f64() > weak["score"]["overall"].as_f64());
+    let severities: std::collections::BTreeMap<String, String> = hardened["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|rule| {
+            (rule["id"].as_str().expect("id").to_owned(), rule["severity"].as_str().expect("severity").to_owned())
+        })
+        .collect();
+    let severe: Vec<String> = failing_rules(&hardened)
+        .into_iter()
+        .filter(|id| matches!(severities[id].as_str(), "critical" | "high"))
+        .collect();
+    assert!(severe.is_empty(), "hardened example fails {severe:?}");
+    let output = seaworthy(&["scan", "--manifests", HARDENED]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+}
+
+#[test]
+fn weak_example_fails_the_rules_it_was_built_to_fail() {
+    let report = json_report(&["scan", "--manifests", WEAK, "-o", "json"]);
+    let failing = failing_rules(&report);
+    for expected in [
+        "APISERVER-001",
+        "APISERVER-003",
+        "APISERVER-004",
+        "ETCD-001",
+        "ETCD-002",
+        "RBAC-001",
+        "RBAC-002",
+        "RBAC-005",
+        "ADDON-001",
+        "IMAGE-001",
+        "POD-001",
+        "POD-003",
+        "POD-005",
+        "NS-001",
+        "NS-003",
+        "HA-001",
+        "HA-003",
+        "NODE-001",
+        "DNS-001",
+        "DNS-002",
+    ] {
+        assert!(
+            failing.contains(&expected.to_owned()),
+            "{expected} should fail on the weak example; failing: {failing:?}"
+        );
+    }
+}
+
+#[test]
+fn fail_on_and_min_score_set_the_exit_code() {
+    assert_eq!(code(&seaworthy(&["scan", "--manifests", WEAK, "--fail-on", "none"])), 0);
+    assert_eq!(code(&seaworthy(&["scan", "--manifests", HARDENED, "--fail-on", "low"])), 0);
+    assert_eq!(code(&seaworthy(&["scan", "--manifests", WEAK, "--fail-on", "none", "--min-score", "50"])), 1);
+    assert_eq!(code(&seaworthy(&["scan", "--manifests", HARDENED, "--min-score", "90"])), 0);
+}
+
+#[test]
+fn coverage_below_the_minimum_exits_3() {
+    // A chart-like bundle: no nodes, no namespaces, no RBAC, so most rules cannot be judged.
+    let dir = scratch();
+    let chart = write(
+        dir.path(),
+        "deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: app}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - name: web\n        image: registry.example.com/web:1.0@sha256:0000000000000000000000000000000000000000000000000000000000000000\n        securityContext: {allowPrivilegeEscalation: false}\n",
+    );
+    let path = chart.to_str().expect("UTF-8 path");
+    let output = seaworthy(&["scan", "--manifests", path, "--min-coverage", "90", "-o", "json"]);
+    assert_eq!(code(&output), 3, "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
+    let not_evaluated = report["coverage"]["notEvaluated"].as_array().expect("list");
+    assert!(
+        not_evaluated
+            .iter()
+            .any(|entry| entry["reason"].as_str().is_some_and(|reason| reason.contains("not part of this source")))
+    );
+    assert!(report["score"]["coverage"].as_f64().expect("coverage") < 90.0);
+    assert_eq!(code(&seaworthy(&["scan", "--manifests", path, "--min-coverage", "0"])), 0);
+}
+
+#[test]
+fn missing_path_is_a_one_line_error() {
+    let output = seaworthy(&["scan", "--manifests", "does/not/exist.yaml"]);
+    assert_eq!(code(&output), 2);
+    assert_one_line_error(&stderr(&output), "cannot read does/not/exist.yaml");
+}
+
+#[test]
+fn malformed_yaml_names_file_and_line() {
+    let dir = scratch();
+    let bad = write(dir.path(), "bad.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: [unclosed\n");
+    let output = seaworthy(&["scan", "--manifests", bad.to_str().expect("UTF-8")]);
+    assert_eq!(code(&output), 2);
+    assert_one_line_error(&stderr(&output), &format!("{}:4:", bad.display()));
+}
+
+#[test]
+fn broken_rule_file_names_file_and_line() {
+    let dir = scratch();
+    write(
+        dir.path(),
+        "custom/TEAM-001.yaml",
+        "id: TEAM-001\ntitle: t\nseverity: high\ncategory: security\neach: workloads\nrequire: it.replicaz > 1\nmessage: m\nrationale: r\nremediation: r\n",
+    );
+    let rules = dir.path().join("custom");
+    let output = seaworthy(&["scan", "--manifests", WEAK, "--rules", rules.to_str().expect("UTF-8")]);
+    assert_eq!(code(&output), 2);
+    assert_one_line_error(&stderr(&output), "TEAM-001.yaml:6: require: unknown field `replicaz`");
+}
+
+#[test]
+fn custom_rules_run_beside_the_built_in_ones() {
+    let dir = scratch();
+    write(
+        dir.path(),
+        "TEAM-001.yaml",
+        "id: TEAM-001\ntitle: Workload has a single replica\nseverity: low\ncategory: availability\neach: workloads\nwhen: it.replicas != null\nrequire: it.replicas > 1\nmessage: \"{{it.subject.name}} has {{it.replicas}} replica\"\nrationale: One replica is one failure away from an outage.\nremediation: Run two or more.\n",
+    );
+    let report = json_report(&[
+        "scan",
+        "--manifests",
+        WEAK,
+        "-o",
+        "json",
+        "--rules",
+        dir.path().to_str().expect("UTF-8"),
+        "--select",
+        "TEAM-*",
+    ]);
+    assert_eq!(report["rules"].as_array().map(Vec::len), Some(1));
+    assert_eq!(failing_rules(&report), vec!["TEAM-001"]);
+    let message = &report["results"][0]["findings"][0]["message"];
+    assert_eq!(message, "coredns has 1 replica");
+}
+
+#[test]
+fn unknown_rule_in_select_is_an_error() {
+    let output = seaworthy(&["scan", "--manifests", WEAK, "--select", "NOPE-001"]);
+    assert_eq!(code(&output), 2);
+    assert_one_line_error(&stderr(&output), "--select: no rule matches `NOPE-001`");
+}
+
+#[test]
+fn no_source_is_a_usage_error() {
+    let output = seaworthy(&["scan"]);
+    assert_eq!(code(&output), 2);
+    assert_one_line_error(&stderr(&output), "--manifests");
+}
+
+#[test]
+fn stdin_is_read_with_dash_like_helm_template_output() {
+    let manifest = std::fs::read_to_string(support::repo().join(WEAK).join("workloads.yaml")).expect("fixture");
+    let output =
+        seaworthy_with(&["scan", "--manifests", "-", "-o", "json", "--select", "IMAGE-001"], &[], Some(&manifest));
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
+    let finding = &report["results"][0]["findings"][0];
+    assert_eq!(finding["location"]["file"], "<stdin>");
+    assert!(finding["location"]["line"].as_u64() > Some(0));
+}
+
+#[test]
+fn a_snapshot_judges_like_the_manifests_it_was_taken_from() {
+    let dir = scratch();
+    let snapshot = dir.path().join("weak.facts.json");
+    let snapshot_path = snapshot.to_str().expect("UTF-8");
+    let output = seaworthy(&["snapshot", "--manifests", WEAK, "-o", snapshot_path]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let direct = json_report(&["scan", "--manifests", WEAK, "-o", "json"]);
+    let judged = json_report(&["scan", "--snapshot", snapshot_path, "-o", "json"]);
+    assert_eq!(direct["results"], judged["results"]);
+    assert_eq!(direct["score"], judged["score"]);
+    assert_eq!(judged["source"]["kind"], "snapshot");
+}
+
+#[test]
+fn a_snapshot_of_another_version_is_refused() {
+    let dir = scratch();
+    let old = write(dir.path(), "old.json", "{\"schemaVersion\": 0}");
+    let output = seaworthy(&["scan", "--snapshot", old.to_str().expect("UTF-8")]);
+    assert_eq!(code(&output), 2);
+    assert_one_line_error(&stderr(&output), "not a seaworthy snapshot: facts schemaVersion 0");
+}
+
+#[test]
+fn exceptions_apply_until_they_expire() {
+    let dir = scratch();
+    let config = write(
+        dir.path(),
+        "seaworthy.yaml",
+        "exceptions:\n  - rule: IMAGE-001\n    subject: {namespace: shop}\n    reason: vendor images are pinned next quarter\n    owner: shop-team\n    expires: 2026-06-30\n",
+    );
+    let config = config.to_str().expect("UTF-8");
+    let args = ["scan", "--manifests", WEAK, "-o", "json", "--config", config, "--select", "IMAGE-001"];
+    let before = seaworthy_with(&args, &[("SEAWORTHY_NOW", "2026-06-30T23:59:59Z")], None);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&before)).expect("JSON");
+    let result = &report["results"][0];
+    assert_eq!(report["exceptions"][0]["state"], "applied");
+    let excepted = result["excepted"].as_array().expect("excepted").len();
+    assert!(excepted >= 2, "the shop findings are excepted");
+    let after = seaworthy_with(&args, &[("SEAWORTHY_NOW", "2026-07-01T00:00:00Z")], None);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&after)).expect("JSON");
+    assert_eq!(report["exceptions"][0]["state"], "expired");
+    assert_eq!(report["exceptions"][0]["findings"], excepted);
+    assert!(report["results"][0]["excepted"].as_array().expect("excepted").is_empty());
+}
+
+#[test]
+fn json_output_validates_against_the_committed_schema() {
+    let schema = report_schema();
+    for example in [WEAK, HARDENED] {
+        let report = json_report(&["scan", "--manifests", example, "-o", "json"]);
+        assert_valid(&schema, &report, example);
+    }
+}
+
+#[test]
+fn sarif_output_validates_and_every_result_is_located_and_fingerprinted() {
+    let schema = sarif_schema();
+    let output = seaworthy(&["scan", "--manifests", WEAK, "-o", "sarif"]);
+    let log: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("SARIF is JSON");
+    assert_valid(&schema, &log, "SARIF log");
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    assert!(results.len() > 20);
+    for result in results {
+        let physical = &result["locations"][0]["physicalLocation"];
+        let uri = physical["artifactLocation"]["uri"].as_str().expect("uri");
+        // Objects have their manifest; cluster-wide findings (HA-002, …) have no one file.
+        let cluster_wide = result["locations"][0]["logicalLocations"][0]["kind"] == "cluster";
+        let expected =
+            if cluster_wide { "k8s/manifests/_cluster/Cluster/manifests" } else { "testdata/clusters/weak/" };
+        assert!(uri.starts_with(expected), "{uri} should start with {expected}");
+        assert!(physical["region"]["startLine"].as_u64() >= Some(1));
+        assert!(result["partialFingerprints"]["primaryLocationLineHash"].as_str().is_some_and(|hash| hash.len() == 64));
+        assert!(!result["locations"][0]["logicalLocations"].as_array().expect("logical").is_empty());
+    }
+    let rule = &log["runs"][0]["tool"]["driver"]["rules"][0];
+    assert!(rule["help"]["markdown"].as_str().is_some());
+    assert!(rule["properties"]["security-severity"].as_str().is_some());
+}
+
+#[test]
+fn sarif_from_stdin_uses_pseudo_paths() {
+    let manifest = std::fs::read_to_string(support::repo().join(WEAK).join("addons.yaml")).expect("fixture");
+    let output =
+        seaworthy_with(&["scan", "--manifests", "-", "-o", "sarif", "--select", "RBAC-*"], &[], Some(&manifest));
+    let log: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("SARIF is JSON");
+    assert_valid(&sarif_schema(), &log, "SARIF log");
+    let uris: Vec<&str> = log["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|result| result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str())
+        .collect();
+    assert!(uris.contains(&"k8s/manifests/kubernetes-dashboard/ServiceAccount/kubernetes-dashboard"), "{uris:?}");
+    assert!(uris.contains(&"k8s/manifests/_cluster/ClusterRoleBinding/anonymous-view"), "{uris:?}");
+}
+
+#[test]
+fn output_file_receives_the_report() {
+    let dir = scratch();
+    let file = dir.path().join("report.sarif");
+    let output =
+        seaworthy(&["scan", "--manifests", WEAK, "-o", "sarif", "--output-file", file.to_str().expect("UTF-8")]);
+    assert_eq!(code(&output), 1);
+    assert!(stdout(&output).is_empty());
+    let log: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).expect("written")).expect("JSON");
+    assert_eq!(log["version"], "2.1.0");
+}
+
+#[test]
+fn rules_lists_at_least_35_and_explain_shows_one() {
+    let output = seaworthy(&["rules", "--format", "json"]);
+    assert_eq!(code(&output), 0);
+    let rules: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
+    assert!(rules.as_array().expect("list").len() >= 35);
+    let output = seaworthy(&["explain", "etcd-002"]);
+    assert_eq!(code(&output), 0);
+    assert!(stdout(&output).contains("etcd does not require client certificates"));
+    let output = seaworthy(&["explain", "NOPE-001"]);
+    assert_eq!(code(&output), 2);
+}

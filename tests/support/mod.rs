@@ -1,0 +1,111 @@
+//! Helpers shared by the integration tests: running the real binary, finding files.
+#![allow(dead_code)] // Each test crate uses a different part of this module.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The repository root.
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The SARIF 2.1.0 schema shared beside the repository (`../shared/schemas`).
+///
+/// The published schema's `language` patterns have a stray `]` that ECMA-262 reads as
+/// a literal but Rust's regex engines reject, so the validator refuses the whole
+/// schema. They are escaped here, which keeps their meaning; nothing else is touched.
+pub fn sarif_schema() -> serde_json::Value {
+    const PUBLISHED: &str = "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$";
+    const ESCAPED: &str = "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}\\]?$";
+    fn escape(node: &mut serde_json::Value, count: &mut usize) {
+        match node {
+            serde_json::Value::String(text) if text == PUBLISHED => {
+                ESCAPED.clone_into(text);
+                *count += 1;
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|item| escape(item, count)),
+            serde_json::Value::Object(fields) => fields.values_mut().for_each(|value| escape(value, count)),
+            _ => {}
+        }
+    }
+    let path = repo().join("../shared/schemas/sarif-2.1.0.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("the SARIF schema must be at {}: {error}", path.display()));
+    let mut schema: serde_json::Value = serde_json::from_str(&text).expect("the SARIF schema is JSON");
+    let mut count = 0;
+    escape(&mut schema, &mut count);
+    assert!(count > 0, "the schema no longer has the language pattern this works around: remove the workaround");
+    schema
+}
+
+/// The committed JSON Schema of the report.
+pub fn report_schema() -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(repo().join("docs/report.schema.json")).expect("docs/report.schema.json is committed");
+    serde_json::from_str(&text).expect("the report schema is JSON")
+}
+
+/// Validates `instance` against `schema`, listing every violation.
+pub fn assert_valid(schema: &serde_json::Value, instance: &serde_json::Value, what: &str) {
+    let validator = jsonschema::validator_for(schema).expect("the schema compiles");
+    let errors: Vec<String> =
+        validator.iter_errors(instance).map(|error| format!("{} at {}", error, error.instance_path())).collect();
+    assert!(errors.is_empty(), "{what} violates its schema:\n{}", errors.join("\n"));
+}
+
+/// Runs `seaworthy` in the repository root with a fixed clock and no colour.
+pub fn seaworthy(args: &[&str]) -> Output {
+    seaworthy_with(args, &[], None)
+}
+
+/// Runs `seaworthy` with extra environment variables and optional stdin.
+pub fn seaworthy_with(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_seaworthy"));
+    command
+        .args(args)
+        .current_dir(repo())
+        .env("SEAWORTHY_NOW", "2026-03-01T12:00:00Z")
+        .env("NO_COLOR", "1")
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("the seaworthy binary runs");
+    if let Some(text) = stdin {
+        child.stdin.take().expect("piped stdin").write_all(text.as_bytes()).expect("stdin accepts the manifests");
+    }
+    child.wait_with_output().expect("seaworthy exits")
+}
+
+/// The exit code, which must exist (no signal).
+pub fn code(output: &Output) -> i32 {
+    output.status.code().expect("seaworthy exited normally")
+}
+
+/// Standard output as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+}
+
+/// Standard error as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
+}
+
+/// A directory for one test's files.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary directory")
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("create fixture directory");
+    }
+    std::fs::write(&path, text).expect("write fixture");
+    path
+}
