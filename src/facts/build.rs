@@ -548,3 +548,183 @@ fn pdbs(pdbs: &[Pdb], roots: &[Root<'_>]) -> Vec<PdbFact> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::manifests::{KindsSeen, read_text};
+
+    fn facts_of(manifests: &str) -> Facts {
+        let mut inventory = Inventory::default();
+        let mut seen = KindsSeen::default();
+        read_text("test.yaml", manifests, &mut inventory, &mut seen).expect("valid manifests");
+        seen.mark(&mut inventory);
+        build(&inventory, SourceKind::Manifests)
+    }
+
+    const OWNED: &str = r"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: app}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web, tier: front}}
+    spec: {containers: [{name: web, image: 'web:1'}]}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-5d4f
+  namespace: app
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: u1, controller: true}]
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: 'web:1'}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-5d4f-a
+  namespace: app
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d4f, uid: u2, controller: true}]
+spec: {containers: [{name: web, image: 'web:1'}]}
+status:
+  containerStatuses:
+  - {name: web, image: 'web:1', imageID: 'docker.io/library/web@sha256:aaa', ready: true, restartCount: 0}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-5d4f-b
+  namespace: app
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d4f, uid: u2, controller: true}]
+spec: {containers: [{name: web, image: 'web:1'}]}
+status:
+  containerStatuses:
+  - {name: web, image: 'web:1', imageID: 'docker.io/library/web@sha256:bbb', ready: true, restartCount: 0}
+";
+
+    #[test]
+    fn pods_fold_onto_their_owning_controller_with_their_running_digests() {
+        let facts = facts_of(OWNED);
+        let names: Vec<String> = facts.workloads.items.iter().map(|workload| workload.subject.key()).collect();
+        assert_eq!(names, vec!["Deployment/app/web"]);
+        assert_eq!(facts.containers.items.len(), 1);
+        let image = &facts.images.items[0];
+        assert_eq!(image.reference, "web:1");
+        assert_eq!(image.running_digests, vec!["sha256:aaa", "sha256:bbb"]);
+        assert_eq!(image.workloads, vec!["Deployment/app/web"]);
+    }
+
+    #[test]
+    fn disruption_budgets_match_labels_and_expressions() {
+        let budgets = r"
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: by-labels, namespace: app}
+spec: {maxUnavailable: 1, selector: {matchLabels: {app: web}}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: by-expression, namespace: app}
+spec: {maxUnavailable: 1, selector: {matchExpressions: [{key: tier, operator: In, values: [front]}]}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: not-matching, namespace: app}
+spec: {maxUnavailable: 1, selector: {matchExpressions: [{key: tier, operator: NotIn, values: [front]}]}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: other-namespace, namespace: other}
+spec: {maxUnavailable: 1, selector: {matchLabels: {app: web}}}
+";
+        let facts = facts_of(&format!("{OWNED}{budgets}"));
+        assert_eq!(facts.workloads.items[0].disruption_budgets, vec!["by-labels", "by-expression"]);
+    }
+
+    #[test]
+    fn default_deny_needs_an_empty_selector_the_direction_and_no_rules() {
+        let manifests = r"
+apiVersion: v1
+kind: Namespace
+metadata: {name: a}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-defaulted-types, namespace: a}
+spec: {podSelector: {}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: b}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-some-egress, namespace: b}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+  egress: [{to: [{podSelector: {}}]}]
+";
+        let facts = facts_of(manifests);
+        let [a, b] = [&facts.namespaces.items[0], &facts.namespaces.items[1]];
+        assert!(a.default_deny_ingress, "policyTypes defaults to Ingress");
+        assert!(!a.default_deny_egress, "Egress is only implied by egress rules");
+        assert!(b.default_deny_ingress);
+        assert!(!b.default_deny_egress, "an egress rule allows traffic");
+    }
+
+    #[test]
+    fn components_are_found_by_binary_or_by_label() {
+        let manifests = r"
+apiVersion: v1
+kind: Pod
+metadata: {name: etcd-cp1, namespace: kube-system}
+spec: {containers: [{name: etcd, image: 'registry.k8s.io/etcd:3.5.15-0', command: [/usr/local/bin/etcd, --client-cert-auth]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: scheduler, namespace: kube-system, labels: {component: kube-scheduler}}
+spec: {containers: [{name: s, image: 'registry.k8s.io/kube-scheduler:v1.31.1', args: [--leader-elect=false]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: unrelated, namespace: kube-system}
+spec: {containers: [{name: x, image: 'busybox:1.36', command: [sh, -c, 'etcd --fake']}]}
+";
+        let facts = facts_of(manifests);
+        let found: Vec<(&str, &str)> =
+            facts.components.items.iter().map(|c| (c.component.as_str(), c.subject.name.as_str())).collect();
+        assert_eq!(found, vec![("etcd", "etcd-cp1"), ("kube-scheduler", "scheduler")]);
+        assert_eq!(facts.components.items[0].flags["client-cert-auth"], "true");
+        assert_eq!(facts.components.items[1].flags["leader-elect"], "false");
+        assert!(facts.workloads.items.iter().filter(|workload| workload.control_plane).count() == 2);
+    }
+
+    #[test]
+    fn service_accounts_are_cluster_admin_only_through_cluster_role_bindings() {
+        let manifests = r"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: ns-admin, namespace: app}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: web}]
+";
+        let facts = facts_of(&format!("{OWNED}---\n{manifests}"));
+        let account =
+            facts.service_accounts.items.iter().find(|account| account.subject.name == "web").expect("bound account");
+        assert!(!account.cluster_admin, "a RoleBinding to cluster-admin is admin of one namespace");
+        assert!(account.wildcard);
+        assert_eq!(account.grants, vec!["RoleBinding/ns-admin → ClusterRole/cluster-admin"]);
+        assert_eq!(
+            account.subject.namespace.as_deref(),
+            Some("app"),
+            "a RoleBinding subject defaults to its namespace"
+        );
+    }
+}
