@@ -260,7 +260,8 @@ pub struct RuleResult {
     pub rule_id: String,
     /// The outcome.
     pub status: Status,
-    /// Why, for `not_evaluated` and `not_applicable`.
+    /// Why, for `not_evaluated` and `not_applicable`; for `fail`, subjects that could
+    /// not be judged besides the failing ones.
     pub reason: Option<String>,
     /// Subjects judged (passed or failed).
     pub subjects: usize,
@@ -434,7 +435,15 @@ fn judge(
     }
     findings.sort_by(|a, b| a.subject.cmp(&b.subject));
     let (status, reason) = if !findings.is_empty() {
-        (Status::Fail, None)
+        // A failure stands, but subjects that could not be judged are still reported.
+        let unjudged = match (errors.first(), inconclusive) {
+            (Some(error), _) => {
+                Some(format!("also not judged: evaluation error on {} subject(s): {error}", errors.len()))
+            }
+            (None, 0) => None,
+            (None, count) => Some(format!("also not judged: evidence inconclusive for {count} subject(s)")),
+        };
+        (Status::Fail, unjudged)
     } else if let Some(error) = errors.first() {
         (Status::NotEvaluated, Some(format!("evaluation error on {} subject(s): {error}", errors.len())))
     } else if inconclusive > 0 {
@@ -546,6 +555,7 @@ mod tests {
         let mixed = judge_one("each: workloads\nunknown: it.subject.name == 'api'\nrequire: \"false\"", &facts);
         assert_eq!(mixed.status, Status::Fail);
         assert_eq!(mixed.findings.len(), 1);
+        assert_eq!(mixed.reason.as_deref(), Some("also not judged: evidence inconclusive for 1 subject(s)"));
     }
 
     #[test]

@@ -308,16 +308,15 @@ fn images(roots: &[Root<'_>], containers: &[ContainerFact]) -> Vec<ImageFact> {
         digests: BTreeSet<String>,
         pods: BTreeSet<String>,
     }
-    let without_digest = |reference: &str| reference.split_once('@').map_or(reference, |(name, _)| name).to_owned();
     let mut usage: BTreeMap<String, Usage> = BTreeMap::new();
     for container in containers {
         let workload = Subject { container: None, ..container.subject.clone() }.key();
-        usage.entry(without_digest(&container.image.reference)).or_default().workloads.insert(workload);
+        usage.entry(image::normalized(&container.image.reference)).or_default().workloads.insert(workload);
     }
     for root in roots {
         for (pod, running) in &root.running {
             let Some((_, digest)) = running.image_id.rsplit_once('@') else { continue };
-            let entry = usage.entry(without_digest(&running.image)).or_default();
+            let entry = usage.entry(image::normalized(&running.image)).or_default();
             entry.digests.insert(digest.to_owned());
             entry.pods.insert(format!("{pod} → {digest}"));
         }
@@ -614,7 +613,7 @@ status:
         assert_eq!(names, vec!["Deployment/app/web"]);
         assert_eq!(facts.containers.items.len(), 1);
         let image = &facts.images.items[0];
-        assert_eq!(image.reference, "web:1");
+        assert_eq!(image.reference, "docker.io/library/web:1");
         assert_eq!(image.running_digests, vec!["sha256:aaa", "sha256:bbb"]);
         assert_eq!(image.workloads, vec!["Deployment/app/web"]);
     }

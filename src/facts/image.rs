@@ -45,6 +45,19 @@ pub fn parse(reference: &str) -> ImageRef {
     }
 }
 
+/// The reference without digest, normalised so that spellings of one image agree
+/// (`nginx:1.27` and `docker.io/library/nginx:1.27`): `registry/repository:tag`, with
+/// `latest` for an untagged reference, or `registry/repository@digest` when only a
+/// digest is given.
+pub fn normalized(reference: &str) -> String {
+    let image = parse(reference);
+    match (image.tag.as_str(), image.digest.as_str()) {
+        ("", "") => format!("{}:latest", image.name),
+        ("", digest) => format!("{}@{digest}", image.name),
+        (tag, _) => format!("{}:{tag}", image.name),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +112,15 @@ mod tests {
         assert_eq!(parts("docker.io/library/app:1.2"), owned("docker.io", "library/app", "1.2", ""));
         assert_eq!(parse("docker.io/library/app:1.2").name, "docker.io/library/app");
         assert_eq!(parts("index.docker.io/library/app:1.2"), owned("docker.io", "library/app", "1.2", ""));
+    }
+
+    #[test]
+    fn normalized_references_agree_across_spellings() {
+        assert_eq!(normalized("nginx:1.27"), "docker.io/library/nginx:1.27");
+        assert_eq!(normalized("docker.io/library/nginx:1.27"), "docker.io/library/nginx:1.27");
+        assert_eq!(normalized(&format!("nginx:1.27@{DIGEST}")), "docker.io/library/nginx:1.27");
+        assert_eq!(normalized("nginx"), "docker.io/library/nginx:latest");
+        assert_eq!(normalized(&format!("nginx@{DIGEST}")), format!("docker.io/library/nginx@{DIGEST}"));
     }
 
     #[test]

@@ -305,13 +305,14 @@ pub struct ContainerFact {
     pub system: bool,
 }
 
-/// An image reference (`registry/repository:tag`) in use.
+/// An image in use, by normalised reference (`registry/repository:tag`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageFact {
-    /// Kind `Image`, named by the reference without digest.
+    /// Kind `Image`, named by the normalised reference.
     pub subject: Subject,
-    /// The reference without digest.
+    /// `registry/repository:tag` (`latest` when untagged), or `registry/repository@digest`
+    /// for digest-only references; spellings of one image share one item.
     pub reference: String,
     /// Workloads using it, as `Kind/namespace/name`.
     pub workloads: Vec<String>,

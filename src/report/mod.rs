@@ -131,7 +131,8 @@ pub struct ResultEntry {
     pub rule_id: String,
     /// `pass`, `fail`, `not_evaluated` or `not_applicable`.
     pub status: Status,
-    /// Why, for `not_evaluated` and `not_applicable`.
+    /// Why, for `not_evaluated` and `not_applicable`; for `fail`, subjects that could
+    /// not be judged besides the failing ones.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Subjects judged.
