@@ -15,4 +15,5 @@ pub mod report;
 pub mod scan;
 pub mod score;
 pub mod source;
+mod walk;
 mod yaml;

@@ -175,21 +175,8 @@ impl Catalog {
 }
 
 fn rule_files(dir: &Path) -> Result<Vec<PathBuf>, RuleError> {
-    let read_error = |path: &Path, source| RuleError::Read { path: path.display().to_string(), source };
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        for entry in std::fs::read_dir(&current).map_err(|source| read_error(&current, source))? {
-            let path = entry.map_err(|source| read_error(&current, source))?.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|extension| extension == "yaml" || extension == "yml") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    Ok(files)
+    crate::walk::files_below(dir, &["yaml", "yml"])
+        .map_err(|(path, source)| RuleError::Read { path: path.display().to_string(), source })
 }
 
 fn matcher(option: &str, pattern: &str, rules: &[Rule]) -> Result<GlobMatcher, RuleError> {

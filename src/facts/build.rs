@@ -551,6 +551,7 @@ fn pdbs(pdbs: &[Pdb], roots: &[Root<'_>]) -> Vec<PdbFact> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::ContainerKind;
     use crate::source::manifests::{KindsSeen, read_text};
 
     fn facts_of(manifests: &str) -> Facts {
@@ -616,6 +617,37 @@ status:
         assert_eq!(image.reference, "docker.io/library/web:1");
         assert_eq!(image.running_digests, vec!["sha256:aaa", "sha256:bbb"]);
         assert_eq!(image.workloads, vec!["Deployment/app/web"]);
+    }
+
+    #[test]
+    fn init_and_ephemeral_containers_are_containers_too() {
+        let pod = r"
+apiVersion: v1
+kind: Pod
+metadata: {name: debug, namespace: app}
+spec:
+  initContainers: [{name: setup, image: 'busybox:1.36'}]
+  containers: [{name: main, image: 'web:1'}]
+  ephemeralContainers: [{name: debugger, image: 'busybox', securityContext: {privileged: true}}]
+";
+        let facts = facts_of(pod);
+        let kinds: Vec<(&str, ContainerKind)> = facts
+            .containers
+            .items
+            .iter()
+            .map(|container| (container.name.as_str(), container.container_type))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("main", ContainerKind::Container),
+                ("setup", ContainerKind::InitContainer),
+                ("debugger", ContainerKind::EphemeralContainer)
+            ]
+        );
+        let debugger = &facts.containers.items[2];
+        assert!(debugger.privileged && debugger.image.latest);
+        assert_eq!(debugger.subject.key(), "Pod/app/debug/debugger");
     }
 
     #[test]

@@ -52,34 +52,14 @@ pub fn read(paths: &[PathBuf]) -> Result<Inventory, SourceError> {
 }
 
 /// The files a path stands for: itself, or the `.yaml`/`.yml`/`.json` files below a
-/// directory, sorted so that output does not depend on directory order.
+/// directory.
 fn files_under(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
-    let metadata =
-        std::fs::metadata(path).map_err(|source| SourceError::Read { path: path.display().to_string(), source })?;
+    let read_error = |path: &Path, source| SourceError::Read { path: path.display().to_string(), source };
+    let metadata = std::fs::metadata(path).map_err(|source| read_error(path, source))?;
     if !metadata.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let mut files = Vec::new();
-    let mut pending = vec![path.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries =
-            std::fs::read_dir(&dir).map_err(|source| SourceError::Read { path: dir.display().to_string(), source })?;
-        for entry in entries {
-            let entry = entry.map_err(|source| SourceError::Read { path: dir.display().to_string(), source })?;
-            let child = entry.path();
-            if child.is_dir() {
-                pending.push(child);
-            } else if child
-                .extension()
-                .and_then(|extension| extension.to_str())
-                .is_some_and(|extension| matches!(extension, "yaml" | "yml" | "json"))
-            {
-                files.push(child);
-            }
-        }
-    }
-    files.sort();
-    Ok(files)
+    crate::walk::files_below(path, &["yaml", "yml", "json"]).map_err(|(path, source)| read_error(&path, source))
 }
 
 /// Parses one file's text and adds its objects to the inventory.
