@@ -1,8 +1,9 @@
 //! Command-line interface (clap).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::Severity;
 
@@ -13,12 +14,18 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Hide the progress display.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Log to stderr: -v for progress, -vv for every request.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
 }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Judge manifests or a snapshot and print a scored report.
+    /// Judge a live cluster (the default), manifests or a snapshot and print a scored report.
     Scan(ScanArgs),
     /// Write the facts document (inventory and evidence) to a file, to judge later.
     Snapshot(SnapshotArgs),
@@ -28,15 +35,64 @@ pub enum Command {
     Explain(ExplainArgs),
 }
 
-/// Where objects come from.
+/// Where objects come from: a live cluster unless manifests or a snapshot are given.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
     /// Manifest file or directory (read recursively); `-` reads stdin. Repeatable.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["kubeconfig", "context"])]
     pub manifests: Vec<PathBuf>,
     /// A snapshot written by `seaworthy snapshot`.
-    #[arg(long, value_name = "FILE", conflicts_with = "manifests")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["manifests", "kubeconfig", "context"])]
     pub snapshot: Option<PathBuf>,
+    /// Live cluster connection and politeness.
+    #[command(flatten)]
+    pub live: LiveArgs,
+}
+
+/// Reading a live cluster: connection and politeness.
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config; in a pod with neither,
+    /// the pod's service account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Client-side rate limit: requests per second.
+    #[arg(long, value_name = "N", default_value_t = 20.0, value_parser = positive)]
+    pub qps: f64,
+    /// Requests allowed at once before --qps applies.
+    #[arg(long, value_name = "N", default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub burst: u32,
+    /// Objects per list page.
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub page_size: u32,
+    /// Timeout of one request (e.g. 30s, 1m).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
+    pub request_timeout: Duration,
+    /// Timeout of the whole collection.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
+    pub timeout: Duration,
+    /// Override provider detection.
+    #[arg(long, value_name = "NAME", value_parser = ["kubeadm", "eks", "gke", "aks", "k3s", "rke2", "openshift", "unknown"])]
+    pub provider: Option<String>,
+}
+
+fn positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value > 0.0 && value.is_finite() => Ok(value),
+        _ => Err(format!("`{text}` is not a positive number")),
+    }
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    let parsed: jiff::SignedDuration =
+        text.parse().map_err(|error| format!("`{text}` is not a duration like 30s or 2m: {error}"))?;
+    Duration::try_from(parsed)
+        .ok()
+        .filter(|duration| !duration.is_zero())
+        .ok_or_else(|| format!("`{text}` must be a positive duration"))
 }
 
 /// Report formats.
@@ -125,8 +181,12 @@ pub struct ScanArgs {
 #[derive(Debug, Args)]
 pub struct SnapshotArgs {
     /// Manifest file or directory (read recursively); `-` reads stdin. Repeatable.
-    #[arg(long, value_name = "PATH", required = true)]
+    /// Without it, the live cluster is read.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["kubeconfig", "context"])]
     pub manifests: Vec<PathBuf>,
+    /// Live cluster connection and politeness.
+    #[command(flatten)]
+    pub live: LiveArgs,
     /// Where to write the snapshot.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,

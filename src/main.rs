@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use clap::Parser as _;
-use seaworthy::cli::{CatalogFormat, Cli, Command, Format, ScanArgs, SnapshotArgs};
+use seaworthy::cli::{CatalogFormat, Cli, Command, Format, LiveArgs, ScanArgs, SnapshotArgs};
 use seaworthy::engine::Catalog;
 use seaworthy::report::{self, Report, table};
 use seaworthy::scan::{self, Clock, FixedClock, Input, SystemClock};
+use seaworthy::source::live::{LiveError, LiveOptions};
 use seaworthy::{config, source};
 
 /// Findings at or above `--fail-on`, or a score below `--min-score`.
@@ -41,6 +42,19 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 fn hint(error: &anyhow::Error) -> &'static str {
     let cause = error.chain().find_map(|cause| cause.downcast_ref::<scan::ScanError>());
     match cause {
+        Some(scan::ScanError::Source(source::SourceError::Live(live))) => match live {
+            LiveError::Kubeconfig(_) => {
+                " (hint: check --kubeconfig and --context; `kubectl config get-contexts` lists them)"
+            }
+            LiveError::Unreachable { .. } => {
+                " (hint: is the API server reachable from here? a TLS error means the kubeconfig's CA does not match the server)"
+            }
+            LiveError::Unauthorized { .. } => {
+                " (hint: the credentials expired or are wrong: log in again, or pick another --context)"
+            }
+            LiveError::Throttled { .. } => " (hint: the API server is overloaded: retry later, or lower --qps)",
+            LiveError::Timeout { .. } => " (hint: raise --timeout, or lower --page-size on a slow API server)",
+        },
         Some(scan::ScanError::Source(source::SourceError::Read { .. })) => " (hint: check the path)",
         Some(scan::ScanError::Source(
             source::SourceError::Malformed { .. } | source::SourceError::InvalidObject { .. },
@@ -52,9 +66,11 @@ fn hint(error: &anyhow::Error) -> &'static str {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    init_logging(cli.verbose);
+    let progress = !cli.quiet && std::io::stderr().is_terminal();
     match cli.command {
-        Command::Scan(args) => run_scan(&args),
-        Command::Snapshot(args) => run_snapshot(&args),
+        Command::Scan(args) => run_scan(&args, progress),
+        Command::Snapshot(args) => run_snapshot(&args, progress),
         Command::Rules(args) => {
             let catalog = Catalog::load(true, &args.rules.rule_dirs).map_err(scan::ScanError::from)?;
             let text = match args.format {
@@ -88,17 +104,45 @@ fn clock() -> anyhow::Result<Box<dyn Clock>> {
     }
 }
 
-fn input(manifests: &[std::path::PathBuf], snapshot: Option<&Path>) -> anyhow::Result<Input> {
-    match (manifests.is_empty(), snapshot) {
-        (_, Some(path)) => Ok(Input::Snapshot(path.to_path_buf())),
-        (false, None) => Ok(Input::Manifests(manifests.to_vec())),
-        (true, None) => bail!(
-            "no input: pass --manifests PATH or --snapshot FILE (live cluster scanning is not available in this version)"
-        ),
+/// Logs go to stderr, so stdout carries only the report. Only seaworthy's own events
+/// are shown (errors reach the user once, as the final one-line message); `-vv` adds
+/// the libraries' debug output.
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let (own, libraries) = match verbose {
+        0 => (LevelFilter::WARN, LevelFilter::OFF),
+        1 => (LevelFilter::INFO, LevelFilter::OFF),
+        _ => (LevelFilter::DEBUG, LevelFilter::DEBUG),
+    };
+    let filter = Targets::new().with_target("seaworthy", own).with_default(libraries);
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(verbose > 1);
+    tracing_subscriber::registry().with(layer).with(filter).init();
+}
+
+fn live_options(args: &LiveArgs, progress: bool) -> LiveOptions {
+    LiveOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        qps: args.qps,
+        burst: args.burst,
+        page_size: args.page_size,
+        request_timeout: args.request_timeout,
+        timeout: args.timeout,
+        provider: args.provider.clone(),
+        progress,
     }
 }
 
-fn run_scan(args: &ScanArgs) -> anyhow::Result<ExitCode> {
+fn input(manifests: &[std::path::PathBuf], snapshot: Option<&Path>, live: &LiveArgs, progress: bool) -> Input {
+    match (manifests.is_empty(), snapshot) {
+        (_, Some(path)) => Input::Snapshot(path.to_path_buf()),
+        (false, None) => Input::Manifests(manifests.to_vec()),
+        (true, None) => Input::Live(live_options(live, progress)),
+    }
+}
+
+fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
     for (option, value) in [("--min-score", args.min_score), ("--min-coverage", args.min_coverage)] {
         if value.is_some_and(|value| !(0.0..=100.0).contains(&value)) {
             bail!("{option} must be between 0 and 100");
@@ -112,7 +156,7 @@ fn run_scan(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     };
     let catalog = scan::load_catalog(&args.rules.rule_dirs, &config, &args.select, &args.ignore)
         .map_err(scan::ScanError::from)?;
-    let input = input(&args.source.manifests, args.source.snapshot.as_deref())?;
+    let input = input(&args.source.manifests, args.source.snapshot.as_deref(), &args.source.live, progress);
     let (facts, source_info) = scan::read_facts(&input).map_err(scan::ScanError::from)?;
     let report = scan::judge(&facts, source_info, &catalog, &config, clock.as_ref(), started_at, scan::new_run_id())?;
 
@@ -154,8 +198,9 @@ fn gate(report: &Report, args: &ScanArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn run_snapshot(args: &SnapshotArgs) -> anyhow::Result<ExitCode> {
-    let (facts, _) = scan::read_facts(&Input::Manifests(args.manifests.clone())).map_err(scan::ScanError::from)?;
+fn run_snapshot(args: &SnapshotArgs, progress: bool) -> anyhow::Result<ExitCode> {
+    let input = input(&args.manifests, None, &args.live, progress);
+    let (facts, _) = scan::read_facts(&input).map_err(scan::ScanError::from)?;
     std::fs::write(&args.output, source::snapshot::to_text(&facts))
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     Ok(ExitCode::SUCCESS)

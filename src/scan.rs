@@ -14,6 +14,7 @@ use crate::exception::{self, ExceptionError};
 use crate::facts::{self, Facts, SourceKind};
 use crate::report::{InputKind, Report, ReportParts, RuleInfo, SourceInfo};
 use crate::score::{self, Judged};
+use crate::source::live::{self, LiveOptions};
 use crate::source::{SourceError, manifests, snapshot};
 
 /// Tells the time.
@@ -47,6 +48,8 @@ pub enum Input {
     Manifests(Vec<PathBuf>),
     /// A facts snapshot.
     Snapshot(PathBuf),
+    /// A live cluster.
+    Live(LiveOptions),
 }
 
 /// A scan step failed.
@@ -80,6 +83,11 @@ pub fn read_facts(input: &Input) -> Result<(Facts, SourceInfo), SourceError> {
         Input::Snapshot(path) => {
             let facts = snapshot::read(path)?;
             Ok((facts, SourceInfo { kind: InputKind::Snapshot, paths: vec![path.display().to_string()] }))
+        }
+        Input::Live(options) => {
+            let inventory = live::collect(options)?;
+            let shown = inventory.cluster.server.clone().into_iter().collect();
+            Ok((facts::build(&inventory, SourceKind::Live), SourceInfo { kind: InputKind::Live, paths: shown }))
         }
     }
 }

@@ -192,10 +192,13 @@ fn unknown_rule_in_select_is_an_error() {
 }
 
 #[test]
-fn no_source_is_a_usage_error() {
-    let output = seaworthy(&["scan"]);
+fn no_source_means_a_live_cluster_and_a_missing_kubeconfig_is_a_clear_error() {
+    let dir = scratch();
+    let missing = dir.path().join("no-kubeconfig");
+    let missing = missing.to_str().expect("UTF-8");
+    let output = seaworthy_with(&["scan"], &[("KUBECONFIG", missing), ("KUBERNETES_SERVICE_HOST", "")], None);
     assert_eq!(code(&output), 2);
-    assert_one_line_error(&stderr(&output), "--manifests");
+    assert_one_line_error(&stderr(&output), "kubeconfig:");
 }
 
 #[test]

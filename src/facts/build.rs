@@ -13,6 +13,9 @@ use crate::inventory::{Availability, Inventory, Meta, Pdb, RunningImage, Workloa
 /// Control-plane components recognised by their binary or `component` label.
 pub const COMPONENTS: &[&str] = &["kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler"];
 
+/// Providers whose control plane the vendor runs and hides.
+pub const MANAGED_PROVIDERS: &[&str] = &["eks", "gke", "aks"];
+
 /// Namespaces Kubernetes itself creates and uses.
 const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
 
@@ -27,7 +30,15 @@ pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
     let images = images(&roots, &containers);
     let rbac_available =
         Availability::combine([workloads_available, &inventory.roles.availability, &inventory.bindings.availability]);
-    let components_available = if !workloads_available.is_collected() {
+    let provider = inventory.cluster.provider.clone().unwrap_or_else(|| "unknown".into());
+    // A managed control plane is run by the vendor: judging its nodes and pods makes
+    // no sense, and their absence is no failure.
+    let managed = MANAGED_PROVIDERS
+        .contains(&provider.as_str())
+        .then(|| Availability::NotApplicable { reason: format!("managed control plane: {provider}") });
+    let components_available = if let Some(managed) = &managed {
+        managed.clone()
+    } else if !workloads_available.is_collected() {
         workloads_available.clone()
     } else if components.is_empty() {
         Availability::not_collected(match source {
@@ -45,9 +56,12 @@ pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
     let cluster = ClusterFacts {
         name: inventory.cluster.name.clone(),
         server: inventory.cluster.server.clone(),
-        uid: inventory.cluster.uid.clone(),
+        // The kube-system namespace's UID identifies a cluster across renames.
+        uid: inventory.cluster.uid.clone().or_else(|| {
+            inventory.namespaces.items.iter().find(|namespace| namespace.meta.name == "kube-system")?.meta.uid.clone()
+        }),
         version: inventory.cluster.version.clone().or(version),
-        provider: "unknown".into(),
+        provider,
         source,
         control_plane_visible: !components.is_empty(),
     };
@@ -55,7 +69,10 @@ pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
     let control_plane = control_plane(&cluster.name, &nodes);
     Facts {
         schema_version: FACTS_SCHEMA_VERSION,
-        control_plane: Collection::new(inventory.nodes.availability.clone(), vec![control_plane]),
+        control_plane: Collection::new(
+            managed.unwrap_or_else(|| inventory.nodes.availability.clone()),
+            vec![control_plane],
+        ),
         nodes: Collection::new(inventory.nodes.availability.clone(), nodes),
         components: Collection::new(components_available, components),
         service_accounts: Collection::new(rbac_available.clone(), service_accounts(inventory, &roots, &workload_facts)),
@@ -304,6 +321,7 @@ fn containers(roots: &[Root<'_>]) -> Vec<ContainerFact> {
 fn images(roots: &[Root<'_>], containers: &[ContainerFact]) -> Vec<ImageFact> {
     #[derive(Default)]
     struct Usage {
+        location: Option<crate::inventory::Location>,
         workloads: BTreeSet<String>,
         digests: BTreeSet<String>,
         pods: BTreeSet<String>,
@@ -311,7 +329,11 @@ fn images(roots: &[Root<'_>], containers: &[ContainerFact]) -> Vec<ImageFact> {
     let mut usage: BTreeMap<String, Usage> = BTreeMap::new();
     for container in containers {
         let workload = Subject { container: None, ..container.subject.clone() }.key();
-        usage.entry(image::normalized(&container.image.reference)).or_default().workloads.insert(workload);
+        let entry = usage.entry(image::normalized(&container.image.reference)).or_default();
+        entry.workloads.insert(workload);
+        if entry.location.is_none() {
+            entry.location.clone_from(&container.location);
+        }
     }
     for root in roots {
         for (pod, running) in &root.running {
@@ -325,6 +347,7 @@ fn images(roots: &[Root<'_>], containers: &[ContainerFact]) -> Vec<ImageFact> {
         .into_iter()
         .map(|(reference, usage)| ImageFact {
             subject: Subject { kind: "Image".into(), name: reference.clone(), ..Subject::default() },
+            location: usage.location,
             reference,
             workloads: usage.workloads.into_iter().collect(),
             running_digests: usage.digests.into_iter().collect(),

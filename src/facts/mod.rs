@@ -11,7 +11,7 @@ pub mod flags;
 pub mod image;
 mod rbac;
 
-pub use build::build;
+pub use build::{MANAGED_PROVIDERS, build};
 pub use docs::markdown;
 
 use std::collections::BTreeMap;
@@ -311,6 +311,9 @@ pub struct ContainerFact {
 pub struct ImageFact {
     /// Kind `Image`, named by the normalised reference.
     pub subject: Subject,
+    /// Manifest location of the first workload using it, when read from manifests:
+    /// where a person would go to pin it.
+    pub location: Option<Location>,
     /// `registry/repository:tag` (`latest` when untagged), or `registry/repository@digest`
     /// for digest-only references; spellings of one image share one item.
     pub reference: String,

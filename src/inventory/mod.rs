@@ -6,7 +6,7 @@
 
 mod project;
 
-pub use project::{ProjectError, project_object};
+pub use project::{Project, ProjectError, project_object};
 
 use std::collections::BTreeMap;
 
@@ -100,6 +100,8 @@ pub struct ClusterInfo {
     pub uid: Option<String>,
     /// Kubernetes version (`gitVersion`), when known.
     pub version: Option<String>,
+    /// Distribution (`kubeadm`, `eks`, …), when the source can tell.
+    pub provider: Option<String>,
 }
 
 /// Everything a source gathered, one [`Gathered`] per kind of object.

@@ -31,7 +31,20 @@ pub struct ProjectError {
     pub reason: String,
 }
 
-/// Projects one API object. Returns `Ok(None)` for kinds the facts do not use.
+/// An API type that has a compact projection. Implemented for every kind the facts use,
+/// so that manifests (parsed from JSON) and the live API (typed list pages) share it.
+pub trait Project: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta> + DeserializeOwned {
+    /// The projection; `meta` is already filled from the object's metadata.
+    fn project(&self, meta: Meta) -> Projected;
+
+    /// Identity and metadata, with the manifest location when there is one.
+    fn meta(&self, location: Option<&Location>) -> Meta {
+        meta_of(Self::API_VERSION, Self::KIND, self.metadata(), location.cloned())
+    }
+}
+
+/// Projects one API object given as JSON (a manifest document). Returns `Ok(None)` for
+/// kinds the facts do not use.
 ///
 /// The API version's *group* decides the kind; older versions of the same group
 /// (`apps/v1beta2`, `policy/v1beta1`, `extensions/v1beta1`) are read as the current
@@ -43,108 +56,143 @@ pub fn project_object(
     let kind = object.get("kind").and_then(serde_json::Value::as_str).unwrap_or_default();
     let api_version = object.get("apiVersion").and_then(serde_json::Value::as_str).unwrap_or_default();
     let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
-    let meta = |raw: &ObjectMeta| meta_of(api_version, kind, raw, location.cloned());
     let projected = match (group, kind) {
-        ("", "Node") => {
-            let node: core::Node = parse(object, kind, "v1")?;
-            Projected::Node(project_node(meta(&node.metadata), &node))
-        }
-        ("", "Namespace") => {
-            let namespace: core::Namespace = parse(object, kind, "v1")?;
-            Projected::Namespace(Namespace { meta: meta(&namespace.metadata) })
-        }
-        ("", "Pod") => {
-            let pod: core::Pod = parse(object, kind, "v1")?;
-            let mut workload = workload(meta(&pod.metadata), None, pod.spec.as_ref(), &pod.metadata);
-            workload.running = running_images(pod.status.as_ref());
-            Projected::Workload(workload)
-        }
-        ("apps" | "extensions", "Deployment") => {
-            let deployment: apps::Deployment = parse(object, kind, "apps/v1")?;
-            let spec = Some(&deployment.spec);
-            let template = spec.map(|spec| &spec.template);
-            Projected::Workload(templated(meta(&deployment.metadata), spec.and_then(|s| s.replicas), template))
-        }
-        ("apps", "StatefulSet") => {
-            let set: apps::StatefulSet = parse(object, kind, "apps/v1")?;
-            let spec = Some(&set.spec);
-            Projected::Workload(templated(
-                meta(&set.metadata),
-                spec.and_then(|s| s.replicas),
-                spec.map(|s| &s.template),
-            ))
-        }
-        ("apps" | "extensions", "ReplicaSet") => {
-            let set: apps::ReplicaSet = parse(object, kind, "apps/v1")?;
-            let spec = Some(&set.spec);
-            let template = spec.and_then(|spec| spec.template.as_ref());
-            Projected::Workload(templated(meta(&set.metadata), spec.and_then(|s| s.replicas), template))
-        }
-        ("apps" | "extensions", "DaemonSet") => {
-            let set: apps::DaemonSet = parse(object, kind, "apps/v1")?;
-            let template = Some(&set.spec.template);
-            let mut projected = templated(meta(&set.metadata), None, template);
-            projected.replicas = None;
-            Projected::Workload(projected)
-        }
-        ("batch", "Job") => {
-            let job: batch::Job = parse(object, kind, "batch/v1")?;
-            let template = job.spec.as_ref().map(|spec| &spec.template);
-            let mut projected = templated(meta(&job.metadata), None, template);
-            projected.replicas = None;
-            Projected::Workload(projected)
-        }
-        ("batch", "CronJob") => {
-            let cron: batch::CronJob = parse(object, kind, "batch/v1")?;
-            let template = cron.spec.job_template.spec.as_ref().map(|spec| &spec.template);
-            let mut projected = templated(meta(&cron.metadata), None, template);
-            projected.replicas = None;
-            Projected::Workload(projected)
-        }
-        ("", "ServiceAccount") => {
-            let account: core::ServiceAccount = parse(object, kind, "v1")?;
-            Projected::ServiceAccount(ServiceAccount { meta: meta(&account.metadata) })
-        }
-        ("rbac.authorization.k8s.io", "Role") => {
-            let role: rbac::Role = parse(object, kind, "rbac.authorization.k8s.io/v1")?;
-            Projected::Role(Role { meta: meta(&role.metadata), rules: policy_rules(role.rules.as_deref()) })
-        }
-        ("rbac.authorization.k8s.io", "ClusterRole") => {
-            let role: rbac::ClusterRole = parse(object, kind, "rbac.authorization.k8s.io/v1")?;
-            Projected::Role(Role { meta: meta(&role.metadata), rules: policy_rules(role.rules.as_deref()) })
-        }
-        ("rbac.authorization.k8s.io", "RoleBinding") => {
-            let binding: rbac::RoleBinding = parse(object, kind, "rbac.authorization.k8s.io/v1")?;
-            Projected::Binding(project_binding(meta(&binding.metadata), &binding.role_ref, binding.subjects.as_deref()))
-        }
-        ("rbac.authorization.k8s.io", "ClusterRoleBinding") => {
-            let binding: rbac::ClusterRoleBinding = parse(object, kind, "rbac.authorization.k8s.io/v1")?;
-            Projected::Binding(project_binding(meta(&binding.metadata), &binding.role_ref, binding.subjects.as_deref()))
-        }
-        ("networking.k8s.io" | "extensions", "NetworkPolicy") => {
-            let policy: networking::NetworkPolicy = parse(object, kind, "networking.k8s.io/v1")?;
-            Projected::NetworkPolicy(project_network_policy(meta(&policy.metadata), &policy))
-        }
-        ("", "Service") => {
-            let service: core::Service = parse(object, kind, "v1")?;
-            Projected::Service(project_service(meta(&service.metadata), &service))
-        }
-        ("policy", "PodDisruptionBudget") => {
-            let pdb: policy::PodDisruptionBudget = parse(object, kind, "policy/v1")?;
-            Projected::Pdb(project_pdb(meta(&pdb.metadata), &pdb))
-        }
+        ("", "Node") => parse::<core::Node>(object, location)?,
+        ("", "Namespace") => parse::<core::Namespace>(object, location)?,
+        ("", "Pod") => parse::<core::Pod>(object, location)?,
+        ("apps" | "extensions", "Deployment") => parse::<apps::Deployment>(object, location)?,
+        ("apps", "StatefulSet") => parse::<apps::StatefulSet>(object, location)?,
+        ("apps" | "extensions", "ReplicaSet") => parse::<apps::ReplicaSet>(object, location)?,
+        ("apps" | "extensions", "DaemonSet") => parse::<apps::DaemonSet>(object, location)?,
+        ("batch", "Job") => parse::<batch::Job>(object, location)?,
+        ("batch", "CronJob") => parse::<batch::CronJob>(object, location)?,
+        ("", "ServiceAccount") => parse::<core::ServiceAccount>(object, location)?,
+        ("rbac.authorization.k8s.io", "Role") => parse::<rbac::Role>(object, location)?,
+        ("rbac.authorization.k8s.io", "ClusterRole") => parse::<rbac::ClusterRole>(object, location)?,
+        ("rbac.authorization.k8s.io", "RoleBinding") => parse::<rbac::RoleBinding>(object, location)?,
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding") => parse::<rbac::ClusterRoleBinding>(object, location)?,
+        ("networking.k8s.io" | "extensions", "NetworkPolicy") => parse::<networking::NetworkPolicy>(object, location)?,
+        ("", "Service") => parse::<core::Service>(object, location)?,
+        ("policy", "PodDisruptionBudget") => parse::<policy::PodDisruptionBudget>(object, location)?,
         _ => return Ok(None),
     };
     Ok(Some(projected))
 }
 
-/// Deserializes `object` as `T`, read as API version `current` of its group.
-fn parse<T: DeserializeOwned>(object: &serde_json::Value, kind: &str, current: &str) -> Result<T, ProjectError> {
+/// Deserializes `object` as `K` (read as `K`'s API version) and projects it.
+fn parse<K: Project>(object: &serde_json::Value, location: Option<&Location>) -> Result<Projected, ProjectError> {
     let mut object = object.clone();
     if let Some(map) = object.as_object_mut() {
-        map.insert("apiVersion".into(), current.into());
+        map.insert("apiVersion".into(), K::API_VERSION.into());
     }
-    serde_json::from_value(object).map_err(|error| ProjectError { kind: kind.to_owned(), reason: error.to_string() })
+    let typed: K = serde_json::from_value(object)
+        .map_err(|error| ProjectError { kind: K::KIND.to_owned(), reason: error.to_string() })?;
+    Ok(typed.project(typed.meta(location)))
+}
+
+impl Project for core::Node {
+    fn project(&self, meta: Meta) -> Projected {
+        Projected::Node(project_node(meta, self))
+    }
+}
+
+impl Project for core::Namespace {
+    fn project(&self, meta: Meta) -> Projected {
+        Projected::Namespace(Namespace { meta })
+    }
+}
+
+impl Project for core::Pod {
+    fn project(&self, meta: Meta) -> Projected {
+        let mut projected = workload(meta, None, self.spec.as_ref(), &self.metadata);
+        projected.running = running_images(self.status.as_ref());
+        Projected::Workload(projected)
+    }
+}
+
+impl Project for apps::Deployment {
+    fn project(&self, meta: Meta) -> Projected {
+        Projected::Workload(templated(meta, Some(self.spec.replicas.unwrap_or(1)), Some(&self.spec.template)))
+    }
+}
+
+impl Project for apps::StatefulSet {
+    fn project(&self, meta: Meta) -> Projected {
+        Projected::Workload(templated(meta, Some(self.spec.replicas.unwrap_or(1)), Some(&self.spec.template)))
+    }
+}
+
+impl Project for apps::ReplicaSet {
+    fn project(&self, meta: Meta) -> Projected {
+        Projected::Workload(templated(meta, Some(self.spec.replicas.unwrap_or(1)), self.spec.template.as_ref()))
+    }
+}
+
+impl Project for apps::DaemonSet {
+    fn project(&self, meta: Meta) -> Projected {
+        Projected::Workload(templated(meta, None, Some(&self.spec.template)))
+    }
+}
+
+impl Project for batch::Job {
+    fn project(&self, meta: Meta) -> Projected {
+        Projected::Workload(templated(meta, None, self.spec.as_ref().map(|spec| &spec.template)))
+    }
+}
+
+impl Project for batch::CronJob {
+    fn project(&self, meta: Meta) -> Projected {
+        let template = self.spec.job_template.spec.as_ref().map(|spec| &spec.template);
+        Projected::Workload(templated(meta, None, template))
+    }
+}
+
+impl Project for core::ServiceAccount {
+    fn project(&self, meta: Meta) -> Projected {
+        Projected::ServiceAccount(ServiceAccount { meta })
+    }
+}
+
+impl Project for rbac::Role {
+    fn project(&self, meta: Meta) -> Projected {
+        Projected::Role(Role { meta, rules: policy_rules(self.rules.as_deref()) })
+    }
+}
+
+impl Project for rbac::ClusterRole {
+    fn project(&self, meta: Meta) -> Projected {
+        Projected::Role(Role { meta, rules: policy_rules(self.rules.as_deref()) })
+    }
+}
+
+impl Project for rbac::RoleBinding {
+    fn project(&self, meta: Meta) -> Projected {
+        Projected::Binding(project_binding(meta, &self.role_ref, self.subjects.as_deref()))
+    }
+}
+
+impl Project for rbac::ClusterRoleBinding {
+    fn project(&self, meta: Meta) -> Projected {
+        Projected::Binding(project_binding(meta, &self.role_ref, self.subjects.as_deref()))
+    }
+}
+
+impl Project for networking::NetworkPolicy {
+    fn project(&self, meta: Meta) -> Projected {
+        Projected::NetworkPolicy(project_network_policy(meta, self))
+    }
+}
+
+impl Project for core::Service {
+    fn project(&self, meta: Meta) -> Projected {
+        Projected::Service(project_service(meta, self))
+    }
+}
+
+impl Project for policy::PodDisruptionBudget {
+    fn project(&self, meta: Meta) -> Projected {
+        Projected::Pdb(project_pdb(meta, self))
+    }
 }
 
 fn meta_of(api_version: &str, kind: &str, raw: &ObjectMeta, location: Option<Location>) -> Meta {
@@ -189,12 +237,12 @@ fn project_node(meta: Meta, node: &core::Node) -> Node {
     }
 }
 
-/// A controller's projection: `replicas` defaults to 1 as the API server defaults it.
+/// A controller's projection; callers default `replicas` to 1 as the API server does.
 fn templated(meta: Meta, replicas: Option<i32>, template: Option<&core::PodTemplateSpec>) -> Workload {
     let empty = ObjectMeta::default();
     let template_meta = template.and_then(|template| template.metadata.as_ref()).unwrap_or(&empty);
     let spec = template.and_then(|template| template.spec.as_ref());
-    workload(meta, Some(i64::from(replicas.unwrap_or(1))), spec, template_meta)
+    workload(meta, replicas.map(i64::from), spec, template_meta)
 }
 
 fn workload(meta: Meta, replicas: Option<i64>, spec: Option<&core::PodSpec>, pod_meta: &ObjectMeta) -> Workload {

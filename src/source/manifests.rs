@@ -44,10 +44,6 @@ pub fn read(paths: &[PathBuf]) -> Result<Inventory, SourceError> {
         }
     }
     kinds_seen.mark(&mut inventory);
-    if let Some(kube_system) = inventory.namespaces.items.iter().find(|namespace| namespace.meta.name == "kube-system")
-    {
-        inventory.cluster.uid.clone_from(&kube_system.meta.uid);
-    }
     Ok(inventory)
 }
 

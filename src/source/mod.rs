@@ -1,5 +1,6 @@
 //! Where objects come from: manifests on disk or stdin, or a saved facts snapshot.
 
+pub mod live;
 pub mod manifests;
 pub mod snapshot;
 
@@ -36,6 +37,9 @@ pub enum SourceError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Reading a live cluster failed.
+    #[error(transparent)]
+    Live(#[from] live::LiveError),
     /// A snapshot file is not a facts document this version can read.
     #[error("{path}: not a seaworthy snapshot: {reason}")]
     Snapshot {

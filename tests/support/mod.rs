@@ -1,6 +1,10 @@
 //! Helpers shared by the integration tests: running the real binary, finding files.
 #![allow(dead_code)] // Each test crate uses a different part of this module.
 
+pub mod fake_api;
+pub mod loopback;
+pub mod pki;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,0 +1,358 @@
+//! The live source: reads a cluster through the Kubernetes API (kube-rs).
+//!
+//! Read-only and polite by construction (see [`polite`]): a permission preflight per
+//! resource, paginated lists that restart cleanly when a continue token expires, and
+//! one page in memory at a time, projected to compact facts before the next is read.
+//! A resource this identity may not list is marked "not collected (forbidden: …)", so
+//! the rules that need it are `not_evaluated`, never passed.
+
+pub mod polite;
+pub mod provider;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use k8s_openapi::api::apps::v1 as apps;
+use k8s_openapi::api::batch::v1 as batch;
+use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::api::networking::v1 as networking;
+use k8s_openapi::api::policy::v1 as policy;
+use k8s_openapi::api::rbac::v1 as rbac;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{APIGroupList, ListMeta};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Deserialize;
+
+use self::polite::{Failure, Limits, Polite};
+use crate::inventory::{Availability, ClusterInfo, Gathered, Inventory, Project, Projected};
+
+/// How to reach the cluster and how politely to read it.
+#[derive(Clone, Debug)]
+pub struct LiveOptions {
+    /// Kubeconfig file; `KUBECONFIG` or `~/.kube/config` when unset.
+    pub kubeconfig: Option<PathBuf>,
+    /// Context; the kubeconfig's current context when unset.
+    pub context: Option<String>,
+    /// Requests per second.
+    pub qps: f64,
+    /// Requests allowed at once before `qps` applies.
+    pub burst: u32,
+    /// Objects per list page.
+    pub page_size: u32,
+    /// Timeout of one request.
+    pub request_timeout: Duration,
+    /// Timeout of the whole collection.
+    pub timeout: Duration,
+    /// Provider override (`eks`, `gke`, `aks`, `kubeadm`, …).
+    pub provider: Option<String>,
+    /// Show a progress spinner on stderr.
+    pub progress: bool,
+}
+
+/// Reading the cluster failed as a whole (a forbidden resource is not a failure).
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// The kubeconfig could not be read, or names no usable context.
+    #[error("kubeconfig: {0}")]
+    Kubeconfig(String),
+    /// The API server could not be reached (refused, TLS verification, DNS, timeout).
+    #[error("cannot reach the API server at {server}: {reason}")]
+    Unreachable {
+        /// API server URL.
+        server: String,
+        /// What failed.
+        reason: String,
+    },
+    /// 401: the credentials were rejected (expired token, wrong certificate).
+    #[error("the API server at {server} rejected the credentials: {reason}")]
+    Unauthorized {
+        /// API server URL.
+        server: String,
+        /// The server's message.
+        reason: String,
+    },
+    /// 429 or 5xx after every retry.
+    #[error("{path}: the API server kept answering HTTP {status} ({attempts} attempts), giving up")]
+    Throttled {
+        /// The request.
+        path: String,
+        /// The last status.
+        status: u16,
+        /// Requests sent.
+        attempts: u32,
+    },
+    /// The overall `--timeout` passed.
+    #[error("the scan did not finish within {limit:?}: {reason}")]
+    Timeout {
+        /// The limit.
+        limit: Duration,
+        /// What was going on.
+        reason: String,
+    },
+}
+
+/// Reads the cluster into an inventory.
+pub fn collect(options: &LiveOptions) -> Result<Inventory, LiveError> {
+    // The one TLS provider compiled in; installing it twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| LiveError::Unreachable { server: String::new(), reason: error.to_string() })?;
+    runtime.block_on(async {
+        match tokio::time::timeout(options.timeout, collect_async(options)).await {
+            Ok(result) => result,
+            Err(_) => Err(LiveError::Timeout { limit: options.timeout, reason: "collection was still running".into() }),
+        }
+    })
+}
+
+async fn client_config(options: &LiveOptions) -> Result<(kube::Config, String), LiveError> {
+    let in_cluster = options.kubeconfig.is_none()
+        && options.context.is_none()
+        && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+    let (mut config, name) = if in_cluster {
+        let config =
+            kube::Config::incluster().map_err(|error| LiveError::Kubeconfig(format!("in-cluster: {error}")))?;
+        (config, "in-cluster".to_owned())
+    } else {
+        let kubeconfig = match &options.kubeconfig {
+            Some(path) => Kubeconfig::read_from(path),
+            None => Kubeconfig::read(),
+        }
+        .map_err(|error| LiveError::Kubeconfig(polite::chain(&error)))?;
+        let context = options
+            .context
+            .clone()
+            .or_else(|| kubeconfig.current_context.clone())
+            .ok_or_else(|| LiveError::Kubeconfig("no current context; pass --context".into()))?;
+        if !kubeconfig.contexts.iter().any(|named| named.name == context) {
+            let known: Vec<&str> = kubeconfig.contexts.iter().map(|named| named.name.as_str()).collect();
+            return Err(LiveError::Kubeconfig(format!("context `{context}` not found (known: {})", known.join(", "))));
+        }
+        let choice = KubeConfigOptions { context: Some(context.clone()), ..KubeConfigOptions::default() };
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &choice)
+            .await
+            .map_err(|error| LiveError::Kubeconfig(polite::chain(&error)))?;
+        (config, context)
+    };
+    // Our own polite layer retries (and honours Retry-After); kube's would retry again.
+    config.default_retry = false;
+    config.read_timeout = Some(options.request_timeout);
+    config.connect_timeout = Some(options.request_timeout.min(Duration::from_secs(10)));
+    let agent = http::HeaderValue::from_str(&format!("seaworthy/{}", env!("CARGO_PKG_VERSION"))).expect("ASCII");
+    config.headers.push((http::header::USER_AGENT, agent));
+    Ok((config, name))
+}
+
+/// A failure that ends the scan; `None` for failures that only make one collection
+/// unavailable.
+fn fatal(failure: &Failure, path: &str, server: &str, options: &LiveOptions) -> Option<LiveError> {
+    match failure {
+        Failure::Unauthorized(reason) => {
+            Some(LiveError::Unauthorized { server: server.into(), reason: reason.clone() })
+        }
+        Failure::Transport(reason) => Some(LiveError::Unreachable { server: server.into(), reason: reason.clone() }),
+        Failure::Exhausted { status, attempts } => {
+            Some(LiveError::Throttled { path: path.into(), status: *status, attempts: *attempts })
+        }
+        Failure::Timeout(reason) => Some(LiveError::Timeout { limit: options.timeout, reason: reason.clone() }),
+        _ => None,
+    }
+}
+
+/// A list page.
+#[derive(Deserialize)]
+struct Page<K> {
+    items: Vec<K>,
+    #[serde(default)]
+    metadata: ListMeta,
+}
+
+fn collection_path<K: k8s_openapi::Resource>() -> String {
+    if K::GROUP.is_empty() {
+        format!("/api/{}/{}", K::VERSION, K::URL_PATH_SEGMENT)
+    } else {
+        format!("/apis/{}/{}/{}", K::GROUP, K::VERSION, K::URL_PATH_SEGMENT)
+    }
+}
+
+/// The name RBAC knows a resource by: `pods`, `deployments.apps`.
+fn resource_name<K: k8s_openapi::Resource>() -> String {
+    if K::GROUP.is_empty() { K::URL_PATH_SEGMENT.to_owned() } else { format!("{}.{}", K::URL_PATH_SEGMENT, K::GROUP) }
+}
+
+struct Collector<'a> {
+    polite: Polite,
+    options: &'a LiveOptions,
+    server: String,
+    progress: ProgressBar,
+}
+
+impl Collector<'_> {
+    /// Every object of kind `K`, projected; or why they could not be listed.
+    async fn gather<K: Project>(&self) -> Result<Gathered<Projected>, LiveError> {
+        let resource = resource_name::<K>();
+        self.progress.set_message(format!("checking access to {resource}"));
+        if self.polite.may("list", K::GROUP, K::URL_PATH_SEGMENT).await == Some(false) {
+            tracing::info!(%resource, "forbidden by the access review; not listed");
+            return Ok(unavailable(format!("forbidden: list {resource}")));
+        }
+        let base = collection_path::<K>();
+        let mut restarts = 0;
+        'restart: loop {
+            let mut items = Vec::new();
+            let mut token: Option<String> = None;
+            let mut pages = 0;
+            loop {
+                let mut path = format!("{base}?limit={}", self.options.page_size);
+                if let Some(token) = &token {
+                    path.push_str("&continue=");
+                    path.push_str(&utf8_percent_encode(token, NON_ALPHANUMERIC).to_string());
+                }
+                pages += 1;
+                self.progress.set_message(format!("listing {resource}: page {pages}, {} so far", items.len()));
+                let body = match self.polite.get(&path).await {
+                    Ok(body) => body,
+                    Err(Failure::Gone) if restarts < 3 => {
+                        restarts += 1;
+                        tracing::info!(%resource, "continue token expired; listing again from the start");
+                        continue 'restart;
+                    }
+                    Err(Failure::Forbidden(_)) => return Ok(unavailable(format!("forbidden: list {resource}"))),
+                    Err(Failure::NotFound) => return Ok(unavailable(format!("not served by this API server: {base}"))),
+                    Err(failure) => {
+                        if let Some(error) = fatal(&failure, &path, &self.server, self.options) {
+                            return Err(error);
+                        }
+                        return Ok(unavailable(format!("listing {resource} failed: {failure:?}")));
+                    }
+                };
+                let page: Page<K> = match serde_json::from_slice(&body) {
+                    Ok(page) => page,
+                    Err(error) => return Ok(unavailable(format!("undecodable answer listing {resource}: {error}"))),
+                };
+                // Project and drop the page before reading the next: memory stays flat.
+                items.extend(page.items.iter().map(|object| object.project(object.meta(None))));
+                token = page.metadata.continue_.filter(|token| !token.is_empty());
+                if token.is_none() {
+                    return Ok(Gathered { availability: Availability::Collected, items });
+                }
+            }
+        }
+    }
+
+    /// GETs a JSON document; `Ok(None)` for 403 and 404.
+    async fn document<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>, LiveError> {
+        match self.polite.get(path).await {
+            Ok(body) => Ok(serde_json::from_slice(&body).ok()),
+            Err(Failure::Forbidden(_) | Failure::NotFound) => Ok(None),
+            Err(failure) => match fatal(&failure, path, &self.server, self.options) {
+                Some(error) => Err(error),
+                None => Ok(None),
+            },
+        }
+    }
+}
+
+fn unavailable(reason: String) -> Gathered<Projected> {
+    Gathered { availability: Availability::not_collected(reason), items: Vec::new() }
+}
+
+/// Files gathered objects into the inventory; a group of kinds is only as available as
+/// its least available member.
+fn file(
+    inventory: &mut Inventory,
+    group: Vec<Gathered<Projected>>,
+    availability: impl Fn(&mut Inventory) -> &mut Availability,
+) {
+    let combined = Availability::combine(group.iter().map(|gathered| &gathered.availability));
+    for gathered in group {
+        for item in gathered.items {
+            inventory.add(item);
+        }
+    }
+    *availability(inventory) = combined;
+}
+
+async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
+    let (config, name) = client_config(options).await?;
+    let server = config.cluster_url.to_string();
+    let client = kube::Client::try_from(config).map_err(|error| LiveError::Kubeconfig(polite::chain(&error)))?;
+    let deadline = tokio::time::Instant::now() + options.timeout;
+    let limits = Limits { qps: options.qps, burst: options.burst, request_timeout: options.request_timeout, deadline };
+    let progress = if options.progress {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("a valid template"));
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let collector = Collector { polite: Polite::new(client, limits), options, server: server.clone(), progress };
+
+    // The version doubles as the connectivity and credentials check.
+    collector.progress.set_message(format!("connecting to {server}"));
+    let version: k8s_openapi::apimachinery::pkg::version::Info = match collector.polite.get("/version").await {
+        Ok(body) => serde_json::from_slice(&body).map_err(|error| LiveError::Unreachable {
+            server: server.clone(),
+            reason: format!("/version is not a Kubernetes version document: {error}"),
+        })?,
+        Err(failure) => {
+            return Err(fatal(&failure, "/version", &server, options).unwrap_or_else(|| LiveError::Unreachable {
+                server: server.clone(),
+                reason: format!("/version: {failure:?}"),
+            }));
+        }
+    };
+    let groups: Option<APIGroupList> = collector.document("/apis").await?;
+    let group_names: Vec<String> = groups.into_iter().flat_map(|list| list.groups).map(|group| group.name).collect();
+
+    let mut inventory = Inventory::default();
+    file(&mut inventory, vec![collector.gather::<core::Node>().await?], |inventory| &mut inventory.nodes.availability);
+    file(&mut inventory, vec![collector.gather::<core::Namespace>().await?], |inventory| {
+        &mut inventory.namespaces.availability
+    });
+    let workloads = vec![
+        collector.gather::<core::Pod>().await?,
+        collector.gather::<apps::Deployment>().await?,
+        collector.gather::<apps::StatefulSet>().await?,
+        collector.gather::<apps::DaemonSet>().await?,
+        collector.gather::<apps::ReplicaSet>().await?,
+        collector.gather::<batch::Job>().await?,
+        collector.gather::<batch::CronJob>().await?,
+    ];
+    file(&mut inventory, workloads, |inventory| &mut inventory.workloads.availability);
+    file(&mut inventory, vec![collector.gather::<core::ServiceAccount>().await?], |inventory| {
+        &mut inventory.service_accounts.availability
+    });
+    let roles = vec![collector.gather::<rbac::Role>().await?, collector.gather::<rbac::ClusterRole>().await?];
+    file(&mut inventory, roles, |inventory| &mut inventory.roles.availability);
+    let bindings =
+        vec![collector.gather::<rbac::RoleBinding>().await?, collector.gather::<rbac::ClusterRoleBinding>().await?];
+    file(&mut inventory, bindings, |inventory| &mut inventory.bindings.availability);
+    file(&mut inventory, vec![collector.gather::<networking::NetworkPolicy>().await?], |inventory| {
+        &mut inventory.network_policies.availability
+    });
+    file(&mut inventory, vec![collector.gather::<core::Service>().await?], |inventory| {
+        &mut inventory.services.availability
+    });
+    file(&mut inventory, vec![collector.gather::<policy::PodDisruptionBudget>().await?], |inventory| {
+        &mut inventory.pdbs.availability
+    });
+    let kubeadm_config: Option<serde_json::Value> =
+        collector.document("/api/v1/namespaces/kube-system/configmaps/kubeadm-config").await?;
+    collector.progress.finish_and_clear();
+
+    let detected =
+        provider::detect(&version.git_version, &group_names, &inventory.nodes.items, kubeadm_config.is_some());
+    inventory.cluster = ClusterInfo {
+        name,
+        server: Some(server),
+        uid: None,
+        version: Some(version.git_version),
+        provider: Some(options.provider.clone().unwrap_or_else(|| detected.to_owned())),
+    };
+    Ok(inventory)
+}

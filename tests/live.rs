@@ -1,0 +1,254 @@
+//! The live source against the fake API server, through the real binary: safety (only
+//! GETs and access reviews, never Secrets), partial permissions, pagination, expired
+//! continue tokens, throttling, provider handling, snapshots and connection errors.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use support::fake_api::{FakeApi, Injection, Settings};
+use support::{code, seaworthy, stderr, stdout};
+
+fn scan_json(api: &FakeApi, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let kubeconfig = api.kubeconfig.to_str().expect("UTF-8 path");
+    let mut args = vec!["scan", "--kubeconfig", kubeconfig, "-o", "json", "--timeout", "60s"];
+    args.extend_from_slice(extra);
+    let output = seaworthy(&args);
+    let report = serde_json::from_str(&stdout(&output)).unwrap_or(serde_json::Value::Null);
+    (code(&output), report, stderr(&output))
+}
+
+fn status_of<'a>(report: &'a serde_json::Value, rule: &str) -> (&'a str, &'a str) {
+    let result = report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|result| result["ruleId"] == rule)
+        .unwrap_or_else(|| panic!("{rule} ran"));
+    (result["status"].as_str().expect("status"), result["reason"].as_str().unwrap_or_default())
+}
+
+fn failing(report: &serde_json::Value) -> BTreeSet<String> {
+    report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|result| result["status"] == "fail")
+        .map(|result| result["ruleId"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+#[test]
+fn weak_cluster_is_judged_with_live_evidence() {
+    let api = FakeApi::start("weak_cluster_is_judged_with_live_evidence", Settings::cluster("weak"));
+    let (code, report, stderr) = scan_json(&api, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let failing = failing(&report);
+    for rule in ["IMAGE-004", "RBAC-001", "RBAC-002", "APISERVER-003", "ETCD-002", "HA-001", "NODE-001", "NS-001"] {
+        assert!(failing.contains(rule), "{rule} fails on the weak cluster: {failing:?}");
+    }
+    assert_eq!(report["source"]["kind"], "live");
+    assert_eq!(report["cluster"]["name"], "fake");
+    assert_eq!(report["cluster"]["uid"], "6f1c0c1e-5b0e-4c8e-9a53-0c5a3e1d2b11", "the kube-system UID");
+    assert_eq!(report["cluster"]["provider"], "kubeadm", "kubeadm-config is present");
+    assert_eq!(report["cluster"]["version"], "v1.31.1");
+    let mutated =
+        report["results"].as_array().expect("results").iter().find(|r| r["ruleId"] == "IMAGE-004").expect("IMAGE-004");
+    let digests = mutated["findings"][0]["evidence"]["digests"].as_array().expect("digests");
+    assert_eq!(digests.len(), 2, "both running digests are evidence");
+    assert!(report["score"]["coverage"].as_f64() > Some(95.0));
+}
+
+#[test]
+fn only_reads_are_sent_and_secrets_are_never_touched() {
+    let api = FakeApi::start("only_reads_are_sent_and_secrets_are_never_touched", Settings::cluster("weak"));
+    let (code, _, stderr) = scan_json(&api, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let requests = api.requests();
+    assert!(requests.len() > 20, "the scan talked to the server");
+    for request in &requests {
+        let review =
+            request.method == "POST" && request.path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+        assert!(request.method == "GET" || review, "only GET and access reviews: {request:?}");
+        assert!(!request.path.split('/').any(|segment| segment == "secrets"), "never Secrets: {request:?}");
+        assert!(!request.path.contains("/proxy"), "never node proxies: {request:?}");
+        assert!(request.user_agent.starts_with("seaworthy/"), "User-Agent: {request:?}");
+        assert!(!request.query.contains("watch"), "never watch: {request:?}");
+    }
+}
+
+#[test]
+fn hardened_cluster_has_no_critical_or_high_failure() {
+    let api = FakeApi::start("hardened_cluster_has_no_critical_or_high_failure", Settings::cluster("hardened"));
+    let (code, report, stderr) = scan_json(&api, &[]);
+    assert_eq!(code, 0, "{stderr} {:?}", failing(&report));
+    assert_eq!(report["score"]["grade"], "A");
+}
+
+#[test]
+fn a_forbidden_collection_is_not_evaluated_never_passed() {
+    let mut settings = Settings::cluster("weak");
+    settings.forbidden = vec!["clusterrolebindings.rbac.authorization.k8s.io".into()];
+    let api = FakeApi::start("a_forbidden_collection_is_not_evaluated_never_passed", settings);
+    let (_, report, stderr) = scan_json(&api, &[]);
+    for rule in ["RBAC-001", "RBAC-002", "RBAC-003", "RBAC-005", "RBAC-006"] {
+        let (status, reason) = status_of(&report, rule);
+        assert_eq!(status, "not_evaluated", "{rule}: {stderr}");
+        assert!(reason.contains("forbidden: list clusterrolebindings.rbac.authorization.k8s.io"), "{rule}: {reason}");
+    }
+    let missing = report["coverage"]["collections"].as_array().expect("collections");
+    assert!(
+        missing.iter().any(|collection| collection["name"] == "bindings" && collection["status"] == "notCollected")
+    );
+    assert!(
+        !api.requests().iter().any(|request| request.path.ends_with("/clusterrolebindings")),
+        "the access review prevented a list that would be refused"
+    );
+}
+
+#[test]
+fn a_token_without_permissions_still_reports_with_zero_coverage() {
+    let mut settings = Settings::cluster("weak");
+    settings.allow_only = Some(Vec::new());
+    let api = FakeApi::start("a_token_without_permissions_still_reports_with_zero_coverage", settings);
+    let (code, report, stderr) = scan_json(&api, &["--min-coverage", "50"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(report["score"]["coverage"], 0.0);
+    assert_eq!(report["summary"]["pass"], 0, "nothing passes without evidence");
+}
+
+#[test]
+fn pagination_visits_every_page() {
+    let api = FakeApi::start("pagination_visits_every_page", Settings::cluster("weak"));
+    let (_, paged, _) = scan_json(&api, &["--page-size", "2"]);
+    let pod_pages = api.requests().iter().filter(|request| request.path == "/api/v1/pods").count();
+    assert!(pod_pages >= 4, "7 pods in pages of 2 take 4 requests, saw {pod_pages}");
+    let (_, whole, _) = scan_json(&api, &[]);
+    assert_eq!(paged["results"], whole["results"], "paging changes nothing but the requests");
+}
+
+#[test]
+fn an_expired_continue_token_restarts_the_list() {
+    let mut settings = Settings::cluster("weak");
+    settings.expire_first_continue = true;
+    let api = FakeApi::start("an_expired_continue_token_restarts_the_list", settings);
+    let (code, expired, stderr) = scan_json(&api, &["--page-size", "2"]);
+    assert_eq!(code, 1, "{stderr}");
+    let reference = FakeApi::start("an_expired_continue_token_restarts_the_list_reference", Settings::cluster("weak"));
+    let (_, whole, _) = scan_json(&reference, &[]);
+    assert_eq!(expired["results"], whole["results"], "nothing lost and nothing counted twice");
+}
+
+#[test]
+fn a_short_burst_of_429_and_500_is_retried() {
+    for status in [429, 500] {
+        let mut settings = Settings::cluster("weak");
+        settings.inject =
+            Some(Injection { path_prefix: "/api/v1/nodes".into(), times: 2, status, retry_after: Some(0) });
+        let api = FakeApi::start(&format!("a_short_burst_is_retried_{status}"), settings);
+        let (code, report, stderr) = scan_json(&api, &[]);
+        assert_eq!(code, 1, "{status}: {stderr}");
+        assert_eq!(status_of(&report, "HA-001").0, "fail", "nodes were collected after the retries");
+    }
+}
+
+#[test]
+fn a_429_storm_ends_with_a_clear_error() {
+    let mut settings = Settings::cluster("weak");
+    settings.inject =
+        Some(Injection { path_prefix: "/api/v1/nodes".into(), times: usize::MAX, status: 429, retry_after: Some(0) });
+    let api = FakeApi::start("a_429_storm_ends_with_a_clear_error", settings);
+    let (code, _, stderr) = scan_json(&api, &[]);
+    assert_eq!(code, 2);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("kept answering HTTP 429"), "{stderr}");
+    let attempts = api.requests().iter().filter(|request| request.path == "/api/v1/nodes").count();
+    assert_eq!(attempts, 6, "one request and five bounded retries");
+}
+
+#[test]
+fn a_retry_after_beyond_the_timeout_gives_up_at_once() {
+    let mut settings = Settings::cluster("weak");
+    settings.inject =
+        Some(Injection { path_prefix: "/api/v1/nodes".into(), times: usize::MAX, status: 429, retry_after: Some(120) });
+    let api = FakeApi::start("a_retry_after_beyond_the_timeout_gives_up_at_once", settings);
+    let kubeconfig = api.kubeconfig.to_str().expect("UTF-8");
+    let output = seaworthy(&["scan", "--kubeconfig", kubeconfig, "--timeout", "20s"]);
+    assert_eq!(code(&output), 2);
+    let message = stderr(&output);
+    assert!(message.contains("beyond the overall timeout"), "{message}");
+}
+
+#[test]
+fn managed_control_planes_are_not_applicable() {
+    let mut settings = Settings::cluster("weak");
+    settings.git_version = "v1.30.4-eks-a737599".into();
+    let api = FakeApi::start("managed_control_planes_are_not_applicable", settings);
+    let (_, report, stderr) = scan_json(&api, &[]);
+    assert_eq!(report["cluster"]["provider"], "eks", "{stderr}");
+    for rule in ["APISERVER-001", "ETCD-002", "HA-001", "HA-003"] {
+        let (status, reason) = status_of(&report, rule);
+        assert_eq!(
+            (status, reason.contains("managed control plane: eks")),
+            ("not_applicable", true),
+            "{rule}: {reason}"
+        );
+    }
+    let (_, overridden, _) = scan_json(&api, &["--provider", "kubeadm"]);
+    assert_eq!(status_of(&overridden, "HA-001").0, "fail", "--provider overrides detection");
+}
+
+#[test]
+fn a_live_snapshot_judges_like_the_live_scan() {
+    let api = FakeApi::start("a_live_snapshot_judges_like_the_live_scan", Settings::cluster("weak"));
+    let dir = support::scratch();
+    let snapshot = dir.path().join("live.facts.json");
+    let snapshot_path = snapshot.to_str().expect("UTF-8");
+    let kubeconfig = api.kubeconfig.to_str().expect("UTF-8");
+    let output = seaworthy(&["snapshot", "--kubeconfig", kubeconfig, "-o", snapshot_path]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let text = std::fs::read_to_string(&snapshot).expect("snapshot written");
+    assert!(!text.contains("0123456789abcdef"), "no Secret content in the snapshot");
+    let (_, live, _) = scan_json(&api, &[]);
+    let judged = seaworthy(&["scan", "--snapshot", snapshot_path, "-o", "json"]);
+    let judged: serde_json::Value = serde_json::from_str(&stdout(&judged)).expect("JSON");
+    assert_eq!(live["results"], judged["results"]);
+    assert_eq!(live["score"], judged["score"]);
+}
+
+fn one_line_error(args: &[&str], needle: &str) {
+    let output = seaworthy(args);
+    assert_eq!(code(&output), 2, "{args:?}");
+    let message = stderr(&output);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.contains(needle), "`{needle}` in {message}");
+    assert!(message.contains("(hint: "), "{message}");
+}
+
+#[test]
+fn connection_problems_are_one_line_errors_with_a_hint() {
+    let api = FakeApi::start("connection_problems_are_one_line_errors_with_a_hint", Settings::cluster("weak"));
+    let dir = support::scratch();
+    let kubeconfig = api.kubeconfig.to_str().expect("UTF-8");
+
+    let wrong_token = api.kubeconfig_with_token("expired-token");
+    one_line_error(&["scan", "--kubeconfig", wrong_token.to_str().expect("UTF-8")], "rejected the credentials");
+
+    let other_ca = support::pki::Ca::new("someone-else");
+    let untrusted = api.kubeconfig_trusting(&other_ca.cert_pem);
+    one_line_error(&["scan", "--kubeconfig", untrusted.to_str().expect("UTF-8")], "cannot reach the API server");
+
+    one_line_error(&["scan", "--kubeconfig", kubeconfig, "--context", "nope"], "context `nope` not found");
+
+    let garbage = support::write(dir.path(), "garbage", "clusters: [this is not: a kubeconfig\n");
+    one_line_error(&["scan", "--kubeconfig", garbage.to_str().expect("UTF-8")], "kubeconfig:");
+
+    // Nothing listens on this address: the connection is refused at once.
+    let nobody = support::loopback::address("connection_problems_nobody_listens", 6443);
+    let unreachable = dir.path().join("unreachable");
+    support::fake_api::write_kubeconfig(&unreachable, &format!("https://{nobody}"), &api.ca_pem, "t");
+    one_line_error(
+        &["scan", "--kubeconfig", unreachable.to_str().expect("UTF-8"), "--timeout", "20s"],
+        "cannot reach the API server",
+    );
+}

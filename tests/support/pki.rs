@@ -1,0 +1,60 @@
+//! Certificates minted per test with rcgen: a CA and server certificates for loopback
+//! addresses, so TLS is real and every test trusts only its own CA.
+
+use std::net::IpAddr;
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
+
+/// A certificate authority.
+pub struct Ca {
+    /// The CA certificate, PEM.
+    pub cert_pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+/// A certificate with its private key.
+pub struct Leaf {
+    /// Certificate chain (leaf only), PEM.
+    pub cert_pem: String,
+    /// Private key, PEM (PKCS#8).
+    pub key_pem: String,
+    /// The certificate, DER.
+    pub cert_der: rustls::pki_types::CertificateDer<'static>,
+    key_der: Vec<u8>,
+}
+
+impl Leaf {
+    /// The private key, DER, for rustls.
+    pub fn key_der(&self) -> rustls::pki_types::PrivateKeyDer<'static> {
+        rustls::pki_types::PrivateKeyDer::Pkcs8(self.key_der.clone().into())
+    }
+}
+
+impl Ca {
+    /// A fresh CA named `name`.
+    pub fn new(name: &str) -> Self {
+        let key = KeyPair::generate().expect("a CA key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        let cert = params.self_signed(&key).expect("a self-signed CA");
+        Self { cert_pem: cert.pem(), issuer: Issuer::new(params, key) }
+    }
+
+    /// A server certificate for `ip`, signed by this CA.
+    pub fn server(&self, ip: IpAddr) -> Leaf {
+        let key = KeyPair::generate().expect("a server key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("server parameters");
+        params.subject_alt_names = vec![SanType::IpAddress(ip)];
+        params.distinguished_name.push(DnType::CommonName, ip.to_string());
+        let cert = params.signed_by(&key, &self.issuer).expect("a signed server certificate");
+        Leaf {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            cert_der: cert.der().clone(),
+            key_der: key.serialize_der(),
+        }
+    }
+}
