@@ -44,7 +44,9 @@ fn weak_cluster_is_judged_with_live_evidence() {
     let (code, report, stderr) = scan_json(&api, &[]);
     assert_eq!(code, 1, "{stderr}");
     let failing = failing(&report);
-    for rule in ["IMAGE-004", "RBAC-001", "RBAC-002", "APISERVER-003", "ETCD-002", "HA-001", "NODE-001", "NS-001"] {
+    for rule in
+        ["IMAGE-004", "RBAC-001", "RBAC-002", "APISERVER-003", "ETCD-002", "HA-001", "HA-006", "NODE-001", "NS-001"]
+    {
         assert!(failing.contains(rule), "{rule} fails on the weak cluster: {failing:?}");
     }
     assert_eq!(report["source"]["kind"], "live");
@@ -74,6 +76,15 @@ fn only_reads_are_sent_and_secrets_are_never_touched() {
         assert!(!request.path.contains("/proxy"), "never node proxies: {request:?}");
         assert!(request.user_agent.starts_with("seaworthy/"), "User-Agent: {request:?}");
         assert!(!request.query.contains("watch"), "never watch: {request:?}");
+    }
+    let slices: Vec<_> = requests.iter().filter(|request| request.path.ends_with("/endpointslices")).collect();
+    assert!(!slices.is_empty(), "the API server endpoints were read");
+    for request in slices {
+        assert_eq!(
+            request.path, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+            "only the default namespace"
+        );
+        assert!(request.query.contains("labelSelector=kubernetes.io%2Fservice-name%3Dkubernetes"), "{request:?}");
     }
 }
 

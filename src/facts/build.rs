@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::rbac::{self, RoleIndex};
 use super::{
-    BindingFact, ClusterFacts, Collection, ComponentFact, ContainerFact, ControlPlaneFact, FACTS_SCHEMA_VERSION, Facts,
-    HostPathFact, ImageFact, NamespaceFact, NodeFact, PdbFact, PodSecurityFact, ServiceAccountFact, ServiceFact,
-    SourceKind, Subject, WorkloadFact, flags, image,
+    ApiserverEndpointFact, BindingFact, ClusterFacts, Collection, ComponentFact, ContainerFact, ControlPlaneFact,
+    FACTS_SCHEMA_VERSION, Facts, HostPathFact, ImageFact, NamespaceFact, NodeFact, PdbFact, PodSecurityFact,
+    ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact, flags, image,
 };
 use crate::inventory::{Availability, Inventory, Meta, Pdb, RunningImage, Workload};
 
@@ -92,6 +92,10 @@ pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
         pdbs: Collection::new(
             Availability::combine([&inventory.pdbs.availability, workloads_available]),
             pdbs(&inventory.pdbs.items, &roots),
+        ),
+        apiserver_endpoints: Collection::new(
+            inventory.apiserver_endpoints.availability.clone(),
+            apiserver_endpoints(&inventory.apiserver_endpoints.items),
         ),
         workloads: Collection::new(workloads_available.clone(), workload_facts),
         containers: Collection::new(workloads_available.clone(), containers),
@@ -567,6 +571,22 @@ fn pdbs(pdbs: &[Pdb], roots: &[Root<'_>]) -> Vec<PdbFact> {
                 })
                 .map(|root| reference(&root.workload.meta))
                 .collect(),
+        })
+        .collect()
+}
+
+fn apiserver_endpoints(slices: &[crate::inventory::EndpointSlice]) -> Vec<ApiserverEndpointFact> {
+    let mut seen = BTreeSet::new();
+    slices
+        .iter()
+        .flat_map(|slice| slice.addresses.iter().map(move |address| (slice, address)))
+        // One instance listed by two slices (IPv4 and IPv6 views) counts once per address.
+        .filter(|(_, address)| seen.insert((*address).clone()))
+        .map(|(slice, address)| ApiserverEndpointFact {
+            subject: subject_of(&slice.meta),
+            location: slice.meta.location.clone(),
+            address: address.clone(),
+            ports: slice.ports.clone(),
         })
         .collect()
 }

@@ -56,6 +56,9 @@ pub struct Facts {
     pub services: Collection<ServiceFact>,
     /// PodDisruptionBudgets.
     pub pdbs: Collection<PdbFact>,
+    /// Addresses serving the `kubernetes` Service: the API server instances, from its
+    /// EndpointSlices.
+    pub apiserver_endpoints: Collection<ApiserverEndpointFact>,
 }
 
 /// A collection: its items and whether they were collected.
@@ -444,6 +447,20 @@ pub struct PdbFact {
     pub max_unavailable: Option<String>,
     /// Workloads whose pods it selects, as `Kind/namespace/name`.
     pub workloads: Vec<String>,
+}
+
+/// An API server instance behind the `kubernetes` Service.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiserverEndpointFact {
+    /// The EndpointSlice listing it.
+    pub subject: Subject,
+    /// Manifest location, when read from manifests.
+    pub location: Option<Location>,
+    /// The address.
+    pub address: String,
+    /// The ports served.
+    pub ports: Vec<i64>,
 }
 
 /// The JSON Schema of the facts document; the engine checks rule field paths against it.

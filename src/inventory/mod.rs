@@ -127,6 +127,8 @@ pub struct Inventory {
     pub services: Gathered<Service>,
     /// PodDisruptionBudget objects.
     pub pdbs: Gathered<Pdb>,
+    /// EndpointSlices of the `kubernetes` Service: the API server instances.
+    pub apiserver_endpoints: Gathered<EndpointSlice>,
 }
 
 /// One API object, projected: what [`project_object`] returns.
@@ -150,6 +152,8 @@ pub enum Projected {
     Service(Service),
     /// A PodDisruptionBudget.
     Pdb(Pdb),
+    /// An EndpointSlice.
+    EndpointSlice(EndpointSlice),
 }
 
 impl Inventory {
@@ -165,6 +169,12 @@ impl Inventory {
             Projected::NetworkPolicy(policy) => self.network_policies.items.push(policy),
             Projected::Service(service) => self.services.items.push(service),
             Projected::Pdb(pdb) => self.pdbs.items.push(pdb),
+            // Only the API server's slices matter; other services' are not kept.
+            Projected::EndpointSlice(slice) => {
+                if slice.is_apiserver() {
+                    self.apiserver_endpoints.items.push(slice);
+                }
+            }
         }
     }
 }
@@ -378,4 +388,24 @@ pub struct Pdb {
     pub min_available: Option<String>,
     /// `spec.maxUnavailable` as written.
     pub max_unavailable: Option<String>,
+}
+
+/// An EndpointSlice, reduced to the addresses that serve.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EndpointSlice {
+    /// Identity.
+    pub meta: Meta,
+    /// The Service it belongs to (`kubernetes.io/service-name`).
+    pub service: String,
+    /// Addresses of endpoints that are not known to be unready.
+    pub addresses: Vec<String>,
+    /// Ports.
+    pub ports: Vec<i64>,
+}
+
+impl EndpointSlice {
+    /// True for the `kubernetes` Service in `default`: the API server instances.
+    pub fn is_apiserver(&self) -> bool {
+        self.service == "kubernetes" && self.meta.namespace.as_deref() == Some("default")
+    }
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1 as apps;
 use k8s_openapi::api::batch::v1 as batch;
 use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::api::discovery::v1 as discovery;
 use k8s_openapi::api::networking::v1 as networking;
 use k8s_openapi::api::policy::v1 as policy;
 use k8s_openapi::api::rbac::v1 as rbac;
@@ -17,8 +18,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::de::DeserializeOwned;
 
 use super::{
-    Binding, Container, ContainerKind, HostPathVolume, Location, Meta, Namespace, NetworkPolicy, Node, Pdb,
-    PodTemplate, PolicyRule, Projected, RbacSubject, Role, RunningImage, Service, ServiceAccount, Workload,
+    Binding, Container, ContainerKind, EndpointSlice, HostPathVolume, Location, Meta, Namespace, NetworkPolicy, Node,
+    Pdb, PodTemplate, PolicyRule, Projected, RbacSubject, Role, RunningImage, Service, ServiceAccount, Workload,
 };
 
 /// An object of a known kind whose fields do not match the Kubernetes schema.
@@ -74,6 +75,7 @@ pub fn project_object(
         ("networking.k8s.io" | "extensions", "NetworkPolicy") => parse::<networking::NetworkPolicy>(object, location)?,
         ("", "Service") => parse::<core::Service>(object, location)?,
         ("policy", "PodDisruptionBudget") => parse::<policy::PodDisruptionBudget>(object, location)?,
+        ("discovery.k8s.io", "EndpointSlice") => parse::<discovery::EndpointSlice>(object, location)?,
         _ => return Ok(None),
     };
     Ok(Some(projected))
@@ -192,6 +194,24 @@ impl Project for core::Service {
 impl Project for policy::PodDisruptionBudget {
     fn project(&self, meta: Meta) -> Projected {
         Projected::Pdb(project_pdb(meta, self))
+    }
+}
+
+impl Project for discovery::EndpointSlice {
+    fn project(&self, meta: Meta) -> Projected {
+        let service = meta.labels.get("kubernetes.io/service-name").cloned().unwrap_or_default();
+        Projected::EndpointSlice(EndpointSlice {
+            meta,
+            service,
+            addresses: self
+                .endpoints
+                .iter()
+                .flatten()
+                .filter(|endpoint| endpoint.conditions.as_ref().and_then(|conditions| conditions.ready) != Some(false))
+                .flat_map(|endpoint| endpoint.addresses.iter().cloned())
+                .collect(),
+            ports: self.ports.iter().flatten().filter_map(|port| port.port).map(i64::from).collect(),
+        })
     }
 }
 

@@ -128,6 +128,7 @@ pub struct KindsSeen {
     nodes: bool,
     namespaces: bool,
     rbac_bindings: bool,
+    apiserver_endpoints: bool,
 }
 
 impl KindsSeen {
@@ -136,6 +137,7 @@ impl KindsSeen {
             Projected::Node(_) => self.nodes = true,
             Projected::Namespace(_) => self.namespaces = true,
             Projected::Binding(_) => self.rbac_bindings = true,
+            Projected::EndpointSlice(slice) if slice.is_apiserver() => self.apiserver_endpoints = true,
             _ => {}
         }
     }
@@ -151,6 +153,11 @@ impl KindsSeen {
             let reason = "not part of this source: no Namespace objects in the manifests";
             inventory.namespaces.availability = Availability::not_collected(reason);
             inventory.network_policies.availability = Availability::not_collected(reason);
+        }
+        if !self.apiserver_endpoints {
+            inventory.apiserver_endpoints.availability = Availability::not_collected(
+                "not part of this source: no EndpointSlice of the default/kubernetes Service in the manifests",
+            );
         }
         if !self.rbac_bindings {
             let reason = "not part of this source: no RoleBinding or ClusterRoleBinding objects in the manifests";

@@ -307,11 +307,28 @@ impl Shared {
     }
 
     fn list(&self, group: &str, version: &str, plural: &str, namespace: Option<&str>, query: &str) -> Response {
+        // Equality selectors only (`key=value,key2=value2`), which is all seaworthy sends.
+        let selector: Vec<(String, String)> = query_param(query, "labelSelector")
+            .map(percent_decode)
+            .map(|selector| {
+                selector
+                    .split(',')
+                    .filter_map(|term| term.split_once('='))
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
         let items: Vec<&serde_json::Value> = self
             .objects
             .get(&collection_key(group, version, plural))
             .map(|items| {
-                items.iter().filter(|item| namespace.is_none_or(|ns| item["metadata"]["namespace"] == ns)).collect()
+                items
+                    .iter()
+                    .filter(|item| namespace.is_none_or(|ns| item["metadata"]["namespace"] == ns))
+                    .filter(|item| {
+                        selector.iter().all(|(key, value)| item["metadata"]["labels"][key] == value.as_str())
+                    })
+                    .collect()
             })
             .unwrap_or_default();
         let limit = query_param(query, "limit").and_then(|limit| limit.parse::<usize>().ok()).unwrap_or(usize::MAX);

@@ -16,12 +16,13 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use k8s_openapi::api::apps::v1 as apps;
 use k8s_openapi::api::batch::v1 as batch;
 use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::api::discovery::v1 as discovery;
 use k8s_openapi::api::networking::v1 as networking;
 use k8s_openapi::api::policy::v1 as policy;
 use k8s_openapi::api::rbac::v1 as rbac;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{APIGroupList, ListMeta};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
 use self::polite::{Failure, Limits, Polite};
@@ -162,6 +163,9 @@ fn fatal(failure: &Failure, path: &str, server: &str, options: &LiveOptions) -> 
     }
 }
 
+/// Characters left as they are in query values: RFC 3986 unreserved.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 /// A list page.
 #[derive(Deserialize)]
 struct Page<K> {
@@ -170,12 +174,21 @@ struct Page<K> {
     metadata: ListMeta,
 }
 
-fn collection_path<K: k8s_openapi::Resource>() -> String {
-    if K::GROUP.is_empty() {
-        format!("/api/{}/{}", K::VERSION, K::URL_PATH_SEGMENT)
-    } else {
-        format!("/apis/{}/{}/{}", K::GROUP, K::VERSION, K::URL_PATH_SEGMENT)
+/// Where kind `K` is listed: cluster-wide, or in one namespace.
+fn collection_path<K: k8s_openapi::Resource>(namespace: Option<&str>) -> String {
+    let root =
+        if K::GROUP.is_empty() { format!("/api/{}", K::VERSION) } else { format!("/apis/{}/{}", K::GROUP, K::VERSION) };
+    match namespace {
+        Some(namespace) => format!("{root}/namespaces/{namespace}/{}", K::URL_PATH_SEGMENT),
+        None => format!("{root}/{}", K::URL_PATH_SEGMENT),
     }
+}
+
+/// Narrows a list to one namespace and label selector.
+#[derive(Clone, Copy, Default)]
+struct Scope<'a> {
+    namespace: Option<&'a str>,
+    label_selector: Option<&'a str>,
 }
 
 /// The name RBAC knows a resource by: `pods`, `deployments.apps`.
@@ -193,23 +206,32 @@ struct Collector<'a> {
 impl Collector<'_> {
     /// Every object of kind `K`, projected; or why they could not be listed.
     async fn gather<K: Project>(&self) -> Result<Gathered<Projected>, LiveError> {
+        self.gather_in::<K>(Scope::default()).await
+    }
+
+    /// The objects of kind `K` within `scope`, projected; or why they could not be listed.
+    async fn gather_in<K: Project>(&self, scope: Scope<'_>) -> Result<Gathered<Projected>, LiveError> {
         let resource = resource_name::<K>();
         self.progress.set_message(format!("checking access to {resource}"));
-        if self.polite.may("list", K::GROUP, K::URL_PATH_SEGMENT).await == Some(false) {
+        if self.polite.may("list", K::GROUP, K::URL_PATH_SEGMENT, scope.namespace).await == Some(false) {
             tracing::info!(%resource, "forbidden by the access review; not listed");
             return Ok(unavailable(format!("forbidden: list {resource}")));
         }
-        let base = collection_path::<K>();
+        let mut base = format!("{}?limit={}", collection_path::<K>(scope.namespace), self.options.page_size);
+        if let Some(selector) = scope.label_selector {
+            base.push_str("&labelSelector=");
+            base.push_str(&utf8_percent_encode(selector, QUERY_VALUE).to_string());
+        }
         let mut restarts = 0;
         'restart: loop {
             let mut items = Vec::new();
             let mut token: Option<String> = None;
             let mut pages = 0;
             loop {
-                let mut path = format!("{base}?limit={}", self.options.page_size);
+                let mut path = base.clone();
                 if let Some(token) = &token {
                     path.push_str("&continue=");
-                    path.push_str(&utf8_percent_encode(token, NON_ALPHANUMERIC).to_string());
+                    path.push_str(&utf8_percent_encode(token, QUERY_VALUE).to_string());
                 }
                 pages += 1;
                 self.progress.set_message(format!("listing {resource}: page {pages}, {} so far", items.len()));
@@ -341,6 +363,13 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
     file(&mut inventory, vec![collector.gather::<policy::PodDisruptionBudget>().await?], |inventory| {
         &mut inventory.pdbs.availability
     });
+    let endpoints = collector
+        .gather_in::<discovery::EndpointSlice>(Scope {
+            namespace: Some("default"),
+            label_selector: Some("kubernetes.io/service-name=kubernetes"),
+        })
+        .await?;
+    file(&mut inventory, vec![endpoints], |inventory| &mut inventory.apiserver_endpoints.availability);
     let kubeadm_config: Option<serde_json::Value> =
         collector.document("/api/v1/namespaces/kube-system/configmaps/kubeadm-config").await?;
     collector.progress.finish_and_clear();

@@ -94,13 +94,18 @@ impl Polite {
         self.send(|| Request::get(path).body(Body::empty())).await
     }
 
-    /// Asks the API server whether this identity may `verb` the `resource` of `group`
-    /// (cluster-wide). `None` when the question itself could not be answered.
-    pub async fn may(&self, verb: &str, group: &str, resource: &str) -> Option<bool> {
+    /// Asks the API server whether this identity may `verb` the `resource` of `group`,
+    /// in `namespace` or cluster-wide. `None` when the question itself could not be
+    /// answered.
+    pub async fn may(&self, verb: &str, group: &str, resource: &str, namespace: Option<&str>) -> Option<bool> {
+        let mut attributes = serde_json::json!({"verb": verb, "group": group, "resource": resource});
+        if let Some(namespace) = namespace {
+            attributes["namespace"] = namespace.into();
+        }
         let review = serde_json::json!({
             "apiVersion": "authorization.k8s.io/v1",
             "kind": "SelfSubjectAccessReview",
-            "spec": {"resourceAttributes": {"verb": verb, "group": group, "resource": resource}},
+            "spec": {"resourceAttributes": attributes},
         });
         let body = serde_json::to_vec(&review).expect("a review serializes");
         let path = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
