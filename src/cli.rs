@@ -74,6 +74,11 @@ pub struct LiveArgs {
     /// Timeout of the whole collection.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
     pub timeout: Duration,
+    /// Also read each kubelet's configuration (/configz) through the API server's node
+    /// proxy. This needs `get nodes/proxy`, a permission that also lets its holder run
+    /// commands in any pod of the node: grant it only to a dedicated identity for scans.
+    #[arg(long)]
+    pub read_kubelet_config: bool,
     /// Override provider detection.
     #[arg(long, value_name = "NAME", value_parser = ["kubeadm", "eks", "gke", "aks", "k3s", "rke2", "openshift", "unknown"])]
     pub provider: Option<String>,

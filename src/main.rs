@@ -130,6 +130,7 @@ fn live_options(args: &LiveArgs, progress: bool) -> LiveOptions {
         request_timeout: args.request_timeout,
         timeout: args.timeout,
         provider: args.provider.clone(),
+        read_kubelet_config: args.read_kubelet_config,
         progress,
     }
 }

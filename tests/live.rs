@@ -41,12 +41,22 @@ fn failing(report: &serde_json::Value) -> BTreeSet<String> {
 #[test]
 fn weak_cluster_is_judged_with_live_evidence() {
     let api = FakeApi::start("weak_cluster_is_judged_with_live_evidence", Settings::cluster("weak"));
-    let (code, report, stderr) = scan_json(&api, &[]);
+    let (code, report, stderr) = scan_json(&api, &["--read-kubelet-config"]);
     assert_eq!(code, 1, "{stderr}");
     let failing = failing(&report);
-    for rule in
-        ["IMAGE-004", "RBAC-001", "RBAC-002", "APISERVER-003", "ETCD-002", "HA-001", "HA-006", "NODE-001", "NS-001"]
-    {
+    for rule in [
+        "IMAGE-004",
+        "RBAC-001",
+        "RBAC-002",
+        "APISERVER-003",
+        "ETCD-002",
+        "HA-001",
+        "HA-006",
+        "NODE-001",
+        "NS-001",
+        "KCFG-001",
+        "KCFG-002",
+    ] {
         assert!(failing.contains(rule), "{rule} fails on the weak cluster: {failing:?}");
     }
     assert_eq!(report["source"]["kind"], "live");
@@ -54,11 +64,47 @@ fn weak_cluster_is_judged_with_live_evidence() {
     assert_eq!(report["cluster"]["uid"], "6f1c0c1e-5b0e-4c8e-9a53-0c5a3e1d2b11", "the kube-system UID");
     assert_eq!(report["cluster"]["provider"], "kubeadm", "kubeadm-config is present");
     assert_eq!(report["cluster"]["version"], "v1.31.1");
+    assert!(
+        report["cluster"]["caCertificate"].as_str().is_some_and(|pem| pem.contains("BEGIN CERTIFICATE")),
+        "the cluster CA from kube-root-ca.crt"
+    );
     let mutated =
         report["results"].as_array().expect("results").iter().find(|r| r["ruleId"] == "IMAGE-004").expect("IMAGE-004");
     let digests = mutated["findings"][0]["evidence"]["digests"].as_array().expect("digests");
     assert_eq!(digests.len(), 2, "both running digests are evidence");
-    assert!(report["score"]["coverage"].as_f64() > Some(95.0));
+    assert_eq!(report["score"]["coverage"], 100.0, "{:?}", report["coverage"]["notEvaluated"]);
+    let anonymous =
+        report["results"].as_array().expect("results").iter().find(|r| r["ruleId"] == "KCFG-001").expect("KCFG-001");
+    let nodes: Vec<&str> = anonymous["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["subject"]["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(nodes, vec!["cp1", "worker1", "worker2"], "one finding per node, from its /configz");
+    let configz = api.requests().iter().filter(|request| request.path.ends_with("/proxy/configz")).count();
+    assert_eq!(configz, 3, "one /configz read per node and no other proxy path");
+}
+
+#[test]
+fn kubelet_configuration_is_only_read_when_asked_and_allowed() {
+    let api = FakeApi::start("kubelet_configuration_is_only_read_when_asked", Settings::cluster("weak"));
+    let (_, report, _) = scan_json(&api, &[]);
+    let (status, reason) = status_of(&report, "KCFG-001");
+    assert_eq!(status, "not_evaluated");
+    assert!(reason.contains("--read-kubelet-config"), "{reason}");
+    assert!(!api.requests().iter().any(|request| request.path.contains("/proxy")), "no proxy request without the flag");
+
+    let mut settings = Settings::cluster("weak");
+    settings.forbidden = vec!["nodes/proxy".into()];
+    let api = FakeApi::start("kubelet_configuration_is_only_read_when_allowed", settings);
+    let (_, report, _) = scan_json(&api, &["--read-kubelet-config"]);
+    let (status, reason) = status_of(&report, "KCFG-001");
+    assert_eq!((status, reason), ("not_evaluated", "kubeletConfigs not collected: forbidden: get nodes/proxy"));
+    assert!(
+        !api.requests().iter().any(|request| request.path.contains("/proxy")),
+        "the access review prevented the request"
+    );
 }
 
 #[test]

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::rbac::{self, RoleIndex};
 use super::{
     ApiserverEndpointFact, BindingFact, ClusterFacts, Collection, ComponentFact, ContainerFact, ControlPlaneFact,
-    FACTS_SCHEMA_VERSION, Facts, HostPathFact, ImageFact, NamespaceFact, NodeFact, PdbFact, PodSecurityFact,
-    ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact, flags, image,
+    FACTS_SCHEMA_VERSION, Facts, HostPathFact, ImageFact, KubeletConfigFact, NamespaceFact, NodeFact, PdbFact,
+    PodSecurityFact, ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact, flags, image,
 };
 use crate::inventory::{Availability, Inventory, Meta, Pdb, RunningImage, Workload};
 
@@ -64,6 +64,7 @@ pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
         provider,
         source,
         control_plane_visible: !components.is_empty(),
+        ca_certificate: inventory.cluster.ca_certificate.clone(),
     };
     let nodes: Vec<NodeFact> = inventory.nodes.items.iter().map(node_fact).collect();
     let control_plane = control_plane(&cluster.name, &nodes);
@@ -96,6 +97,10 @@ pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
         apiserver_endpoints: Collection::new(
             inventory.apiserver_endpoints.availability.clone(),
             apiserver_endpoints(&inventory.apiserver_endpoints.items),
+        ),
+        kubelet_configs: Collection::new(
+            inventory.kubelet_configs.availability.clone(),
+            inventory.kubelet_configs.items.iter().map(kubelet_config).collect(),
         ),
         workloads: Collection::new(workloads_available.clone(), workload_facts),
         containers: Collection::new(workloads_available.clone(), containers),
@@ -589,6 +594,24 @@ fn apiserver_endpoints(slices: &[crate::inventory::EndpointSlice]) -> Vec<Apiser
             ports: slice.ports.clone(),
         })
         .collect()
+}
+
+/// Effective kubelet settings: unset ones take the KubeletConfiguration v1beta1
+/// defaults (<https://kubernetes.io/docs/reference/config-api/kubelet-config.v1beta1/>).
+fn kubelet_config(config: &crate::inventory::KubeletConfig) -> KubeletConfigFact {
+    KubeletConfigFact {
+        subject: subject_of(&config.meta),
+        location: config.meta.location.clone(),
+        node: config.node.clone().unwrap_or_default(),
+        anonymous_auth: config.anonymous_auth.unwrap_or(false),
+        webhook_authentication: config.webhook_authentication.unwrap_or(true),
+        authorization_mode: config.authorization_mode.clone().unwrap_or_else(|| "Webhook".into()),
+        read_only_port: config.read_only_port.unwrap_or(0),
+        rotate_certificates: config.rotate_certificates.unwrap_or(false),
+        server_tls_bootstrap: config.server_tls_bootstrap.unwrap_or(false),
+        tls_cert_file: config.tls_cert_file.clone().unwrap_or_default(),
+        protect_kernel_defaults: config.protect_kernel_defaults.unwrap_or(false),
+    }
 }
 
 #[cfg(test)]

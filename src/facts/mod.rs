@@ -59,6 +59,9 @@ pub struct Facts {
     /// Addresses serving the `kubernetes` Service: the API server instances, from its
     /// EndpointSlices.
     pub apiserver_endpoints: Collection<ApiserverEndpointFact>,
+    /// Kubelet configurations: KubeletConfiguration files in the manifests, or each
+    /// node's `/configz` when `--read-kubelet-config` is given.
+    pub kubelet_configs: Collection<KubeletConfigFact>,
 }
 
 /// A collection: its items and whether they were collected.
@@ -107,6 +110,9 @@ pub struct ClusterFacts {
     pub source: SourceKind,
     /// True when control-plane component pods were found.
     pub control_plane_visible: bool,
+    /// The cluster CA (PEM) from the `kube-root-ca.crt` ConfigMap, when readable: what
+    /// certificates seen on the wire are compared with.
+    pub ca_certificate: Option<String>,
 }
 
 /// What a finding is about: the object a person would go and change.
@@ -461,6 +467,37 @@ pub struct ApiserverEndpointFact {
     pub address: String,
     /// The ports served.
     pub ports: Vec<i64>,
+}
+
+/// A kubelet's effective configuration. Settings a config file leaves out take the
+/// KubeletConfiguration v1beta1 defaults (`/configz` shows every setting).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KubeletConfigFact {
+    /// The Node (from `/configz`) or the KubeletConfiguration document.
+    pub subject: Subject,
+    /// Manifest location, when read from a file.
+    pub location: Option<Location>,
+    /// The node, when read from it; empty for a config file.
+    pub node: String,
+    /// `authentication.anonymous.enabled` (default false).
+    pub anonymous_auth: bool,
+    /// `authentication.webhook.enabled` (default true).
+    pub webhook_authentication: bool,
+    /// `authorization.mode` (default `Webhook`).
+    pub authorization_mode: String,
+    /// `readOnlyPort` (default 0: disabled).
+    pub read_only_port: i64,
+    /// `rotateCertificates`: client certificate rotation (default false).
+    pub rotate_certificates: bool,
+    /// `serverTLSBootstrap`: serving certificate from the certificates API (default false).
+    #[serde(rename = "serverTLSBootstrap")]
+    pub server_tls_bootstrap: bool,
+    /// `tlsCertFile`; empty when unset (then the kubelet serves a self-signed certificate
+    /// unless `serverTLSBootstrap` is on).
+    pub tls_cert_file: String,
+    /// `protectKernelDefaults` (default false).
+    pub protect_kernel_defaults: bool,
 }
 
 /// The JSON Schema of the facts document; the engine checks rule field paths against it.

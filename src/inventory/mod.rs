@@ -4,6 +4,7 @@
 //! structs and never keep whole objects. Each kind of object is gathered with an
 //! [`Availability`] so that "none found" and "could not look" never look alike.
 
+pub mod kubelet;
 mod project;
 
 pub use project::{Project, ProjectError, project_object};
@@ -102,6 +103,8 @@ pub struct ClusterInfo {
     pub version: Option<String>,
     /// Distribution (`kubeadm`, `eks`, …), when the source can tell.
     pub provider: Option<String>,
+    /// The cluster CA (PEM) published in the `kube-root-ca.crt` ConfigMap, when readable.
+    pub ca_certificate: Option<String>,
 }
 
 /// Everything a source gathered, one [`Gathered`] per kind of object.
@@ -129,6 +132,8 @@ pub struct Inventory {
     pub pdbs: Gathered<Pdb>,
     /// EndpointSlices of the `kubernetes` Service: the API server instances.
     pub apiserver_endpoints: Gathered<EndpointSlice>,
+    /// Kubelet configurations (config files, or `/configz` when opted in).
+    pub kubelet_configs: Gathered<KubeletConfig>,
 }
 
 /// One API object, projected: what [`project_object`] returns.
@@ -154,6 +159,8 @@ pub enum Projected {
     Pdb(Pdb),
     /// An EndpointSlice.
     EndpointSlice(EndpointSlice),
+    /// A kubelet configuration.
+    KubeletConfig(KubeletConfig),
 }
 
 impl Inventory {
@@ -169,6 +176,7 @@ impl Inventory {
             Projected::NetworkPolicy(policy) => self.network_policies.items.push(policy),
             Projected::Service(service) => self.services.items.push(service),
             Projected::Pdb(pdb) => self.pdbs.items.push(pdb),
+            Projected::KubeletConfig(config) => self.kubelet_configs.items.push(config),
             // Only the API server's slices matter; other services' are not kept.
             Projected::EndpointSlice(slice) => {
                 if slice.is_apiserver() {
@@ -408,4 +416,29 @@ impl EndpointSlice {
     pub fn is_apiserver(&self) -> bool {
         self.service == "kubernetes" && self.meta.namespace.as_deref() == Some("default")
     }
+}
+
+/// A kubelet's configuration, as written (`None`: not set, the default applies).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KubeletConfig {
+    /// Identity: the Node (from `/configz`) or the config file's document.
+    pub meta: Meta,
+    /// The node, when read from it.
+    pub node: Option<String>,
+    /// `authentication.anonymous.enabled`.
+    pub anonymous_auth: Option<bool>,
+    /// `authentication.webhook.enabled`.
+    pub webhook_authentication: Option<bool>,
+    /// `authorization.mode`.
+    pub authorization_mode: Option<String>,
+    /// `readOnlyPort`.
+    pub read_only_port: Option<i64>,
+    /// `rotateCertificates`.
+    pub rotate_certificates: Option<bool>,
+    /// `serverTLSBootstrap`.
+    pub server_tls_bootstrap: Option<bool>,
+    /// `tlsCertFile`.
+    pub tls_cert_file: Option<String>,
+    /// `protectKernelDefaults`.
+    pub protect_kernel_defaults: Option<bool>,
 }

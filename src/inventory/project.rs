@@ -76,6 +76,20 @@ pub fn project_object(
         ("", "Service") => parse::<core::Service>(object, location)?,
         ("policy", "PodDisruptionBudget") => parse::<policy::PodDisruptionBudget>(object, location)?,
         ("discovery.k8s.io", "EndpointSlice") => parse::<discovery::EndpointSlice>(object, location)?,
+        ("kubelet.config.k8s.io", "KubeletConfiguration") => {
+            // A config file has no metadata; it is named after its document.
+            let name = object.pointer("/metadata/name").and_then(serde_json::Value::as_str).unwrap_or("kubelet-config");
+            let meta = Meta {
+                api_version: api_version.to_owned(),
+                kind: kind.to_owned(),
+                name: name.to_owned(),
+                location: location.cloned(),
+                ..Meta::default()
+            };
+            let config = super::kubelet::parse(object, meta, None)
+                .map_err(|error| ProjectError { kind: kind.to_owned(), reason: error.to_string() })?;
+            Projected::KubeletConfig(config)
+        }
         _ => return Ok(None),
     };
     Ok(Some(projected))

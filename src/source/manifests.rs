@@ -129,6 +129,7 @@ pub struct KindsSeen {
     namespaces: bool,
     rbac_bindings: bool,
     apiserver_endpoints: bool,
+    kubelet_configs: bool,
 }
 
 impl KindsSeen {
@@ -138,6 +139,7 @@ impl KindsSeen {
             Projected::Namespace(_) => self.namespaces = true,
             Projected::Binding(_) => self.rbac_bindings = true,
             Projected::EndpointSlice(slice) if slice.is_apiserver() => self.apiserver_endpoints = true,
+            Projected::KubeletConfig(_) => self.kubelet_configs = true,
             _ => {}
         }
     }
@@ -153,6 +155,10 @@ impl KindsSeen {
             let reason = "not part of this source: no Namespace objects in the manifests";
             inventory.namespaces.availability = Availability::not_collected(reason);
             inventory.network_policies.availability = Availability::not_collected(reason);
+        }
+        if !self.kubelet_configs {
+            inventory.kubelet_configs.availability =
+                Availability::not_collected("not part of this source: no KubeletConfiguration in the manifests");
         }
         if !self.apiserver_endpoints {
             inventory.apiserver_endpoints.availability = Availability::not_collected(

@@ -94,6 +94,8 @@ struct Shared {
     settings: Settings,
     /// Collections by `group/version/plural` (`/v1/pods` for the core group).
     objects: BTreeMap<String, Vec<serde_json::Value>>,
+    /// The KubeletConfiguration every node's `/configz` answers with, if the fixture has one.
+    kubelet_config: Option<serde_json::Value>,
     log: Mutex<Vec<Logged>>,
     continue_expired: AtomicBool,
     injected: AtomicUsize,
@@ -144,7 +146,7 @@ fn collection_key(group: &str, version: &str, plural: &str) -> String {
     format!("{group}/{version}/{plural}")
 }
 
-fn load(cluster: &str) -> BTreeMap<String, Vec<serde_json::Value>> {
+fn load(cluster: &str) -> (BTreeMap<String, Vec<serde_json::Value>>, Option<serde_json::Value>) {
     let dir = repo().join("testdata/clusters").join(cluster);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
@@ -153,17 +155,22 @@ fn load(cluster: &str) -> BTreeMap<String, Vec<serde_json::Value>> {
         .collect();
     files.sort();
     let mut objects: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    let mut kubelet_config = None;
     for file in files {
         let text = std::fs::read_to_string(&file).expect("fixture is readable");
         let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).expect("fixture is valid YAML");
         for document in documents {
             let kind = document["kind"].as_str().unwrap_or_default().to_owned();
+            if kind == "KubeletConfiguration" {
+                kubelet_config = Some(document);
+                continue;
+            }
             let (group, version, plural) =
                 resource_of(&kind).unwrap_or_else(|| panic!("fixture kind {kind} unknown to the fake"));
             objects.entry(collection_key(group, version, plural)).or_default().push(document);
         }
     }
-    objects
+    (objects, kubelet_config)
 }
 
 impl FakeApi {
@@ -181,8 +188,10 @@ impl FakeApi {
             .expect("server certificate");
         let mut tls = tls;
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let (objects, kubelet_config) = load(&settings.cluster);
         let shared = Arc::new(Shared {
-            objects: load(&settings.cluster),
+            objects,
+            kubelet_config,
             settings,
             log: Mutex::new(Vec::new()),
             continue_expired: AtomicBool::new(false),
@@ -385,7 +394,10 @@ impl Shared {
         let attributes = &review["spec"]["resourceAttributes"];
         let group = attributes["group"].as_str().unwrap_or_default();
         let plural = attributes["resource"].as_str().unwrap_or_default();
-        let resource = if group.is_empty() { plural.to_owned() } else { format!("{plural}.{group}") };
+        let mut resource = if group.is_empty() { plural.to_owned() } else { format!("{plural}.{group}") };
+        if let Some(subresource) = attributes["subresource"].as_str().filter(|subresource| !subresource.is_empty()) {
+            resource = format!("{resource}/{subresource}");
+        }
         review["status"] = serde_json::json!({"allowed": !self.forbidden(&resource)});
         json(&review)
     }
@@ -465,6 +477,17 @@ fn route(shared: &Shared, method: &Method, path: &str, query: &str, body: &[u8])
         ["apis", group, version, rest @ ..] => (group, version, rest),
         _ => return status(StatusCode::NOT_FOUND, "NotFound", "the server could not find the requested resource"),
     };
+    if let ["nodes", node, "proxy", "configz"] = rest {
+        if shared.forbidden("nodes/proxy") {
+            return status(StatusCode::FORBIDDEN, "Forbidden", "nodes/proxy is forbidden");
+        }
+        return match &shared.kubelet_config {
+            Some(config) => json(&serde_json::json!({"kubeletconfig": config})),
+            None => {
+                status(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", &format!("kubelet on {node} unreachable"))
+            }
+        };
+    }
     let (namespace, plural, name) = match rest {
         [plural] => (None, *plural, None),
         ["namespaces", namespace, plural] => (Some(*namespace), *plural, None),

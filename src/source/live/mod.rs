@@ -47,6 +47,9 @@ pub struct LiveOptions {
     pub timeout: Duration,
     /// Provider override (`eks`, `gke`, `aks`, `kubeadm`, …).
     pub provider: Option<String>,
+    /// Read each kubelet's `/configz` through the API server's node proxy (opt-in:
+    /// `nodes/proxy` also allows running commands in pods).
+    pub read_kubelet_config: bool,
     /// Show a progress spinner on stderr.
     pub progress: bool,
 }
@@ -265,6 +268,50 @@ impl Collector<'_> {
         }
     }
 
+    /// Every node's kubelet configuration, through the API server's node proxy. All or
+    /// nothing: a node that cannot be read makes the collection unavailable rather than
+    /// quietly leaving that node unjudged.
+    async fn kubelet_configs(&self, inventory: &Inventory) -> Result<Gathered<Projected>, LiveError> {
+        if !inventory.nodes.availability.is_collected() {
+            return Ok(unavailable("nodes not collected".into()));
+        }
+        if self.polite.may("get", "", "nodes/proxy", None).await == Some(false) {
+            return Ok(unavailable("forbidden: get nodes/proxy".into()));
+        }
+        let mut items = Vec::new();
+        for node in &inventory.nodes.items {
+            let name = &node.meta.name;
+            self.progress.set_message(format!("reading the kubelet configuration of {name}"));
+            let path = format!("/api/v1/nodes/{}/proxy/configz", utf8_percent_encode(name, QUERY_VALUE));
+            let body = match self.polite.get(&path).await {
+                Ok(body) => body,
+                Err(Failure::Forbidden(_)) => return Ok(unavailable("forbidden: get nodes/proxy".into())),
+                Err(failure) => {
+                    if let Some(error) = fatal(&failure, &path, &self.server, self.options) {
+                        return Err(error);
+                    }
+                    return Ok(unavailable(format!(
+                        "the kubelet configuration of node {name} could not be read: {failure:?}"
+                    )));
+                }
+            };
+            let document: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let meta = crate::inventory::Meta {
+                api_version: "v1".into(),
+                kind: "Node".into(),
+                name: name.clone(),
+                ..Default::default()
+            };
+            match crate::inventory::kubelet::parse(&document["kubeletconfig"], meta, Some(name.clone())) {
+                Ok(config) => items.push(Projected::KubeletConfig(config)),
+                Err(error) => {
+                    return Ok(unavailable(format!("node {name}: /configz is not a kubelet configuration: {error}")));
+                }
+            }
+        }
+        Ok(Gathered { availability: Availability::Collected, items })
+    }
+
     /// GETs a JSON document; `Ok(None)` for 403 and 404.
     async fn document<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>, LiveError> {
         match self.polite.get(path).await {
@@ -312,7 +359,8 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
     } else {
         ProgressBar::hidden()
     };
-    let collector = Collector { polite: Polite::new(client, limits), options, server: server.clone(), progress };
+    let polite = Polite::new(client, limits, options.read_kubelet_config);
+    let collector = Collector { polite, options, server: server.clone(), progress };
 
     // The version doubles as the connectivity and credentials check.
     collector.progress.set_message(format!("connecting to {server}"));
@@ -370,8 +418,17 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
         })
         .await?;
     file(&mut inventory, vec![endpoints], |inventory| &mut inventory.apiserver_endpoints.availability);
+    let kubelet_configs = if options.read_kubelet_config {
+        collector.kubelet_configs(&inventory).await?
+    } else {
+        unavailable("not read: --read-kubelet-config reads each kubelet's /configz through the API server (needs get nodes/proxy)".into())
+    };
+    file(&mut inventory, vec![kubelet_configs], |inventory| &mut inventory.kubelet_configs.availability);
     let kubeadm_config: Option<serde_json::Value> =
         collector.document("/api/v1/namespaces/kube-system/configmaps/kubeadm-config").await?;
+    let root_ca: Option<core::ConfigMap> =
+        collector.document("/api/v1/namespaces/kube-system/configmaps/kube-root-ca.crt").await?;
+    let ca_certificate = root_ca.and_then(|map| map.data?.remove("ca.crt"));
     collector.progress.finish_and_clear();
 
     let detected =
@@ -382,6 +439,7 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
         uid: None,
         version: Some(version.git_version),
         provider: Some(options.provider.clone().unwrap_or_else(|| detected.to_owned())),
+        ca_certificate,
     };
     Ok(inventory)
 }

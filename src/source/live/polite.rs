@@ -79,26 +79,33 @@ pub struct Polite {
     client: kube::Client,
     limits: Limits,
     bucket: Mutex<Bucket>,
+    /// The user opted in to reading kubelet configuration through the node proxy.
+    kubelet_configz: bool,
 }
 
 impl Polite {
     /// Wraps a client. The client should have kube's own retry layer switched off.
-    pub fn new(client: kube::Client, limits: Limits) -> Self {
+    /// `kubelet_configz` allows exactly one node-proxy path, `/configz` (opt-in).
+    pub fn new(client: kube::Client, limits: Limits, kubelet_configz: bool) -> Self {
         let bucket = Bucket { tokens: f64::from(limits.burst.max(1)), refilled: Instant::now() };
-        Self { client, limits, bucket: Mutex::new(bucket) }
+        Self { client, limits, bucket: Mutex::new(bucket), kubelet_configz }
     }
 
     /// GETs `path` (with its query) and returns the body.
     pub async fn get(&self, path: &str) -> Result<Vec<u8>, Failure> {
-        refuse_unsafe(path)?;
+        refuse_unsafe(path, self.kubelet_configz)?;
         self.send(|| Request::get(path).body(Body::empty())).await
     }
 
-    /// Asks the API server whether this identity may `verb` the `resource` of `group`,
-    /// in `namespace` or cluster-wide. `None` when the question itself could not be
-    /// answered.
+    /// Asks the API server whether this identity may `verb` the `resource` of `group`
+    /// (`nodes/proxy` names a subresource), in `namespace` or cluster-wide. `None` when
+    /// the question itself could not be answered.
     pub async fn may(&self, verb: &str, group: &str, resource: &str, namespace: Option<&str>) -> Option<bool> {
+        let (resource, subresource) = resource.split_once('/').unwrap_or((resource, ""));
         let mut attributes = serde_json::json!({"verb": verb, "group": group, "resource": resource});
+        if !subresource.is_empty() {
+            attributes["subresource"] = subresource.into();
+        }
         if let Some(namespace) = namespace {
             attributes["namespace"] = namespace.into();
         }
@@ -189,12 +196,18 @@ impl Polite {
     }
 }
 
-/// Refuses paths that would read Secrets or reach kubelets through the API server.
-fn refuse_unsafe(path: &str) -> Result<(), Failure> {
+/// Refuses paths that would read Secrets or reach kubelets through the API server;
+/// with `kubelet_configz`, a node's `/configz` (and only that) is allowed.
+fn refuse_unsafe(path: &str, kubelet_configz: bool) -> Result<(), Failure> {
     let resource_path = path.split('?').next().unwrap_or_default();
     let segments: Vec<&str> = resource_path.split('/').collect();
     if segments.contains(&"secrets") {
         return Err(Failure::Refused(format!("{path}: seaworthy never reads Secrets")));
+    }
+    if kubelet_configz
+        && matches!(segments.as_slice(), ["", "api", "v1", "nodes", name, "proxy", "configz"] if !name.is_empty())
+    {
+        return Ok(());
     }
     if segments.windows(2).any(|pair| pair[0] == "nodes" && pair[1].ends_with("proxy")) || segments.contains(&"proxy") {
         return Err(Failure::Refused(format!("{path}: node proxy requests need an explicit opt-in")));
@@ -254,10 +267,24 @@ mod tests {
             "/api/v1/nodes/cp1/proxy/configz",
             "/api/v1/namespaces/x/services/y/proxy/",
         ] {
-            assert!(matches!(refuse_unsafe(path), Err(Failure::Refused(_))), "{path}");
+            assert!(matches!(refuse_unsafe(path, false), Err(Failure::Refused(_))), "{path}");
         }
         for path in ["/api/v1/pods?limit=500", "/apis/apps/v1/deployments", "/api/v1/nodes", "/version"] {
-            assert_eq!(refuse_unsafe(path), Ok(()), "{path}");
+            assert_eq!(refuse_unsafe(path, false), Ok(()), "{path}");
+        }
+    }
+
+    #[test]
+    fn the_configz_opt_in_allows_exactly_configz() {
+        assert!(matches!(refuse_unsafe("/api/v1/nodes/cp1/proxy/configz", false), Err(Failure::Refused(_))));
+        assert_eq!(refuse_unsafe("/api/v1/nodes/cp1/proxy/configz", true), Ok(()));
+        for path in [
+            "/api/v1/nodes/cp1/proxy/pods",
+            "/api/v1/nodes/cp1/proxy/run/ns/pod/c",
+            "/api/v1/nodes/cp1/proxy/configz/x",
+            "/api/v1/secrets",
+        ] {
+            assert!(matches!(refuse_unsafe(path, true), Err(Failure::Refused(_))), "{path}");
         }
     }
 }
