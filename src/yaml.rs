@@ -1,4 +1,5 @@
-//! One-line descriptions of YAML errors, for messages of the form `file:line: reason`.
+//! YAML reading limits, and one-line descriptions of YAML errors for messages of the
+//! form `file:line: reason`.
 
 /// Where a YAML error is and what it says, without serde-saphyr's source snippet.
 pub struct YamlProblem {
@@ -31,5 +32,21 @@ pub fn describe(error: &serde_saphyr::Error) -> YamlProblem {
         line: location.map_or(0, |location| clamp(location.line())),
         column: location.map_or(0, |location| clamp(location.column())),
         reason: reason.to_owned(),
+    }
+}
+
+/// Parser options for manifests. serde-saphyr's defaults (1,024 documents, 250,000 nodes,
+/// 64 MiB of scalars) fit configuration files but not a `kubectl get -A -o yaml` dump of
+/// a large cluster or a big `helm template`. The file is already in memory, so size
+/// limits buy nothing here; the protections against amplification (aliases, anchors,
+/// merge keys, nesting depth) keep their defaults.
+pub fn manifest_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_documents: usize::MAX,
+            max_events: usize::MAX,
+            max_nodes: usize::MAX,
+            max_total_scalar_bytes: usize::MAX,
+        },
     }
 }

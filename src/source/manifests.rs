@@ -70,7 +70,8 @@ pub fn read_text(file: &str, text: &str, inventory: &mut Inventory, seen: &mut K
         }
     };
     let documents: Vec<Spanned<serde_json::Value>> =
-        serde_saphyr::from_multiple(text).map_err(|error| malformed(&error))?;
+        serde_saphyr::from_multiple_with_options(text, crate::yaml::manifest_options())
+            .map_err(|error| malformed(&error))?;
     let has_list = documents.iter().any(|document| kind_of(&document.value) == Some("List"));
     // A second pass reads where each `items[]` entry of a List starts.
     let item_lines: Vec<ItemLines> =
@@ -240,6 +241,8 @@ impl<'de> Visitor<'de> for ItemLinesVisitor {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
 
     fn inventory_of(text: &str) -> Result<Inventory, SourceError> {
@@ -290,6 +293,31 @@ mod tests {
         let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  replicas: many\n";
         let message = inventory_of(text).expect_err("replicas must be a number").to_string();
         assert!(message.starts_with("test.yaml:1: invalid Deployment:"), "{message}");
+    }
+
+    #[test]
+    fn large_dumps_are_read_whole() {
+        // More documents than serde-saphyr's default budget of 1,024 allows.
+        let text = (0..2_000).fold(String::new(), |mut text, index| {
+            let _ = write!(
+                text,
+                "---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: sa-{index}, namespace: x}}\n"
+            );
+            text
+        });
+        let inventory = inventory_of(&text).expect("a large dump reads");
+        assert_eq!(inventory.service_accounts.items.len(), 2_000);
+    }
+
+    #[test]
+    fn alias_bombs_are_still_refused() {
+        // 150 aliases of one anchor: far beyond the alias-to-anchor ratio serde-saphyr allows.
+        let aliases = vec!["*a"; 150].join(", ");
+        let text = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: x}}\ndata:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n  b: [{aliases}]\n"
+        );
+        let error = inventory_of(&text).expect_err("amplification is refused");
+        assert!(error.to_string().contains("budget breached"), "{error}");
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub struct Injection {
 /// How the fake behaves.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// Directory under `testdata/clusters/`.
+    /// Directory of YAML objects: a name under `testdata/clusters/`, or an absolute path.
     pub cluster: String,
     /// `/version` gitVersion.
     pub git_version: String,
@@ -147,7 +147,7 @@ fn collection_key(group: &str, version: &str, plural: &str) -> String {
 }
 
 fn load(cluster: &str) -> (BTreeMap<String, Vec<serde_json::Value>>, Option<serde_json::Value>) {
-    let dir = repo().join("testdata/clusters").join(cluster);
+    let dir = repo().join("testdata/clusters").join(cluster); // an absolute `cluster` replaces the base
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
         .map(|entry| entry.expect("readable").path())
@@ -158,7 +158,9 @@ fn load(cluster: &str) -> (BTreeMap<String, Vec<serde_json::Value>>, Option<serd
     let mut kubelet_config = None;
     for file in files {
         let text = std::fs::read_to_string(&file).expect("fixture is readable");
-        let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).expect("fixture is valid YAML");
+        let options = serde_saphyr::options! { budget: serde_saphyr::budget! { max_documents: usize::MAX, max_nodes: usize::MAX, max_events: usize::MAX, max_total_scalar_bytes: usize::MAX } };
+        let documents: Vec<serde_json::Value> =
+            serde_saphyr::from_multiple_with_options(&text, options).expect("fixture is valid YAML");
         for document in documents {
             let kind = document["kind"].as_str().unwrap_or_default().to_owned();
             if kind == "KubeletConfiguration" {
