@@ -58,6 +58,39 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Forbids everything `cluster_role` (YAML) does not grant: a resource may be listed
+    /// when a rule grants `list` (or `*`) on it, and read by name with `get`; a
+    /// subresource (`nodes/proxy`) needs `get` on it.
+    pub fn enforcing(mut self, cluster_role: &str) -> Self {
+        let role: serde_json::Value = serde_saphyr::from_str(cluster_role).expect("the ClusterRole is YAML");
+        let mut allowed = Vec::new();
+        for rule in role["rules"].as_array().into_iter().flatten() {
+            let strings = |key: &str| -> Vec<String> {
+                rule[key]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|value| value.as_str().map(str::to_owned))
+                    .collect()
+            };
+            let verbs = strings("verbs");
+            let grants = |verb: &str| verbs.iter().any(|granted| granted == verb || granted == "*");
+            for group in strings("apiGroups") {
+                for resource in strings("resources") {
+                    let name = if group.is_empty() { resource.clone() } else { format!("{resource}.{group}") };
+                    // Lists need `list`; named reads (kubeadm-config, /configz) need `get`.
+                    if grants("list")
+                        || (grants("get") && (resource.contains('/') || rule.get("resourceNames").is_some()))
+                    {
+                        allowed.push(name);
+                    }
+                }
+            }
+        }
+        self.allow_only = Some(allowed);
+        self
+    }
+
     /// Serves `testdata/clusters/<cluster>` with defaults: everything allowed, anonymous
     /// requests refused with 401.
     pub fn cluster(cluster: &str) -> Self {
