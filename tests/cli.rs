@@ -198,7 +198,7 @@ fn no_source_means_a_live_cluster_and_a_missing_kubeconfig_is_a_clear_error() {
     let missing = missing.to_str().expect("UTF-8");
     let output = seaworthy_with(&["scan"], &[("KUBECONFIG", missing), ("KUBERNETES_SERVICE_HOST", "")], None);
     assert_eq!(code(&output), 2);
-    assert_one_line_error(&stderr(&output), "kubeconfig:");
+    assert_one_line_error(&stderr(&output), "kubeconfig: failed to read kubeconfig");
 }
 
 #[test]

@@ -266,6 +266,8 @@ fn a_live_snapshot_judges_like_the_live_scan() {
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let text = std::fs::read_to_string(&snapshot).expect("snapshot written");
     assert!(!text.contains("0123456789abcdef"), "no Secret content in the snapshot");
+    assert!(!text.contains("etcd-bootstrap-s3cr3t"), "secret-looking flag values are redacted");
+    assert!(text.contains("\"initial-cluster-token\": \"<redacted>\""), "the flag stays, its value does not");
     let (_, live, _) = scan_json(&api, &[]);
     let judged = seaworthy(&["scan", "--snapshot", snapshot_path, "-o", "json"]);
     let judged: serde_json::Value = serde_json::from_str(&stdout(&judged)).expect("JSON");

@@ -113,9 +113,9 @@ pub fn collect(options: &LiveOptions) -> Result<Inventory, LiveError> {
 }
 
 async fn client_config(options: &LiveOptions) -> Result<(kube::Config, String), LiveError> {
-    let in_cluster = options.kubeconfig.is_none()
-        && options.context.is_none()
-        && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+    // In a pod, the kubelet sets KUBERNETES_SERVICE_HOST; an empty value counts as unset.
+    let in_pod = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some_and(|host| !host.is_empty());
+    let in_cluster = options.kubeconfig.is_none() && options.context.is_none() && in_pod;
     let (mut config, name) = if in_cluster {
         let config =
             kube::Config::incluster().map_err(|error| LiveError::Kubeconfig(format!("in-cluster: {error}")))?;
