@@ -4,7 +4,8 @@
 mod support;
 
 use support::{
-    assert_valid, code, report_schema, sarif_schema, scratch, seaworthy, seaworthy_with, stderr, stdout, write,
+    assert_valid, code, failing_rules, report_schema, sarif_schema, scratch, seaworthy, seaworthy_with, stderr, stdout,
+    write,
 };
 
 const WEAK: &str = "testdata/clusters/weak";
@@ -14,16 +15,6 @@ fn json_report(args: &[&str]) -> serde_json::Value {
     let output = seaworthy(args);
     assert!(matches!(code(&output), 0 | 1), "scan ran: {}", stderr(&output));
     serde_json::from_str(&stdout(&output)).expect("the JSON report parses")
-}
-
-fn failing_rules(report: &serde_json::Value) -> Vec<String> {
-    report["results"]
-        .as_array()
-        .expect("results")
-        .iter()
-        .filter(|result| result["status"] == "fail")
-        .map(|result| result["ruleId"].as_str().expect("ruleId").to_owned())
-        .collect()
 }
 
 fn assert_one_line_error(stderr: &str, needle: &str) {

@@ -113,3 +113,16 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("write fixture");
     path
 }
+
+/// The ids of the rules a JSON report says failed, sorted.
+pub fn failing_rules(report: &serde_json::Value) -> Vec<String> {
+    let mut failing: Vec<String> = report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|result| result["status"] == "fail")
+        .map(|result| result["ruleId"].as_str().expect("ruleId").to_owned())
+        .collect();
+    failing.sort();
+    failing
+}
