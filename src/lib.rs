@@ -11,6 +11,7 @@ pub mod engine;
 pub mod exception;
 pub mod facts;
 pub mod inventory;
+pub mod probe;
 pub mod report;
 pub mod scan;
 pub mod score;

@@ -1,0 +1,243 @@
+//! One bounded GET over plain TCP or TLS, with the evidence of what happened.
+//!
+//! TLS is spoken to observe, not to trust: the server's chain is recorded and not
+//! verified (handshake signatures still are), and no client certificate is ever
+//! offered, so a server that demands one shows itself by asking. Nothing secret is
+//! sent: no credentials, no cookies, one request line and a few headers.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use http::{Request, header};
+use http_body_util::{BodyExt as _, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{ResolvesClientCert, WantsClientCert};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+use super::{BODY_CAP, HttpEvidence, Outcome, Timeouts, TlsEvidence};
+
+/// Plain HTTP or HTTPS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// `http://`.
+    Http,
+    /// `https://`.
+    Https,
+}
+
+/// The evidence of a GET, and up to [`BODY_CAP`] bytes of the body for the caller to
+/// summarise (never to keep).
+#[derive(Clone, Debug)]
+pub struct Answer {
+    /// What was sent and what came back.
+    pub evidence: HttpEvidence,
+    /// The start of the body.
+    pub body: Vec<u8>,
+}
+
+/// GETs `path` from `address`.
+pub async fn get(address: SocketAddr, path: &str, scheme: Scheme, timeouts: Timeouts) -> Answer {
+    let prefix = if scheme == Scheme::Https { "https" } else { "http" };
+    let mut evidence = HttpEvidence {
+        request: format!("GET {prefix}://{address}{path}"),
+        outcome: Outcome::Inconclusive,
+        reason: None,
+        status: None,
+        body_bytes: 0,
+        body_truncated: false,
+        tls: None,
+    };
+    let tcp = match timeout(timeouts.connect, TcpStream::connect(address)).await {
+        Err(_) => {
+            return concluded(evidence, Outcome::Inconclusive, format!("no TCP answer within {:?}", timeouts.connect));
+        }
+        Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return concluded(evidence, Outcome::Closed, "connection refused".into());
+        }
+        Ok(Err(error)) => return concluded(evidence, Outcome::Inconclusive, format!("connect: {error}")),
+        Ok(Ok(tcp)) => tcp,
+    };
+    let exchanged = match scheme {
+        Scheme::Http => timeout(timeouts.request, exchange(tcp, address, path)).await,
+        Scheme::Https => {
+            let recorder = Arc::new(Recorder::default());
+            let result = timeout(timeouts.request, async {
+                let connector = tokio_rustls::TlsConnector::from(Arc::new(observing_config(&recorder)));
+                let stream = connector
+                    .connect(ServerName::IpAddress(address.ip().into()), tcp)
+                    .await
+                    .map_err(|error| format!("TLS handshake: {error}"))?;
+                let version = stream.get_ref().1.protocol_version().map(|version| format!("{version:?}"));
+                recorder.state().version = version;
+                recorder.state().handshake = true;
+                exchange(stream, address, path).await
+            })
+            .await;
+            let tls = recorder.state().clone();
+            let client_certificate_requested = tls.client_certificate_requested;
+            evidence.tls = Some(tls);
+            // With TLS 1.3 a server that demands a client certificate lets the handshake
+            // finish and then alerts: either way, it refused to talk without one.
+            if client_certificate_requested && matches!(result, Ok(Err(_))) {
+                return concluded(evidence, Outcome::Closed, "TLS: the server requires a client certificate".into());
+            }
+            result
+        }
+    };
+    match exchanged {
+        Err(_) => concluded(evidence, Outcome::Inconclusive, format!("no answer within {:?}", timeouts.request)),
+        Ok(Err(reason)) => concluded(evidence, Outcome::Inconclusive, reason),
+        Ok(Ok((status, body, truncated))) => {
+            evidence.outcome = Outcome::Open;
+            evidence.status = Some(status);
+            evidence.body_bytes = body.len();
+            evidence.body_truncated = truncated;
+            Answer { evidence, body }
+        }
+    }
+}
+
+fn concluded(mut evidence: HttpEvidence, outcome: Outcome, reason: String) -> Answer {
+    evidence.outcome = outcome;
+    evidence.reason = Some(reason);
+    Answer { evidence, body: Vec::new() }
+}
+
+/// Sends one GET and reads the status and at most [`BODY_CAP`] bytes of the body.
+async fn exchange<S>(stream: S, address: SocketAddr, path: &str) -> Result<(u16, Vec<u8>, bool), String>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|error| format!("HTTP: {error}"))?;
+    // The connection task ends with this function: a body that never ends is not read on.
+    let driver = tokio::spawn(connection);
+    let result = async {
+        let request = Request::get(path)
+            .header(header::HOST, address.to_string())
+            .header(header::USER_AGENT, concat!("seaworthy-probe/", env!("CARGO_PKG_VERSION")))
+            .body(Empty::<Bytes>::new())
+            .map_err(|error| error.to_string())?;
+        let response = sender.send_request(request).await.map_err(|error| format!("HTTP: {error}"))?;
+        let status = response.status().as_u16();
+        let mut body = response.into_body();
+        let mut read = Vec::new();
+        let mut truncated = false;
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.map_err(|error| format!("HTTP body: {error}"))?.into_data() else { continue };
+            let room = BODY_CAP - read.len();
+            read.extend_from_slice(&data[..data.len().min(room)]);
+            if data.len() > room || read.len() == BODY_CAP {
+                truncated = data.len() > room || body.frame().await.is_some();
+                break;
+            }
+        }
+        Ok((status, read, truncated))
+    }
+    .await;
+    driver.abort();
+    result
+}
+
+/// What the TLS handshake revealed, filled in by the verifier and the resolver.
+#[derive(Default, Debug)]
+struct Recorder(Mutex<TlsEvidence>);
+
+impl Recorder {
+    fn state(&self) -> std::sync::MutexGuard<'_, TlsEvidence> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Records the server's chain instead of judging it; signatures are still checked.
+#[derive(Debug)]
+struct Observer {
+    recorder: Arc<Recorder>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl ServerCertVerifier for Observer {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let chain = std::iter::once(end_entity).chain(intermediates).map(|certificate| certificate.to_vec()).collect();
+        self.recorder.state().peer_certificates = chain;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            certificate,
+            signature,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            certificate,
+            signature,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Notes that the server asked for a client certificate, and offers none.
+#[derive(Debug)]
+struct NoClientCertificate(Arc<Recorder>);
+
+impl ResolvesClientCert for NoClientCertificate {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.0.state().client_certificate_requested = true;
+        None
+    }
+
+    fn has_certs(&self) -> bool {
+        // True so that rustls asks `resolve`, which is how a request is noticed.
+        true
+    }
+}
+
+fn observing_config(recorder: &Arc<Recorder>) -> ClientConfig {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder: rustls::ConfigBuilder<ClientConfig, WantsClientCert> =
+        ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default TLS versions")
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Observer { recorder: recorder.clone(), provider }));
+    let mut config = builder.with_client_cert_resolver(Arc::new(NoClientCertificate(recorder.clone())));
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config
+}

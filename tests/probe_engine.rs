@@ -1,0 +1,174 @@
+//! The probe engine against loopback listeners that misbehave on purpose: refused,
+//! black hole, endless body, plain HTTP, TLS with and without client-certificate demands.
+//! Secure and insecure cases stand side by side so a pass cannot come from lax probing.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use seaworthy::probe::http::{Scheme, get};
+use seaworthy::probe::{BODY_CAP, Outcome, Timeouts};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpListener;
+
+/// Generous: these tests are about what comes back, not about how fast.
+const TIMEOUTS: Timeouts = Timeouts { connect: Duration::from_secs(10), request: Duration::from_secs(30) };
+/// For the black hole, where the timeout firing is the behaviour under test.
+const SHORT: Timeouts = Timeouts { connect: Duration::from_secs(10), request: Duration::from_millis(300) };
+
+async fn listener(test: &str) -> (TcpListener, SocketAddr) {
+    let address = support::loopback::address(test, 10250);
+    let listener = TcpListener::bind(address).await.expect("bind the loopback address");
+    (listener, address)
+}
+
+/// Reads one request head.
+async fn read_head<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) {
+    let mut head = Vec::new();
+    let mut byte = [0_u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).await.is_ok_and(|read| read == 1) {
+        head.push(byte[0]);
+    }
+}
+
+/// Reads one request head, writes `response` and closes.
+async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(stream: &mut S, response: &[u8]) {
+    read_head(stream).await;
+    let _ = stream.write_all(response).await;
+    let _ = stream.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_refused_port_is_closed() {
+    let address = support::loopback::address("probe_a_refused_port_is_closed", 10255);
+    let answer = get(address, "/pods", Scheme::Http, TIMEOUTS).await;
+    assert_eq!(answer.evidence.outcome, Outcome::Closed);
+    assert_eq!(answer.evidence.reason.as_deref(), Some("connection refused"));
+}
+
+#[tokio::test]
+async fn a_black_hole_is_inconclusive_never_closed() {
+    let (listener, address) = listener("probe_a_black_hole_is_inconclusive").await;
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream); // accept and never answer
+        }
+    });
+    let answer = get(address, "/pods", Scheme::Http, SHORT).await;
+    assert_eq!(answer.evidence.outcome, Outcome::Inconclusive);
+    assert!(
+        answer.evidence.reason.as_deref().is_some_and(|reason| reason.starts_with("no answer within")),
+        "{answer:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_endless_body_is_capped() {
+    let (listener, address) = listener("probe_an_endless_body_is_capped").await;
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accept");
+        read_head(&mut stream).await;
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n").await;
+        let chunk = format!("{:x}\r\n{}\r\n", 8192, "x".repeat(8192));
+        // Writes until the probe hangs up; bounded so the task ends either way.
+        for _ in 0..100_000 {
+            if stream.write_all(chunk.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    });
+    let answer = get(address, "/metrics/cadvisor", Scheme::Http, TIMEOUTS).await;
+    assert_eq!(answer.evidence.outcome, Outcome::Open);
+    assert_eq!(answer.evidence.status, Some(200));
+    assert_eq!(answer.evidence.body_bytes, BODY_CAP);
+    assert!(answer.evidence.body_truncated);
+    assert_eq!(answer.body.len(), BODY_CAP);
+}
+
+#[tokio::test]
+async fn plain_http_answers_are_open_with_their_status() {
+    let (listener, address) = listener("probe_plain_http_answers_are_open").await;
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accept");
+        answer(
+            &mut stream,
+            b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 12\r\nconnection: close\r\n\r\nUnauthorized",
+        )
+        .await;
+    });
+    let answer = get(address, "/pods", Scheme::Http, TIMEOUTS).await;
+    assert_eq!((answer.evidence.outcome, answer.evidence.status), (Outcome::Open, Some(401)));
+    assert_eq!(answer.body, b"Unauthorized");
+    assert_eq!(answer.evidence.request, format!("GET http://{address}/pods"));
+    assert!(answer.evidence.tls.is_none());
+}
+
+/// A TLS server on `address`; `clients` is `None` (no client auth), or the CA whose
+/// certificates it asks for, required or optional.
+async fn tls_server(test: &str, clients: Option<bool>) -> (SocketAddr, Vec<u8>) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (listener, address) = listener(test).await;
+    let ca = support::pki::Ca::new("probe-test-ca");
+    let leaf = ca.server(address.ip());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("versions");
+    let builder = match clients {
+        None => builder.with_no_client_auth(),
+        Some(required) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(rustls::pki_types::CertificateDer::from(pem_to_der(&ca.cert_pem))).expect("CA root");
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            let verifier = if required { verifier.build() } else { verifier.allow_unauthenticated().build() };
+            builder.with_client_cert_verifier(verifier.expect("client verifier"))
+        }
+    };
+    let config = builder.with_single_cert(vec![leaf.cert_der.clone()], leaf.key_der()).expect("server certificate");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            if let Ok(mut stream) = acceptor.accept(tcp).await {
+                answer(&mut stream, b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").await;
+            }
+        }
+    });
+    (address, leaf.cert_der.to_vec())
+}
+
+fn pem_to_der(pem: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let body: String = pem.lines().filter(|line| !line.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD.decode(body).expect("PEM body")
+}
+
+#[tokio::test]
+async fn tls_without_client_auth_is_open_and_shows_its_certificate() {
+    let (address, leaf) = tls_server("probe_tls_without_client_auth", None).await;
+    let answer = get(address, "/version", Scheme::Https, TIMEOUTS).await;
+    assert_eq!((answer.evidence.outcome, answer.evidence.status), (Outcome::Open, Some(200)), "{answer:?}");
+    let tls = answer.evidence.tls.expect("TLS evidence");
+    assert!(tls.handshake);
+    assert!(!tls.client_certificate_requested);
+    assert_eq!(tls.peer_certificates.first(), Some(&leaf), "the leaf is recorded as evidence");
+}
+
+#[tokio::test]
+async fn tls_that_requires_a_client_certificate_is_closed() {
+    let (address, _) = tls_server("probe_tls_that_requires_a_client_certificate", Some(true)).await;
+    let answer = get(address, "/version", Scheme::Https, TIMEOUTS).await;
+    assert_eq!(answer.evidence.outcome, Outcome::Closed, "{answer:?}");
+    assert_eq!(answer.evidence.reason.as_deref(), Some("TLS: the server requires a client certificate"));
+    assert!(answer.evidence.tls.expect("TLS evidence").client_certificate_requested);
+}
+
+#[tokio::test]
+async fn tls_that_only_asks_for_a_client_certificate_is_open() {
+    let (address, _) = tls_server("probe_tls_that_only_asks_for_a_client_certificate", Some(false)).await;
+    let answer = get(address, "/version", Scheme::Https, TIMEOUTS).await;
+    assert_eq!((answer.evidence.outcome, answer.evidence.status), (Outcome::Open, Some(200)), "{answer:?}");
+    assert!(answer.evidence.tls.expect("TLS evidence").client_certificate_requested, "asked, but not required");
+}
