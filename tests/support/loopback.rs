@@ -8,6 +8,11 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 /// An address in 127.0.0.0/8 (never 127.0.0.1) derived from `name`, with `port` free on
 /// it; the next address is tried when the port is taken.
 pub fn address(name: &str, port: u16) -> SocketAddr {
+    SocketAddr::new(ip_with_ports(name, &[port]), port)
+}
+
+/// An address in 127.0.0.0/8 derived from `name` on which every port of `ports` is free.
+pub fn ip_with_ports(name: &str, ports: &[u16]) -> std::net::IpAddr {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     name.hash(&mut hasher);
     let seed = hasher.finish();
@@ -16,10 +21,9 @@ pub fn address(name: &str, port: u16) -> SocketAddr {
         let [.., a, b, c] = value.to_be_bytes();
         // Keep clear of 127.0.0.x, where other software listens.
         let ip = Ipv4Addr::new(127, a.max(1), b, c.clamp(2, 254));
-        let candidate = SocketAddr::from((ip, port));
-        if TcpListener::bind(candidate).is_ok() {
-            return candidate;
+        if ports.iter().all(|port| TcpListener::bind(SocketAddr::from((ip, *port))).is_ok()) {
+            return ip.into();
         }
     }
-    panic!("no free loopback address for port {port}");
+    panic!("no loopback address with ports {ports:?} free");
 }

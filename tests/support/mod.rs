@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: running the real binary, finding files.
 #![allow(dead_code)] // Each test crate uses a different part of this module.
 
+pub mod etcd;
 pub mod fake_api;
 pub mod loopback;
 pub mod pki;

@@ -1,0 +1,107 @@
+//! Real etcd (Debian's `etcd-server`), started per test on its own loopback address in
+//! one of three modes, with certificates minted for the test. `scripts/test` installs
+//! the package; a missing binary fails the test with the package name, never a skip.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{loopback, pki};
+
+/// How the client port is served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Plain HTTP.
+    Plain,
+    /// TLS, any client accepted.
+    Tls,
+    /// TLS, client certificates signed by etcd's own CA required.
+    MutualTls,
+}
+
+/// A running etcd; stopped when dropped.
+pub struct Etcd {
+    /// The client URL's address (port 2379).
+    pub client: SocketAddr,
+    /// The peer URL's address (port 2380).
+    pub peer: SocketAddr,
+    /// The server certificate, DER (TLS modes).
+    pub server_certificate: Option<Vec<u8>>,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+fn binary() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).map(|dir| dir.join("etcd")).find(|candidate| candidate.is_file()).expect(
+        "etcd is not installed: install Debian's etcd-server package (scripts/test does this on a fresh machine)",
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write etcd credentials");
+    path.display().to_string()
+}
+
+impl Etcd {
+    /// Starts etcd for the test named `test`.
+    pub fn start(test: &str, mode: Mode) -> Self {
+        let ip: IpAddr = loopback::ip_with_ports(test, &[2379, 2380]);
+        let client = SocketAddr::new(ip, 2379);
+        let peer = SocketAddr::new(ip, 2380);
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let scheme = if mode == Mode::Plain { "http" } else { "https" };
+        let mut command = Command::new(binary());
+        command
+            .arg("--name=seaworthy-test")
+            .arg(format!("--data-dir={}", dir.path().join("data").display()))
+            .arg(format!("--listen-client-urls={scheme}://{client}"))
+            .arg(format!("--advertise-client-urls={scheme}://{client}"))
+            .arg(format!("--listen-peer-urls=http://{peer}"))
+            .arg(format!("--initial-advertise-peer-urls=http://{peer}"))
+            .arg(format!("--initial-cluster=seaworthy-test=http://{peer}"))
+            .arg("--listen-metrics-urls=")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("etcd.log")).expect("log file"));
+        let mut server_certificate = None;
+        if mode != Mode::Plain {
+            let ca = pki::Ca::new("etcd-ca");
+            let leaf = ca.server(ip);
+            command.arg(format!("--cert-file={}", write(dir.path(), "server.crt", &leaf.cert_pem)));
+            command.arg(format!("--key-file={}", write(dir.path(), "server.key", &leaf.key_pem)));
+            if mode == Mode::MutualTls {
+                command.arg("--client-cert-auth=true");
+                command.arg(format!("--trusted-ca-file={}", write(dir.path(), "ca.crt", &ca.cert_pem)));
+            }
+            server_certificate = Some(leaf.cert_der.to_vec());
+        }
+        let child = command.spawn().expect("etcd starts");
+        let mut etcd = Self { client, peer, server_certificate, child, dir };
+        etcd.wait_until_listening();
+        etcd
+    }
+
+    /// Waits until the client port accepts connections (etcd opens it once ready to
+    /// serve); a crash or a minute without it fails with etcd's log.
+    fn wait_until_listening(&mut self) {
+        let started = Instant::now();
+        while std::net::TcpStream::connect_timeout(&self.client, Duration::from_millis(200)).is_err() {
+            let exited = self.child.try_wait().expect("etcd status");
+            if exited.is_some() || started.elapsed() > Duration::from_secs(60) {
+                let log = std::fs::read_to_string(self.dir.path().join("etcd.log")).unwrap_or_default();
+                panic!("etcd did not start listening on {} ({exited:?}):\n{log}", self.client);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Etcd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
