@@ -5,6 +5,7 @@
 //! kept whole. Every outcome is tri-state, because a probe that could not tell must
 //! never read as "closed": inconclusive evidence makes rules `not_evaluated`.
 
+pub mod certificate;
 pub mod http;
 
 use std::time::Duration;
