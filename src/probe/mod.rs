@@ -7,6 +7,7 @@
 
 pub mod certificate;
 pub mod http;
+pub mod targets;
 
 use std::time::Duration;
 
