@@ -416,26 +416,21 @@ fn service_accounts(inventory: &Inventory, roots: &[Root<'_>], workloads: &[Work
         }
     }
     let index = RoleIndex::new(&inventory.roles.items);
+    let bindings = rbac::BindingIndex::new(&inventory.bindings.items);
+    // Each workload's account, indexed once rather than searched per account.
+    let mut users_of: BTreeMap<(&str, &str), Vec<(&Root<'_>, &WorkloadFact)>> = BTreeMap::new();
+    for (root, fact) in roots.iter().zip(workloads) {
+        let namespace = root.workload.meta.namespace.as_deref().unwrap_or("default");
+        users_of.entry((namespace, root.workload.pod.service_account.as_str())).or_default().push((root, fact));
+    }
     accounts
         .into_iter()
         .map(|((namespace, name), meta)| {
-            let users: Vec<(&Root<'_>, &WorkloadFact)> = roots
-                .iter()
-                .zip(workloads)
-                .filter(|(root, _)| {
-                    root.workload.meta.namespace.as_deref().unwrap_or("default") == namespace
-                        && root.workload.pod.service_account == name
-                })
-                .collect();
+            let users = users_of.get(&(namespace.as_str(), name.as_str())).cloned().unwrap_or_default();
             let mut cluster_admin = false;
             let mut wildcard = false;
             let mut grants = Vec::new();
-            for binding in inventory
-                .bindings
-                .items
-                .iter()
-                .filter(|binding| rbac::binds_service_account(binding, &namespace, &name))
-            {
+            for binding in bindings.reaching(&namespace, &name) {
                 let power = index.power(binding);
                 cluster_admin |= power.full && binding.meta.kind == "ClusterRoleBinding";
                 wildcard |= power.wildcard;
@@ -502,18 +497,22 @@ fn bindings(inventory: &Inventory) -> Vec<BindingFact> {
 }
 
 fn namespaces(inventory: &Inventory, workloads: &[WorkloadFact]) -> Vec<NamespaceFact> {
+    // Policies and workload counts by namespace, gathered in one pass each.
+    let mut policies_in: BTreeMap<&str, Vec<&crate::inventory::NetworkPolicy>> = BTreeMap::new();
+    for policy in &inventory.network_policies.items {
+        policies_in.entry(policy.meta.namespace.as_deref().unwrap_or_default()).or_default().push(policy);
+    }
+    let mut workloads_in: BTreeMap<&str, usize> = BTreeMap::new();
+    for workload in workloads {
+        *workloads_in.entry(workload.subject.namespace.as_deref().unwrap_or_default()).or_default() += 1;
+    }
     inventory
         .namespaces
         .items
         .iter()
         .map(|namespace| {
             let name = namespace.meta.name.clone();
-            let policies: Vec<_> = inventory
-                .network_policies
-                .items
-                .iter()
-                .filter(|policy| policy.meta.namespace.as_deref() == Some(name.as_str()))
-                .collect();
+            let policies = policies_in.get(name.as_str()).map_or(&[][..], Vec::as_slice);
             let denies = |direction: &str, rules: fn(&crate::inventory::NetworkPolicy) -> usize| {
                 policies.iter().any(|policy| {
                     policy.selects_all_pods
@@ -521,10 +520,7 @@ fn namespaces(inventory: &Inventory, workloads: &[WorkloadFact]) -> Vec<Namespac
                         && rules(policy) == 0
                 })
             };
-            let count = workloads
-                .iter()
-                .filter(|workload| workload.subject.namespace.as_deref() == Some(name.as_str()))
-                .count();
+            let count = workloads_in.get(name.as_str()).copied().unwrap_or(0);
             let workload_count = i64::try_from(count).unwrap_or(i64::MAX);
             let system = SYSTEM_NAMESPACES.contains(&name.as_str());
             let label = |key: &str| {

@@ -60,25 +60,78 @@ impl<'a> RoleIndex<'a> {
     }
 }
 
-/// True when `subject` names the service account `namespace/name`, directly or by a
-/// group it belongs to.
-pub fn names_service_account(subject: &RbacSubject, namespace: &str, name: &str) -> bool {
+/// Which service accounts a binding subject reaches.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reach {
+    /// One account, as (namespace, name).
+    Account(String, String),
+    /// Every account of one namespace (`system:serviceaccounts:<namespace>`).
+    Namespace(String),
+    /// Every account (`system:serviceaccounts`, `system:authenticated`).
+    Everyone,
+    /// No service account (users, other groups).
+    Nobody,
+}
+
+/// The service accounts `subject` reaches, directly or as a group they belong to.
+pub fn reach(subject: &RbacSubject) -> Reach {
     match subject.kind.as_str() {
-        "ServiceAccount" => subject.name == name && subject.namespace.as_deref() == Some(namespace),
-        "Group" => {
-            subject.name == "system:serviceaccounts"
-                || subject.name == "system:authenticated"
-                || subject.name.strip_prefix("system:serviceaccounts:") == Some(namespace)
+        "ServiceAccount" => Reach::Account(subject.namespace.clone().unwrap_or_default(), subject.name.clone()),
+        "Group" if subject.name == "system:serviceaccounts" || subject.name == "system:authenticated" => {
+            Reach::Everyone
         }
-        "User" => subject.name == format!("system:serviceaccount:{namespace}:{name}"),
-        _ => false,
+        "Group" => match subject.name.strip_prefix("system:serviceaccounts:") {
+            Some(namespace) => Reach::Namespace(namespace.to_owned()),
+            None => Reach::Nobody,
+        },
+        "User" => match subject.name.strip_prefix("system:serviceaccount:").and_then(|rest| rest.split_once(':')) {
+            Some((namespace, name)) => Reach::Account(namespace.to_owned(), name.to_owned()),
+            None => Reach::Nobody,
+        },
+        _ => Reach::Nobody,
     }
 }
 
-/// True when a binding names the service account `namespace/name` among its subjects,
-/// directly or by group (a RoleBinding may name accounts of other namespaces).
-pub fn binds_service_account(binding: &Binding, namespace: &str, name: &str) -> bool {
-    binding.subjects.iter().any(|subject| names_service_account(subject, namespace, name))
+/// The bindings reaching each service account, indexed once so that resolving every
+/// account costs one pass over the bindings instead of one per account.
+pub struct BindingIndex<'a> {
+    bindings: &'a [Binding],
+    by_account: BTreeMap<(String, String), Vec<usize>>,
+    by_namespace: BTreeMap<String, Vec<usize>>,
+    everyone: Vec<usize>,
+}
+
+impl<'a> BindingIndex<'a> {
+    /// Indexes `bindings` by the accounts their subjects reach.
+    pub fn new(bindings: &'a [Binding]) -> Self {
+        let mut index =
+            Self { bindings, by_account: BTreeMap::new(), by_namespace: BTreeMap::new(), everyone: Vec::new() };
+        for (position, binding) in bindings.iter().enumerate() {
+            for subject in &binding.subjects {
+                match reach(subject) {
+                    Reach::Account(namespace, name) => {
+                        index.by_account.entry((namespace, name)).or_default().push(position);
+                    }
+                    Reach::Namespace(namespace) => index.by_namespace.entry(namespace).or_default().push(position),
+                    Reach::Everyone => index.everyone.push(position),
+                    Reach::Nobody => {}
+                }
+            }
+        }
+        index
+    }
+
+    /// The bindings reaching `namespace/name`, in their original order, each once
+    /// (a RoleBinding may name accounts of other namespaces).
+    pub fn reaching(&self, namespace: &str, name: &str) -> Vec<&'a Binding> {
+        let direct = self.by_account.get(&(namespace.to_owned(), name.to_owned()));
+        let grouped = self.by_namespace.get(namespace);
+        let mut positions: Vec<usize> =
+            direct.into_iter().chain(grouped).flatten().chain(&self.everyone).copied().collect();
+        positions.sort_unstable();
+        positions.dedup();
+        positions.into_iter().map(|position| &self.bindings[position]).collect()
+    }
 }
 
 /// Bindings Kubernetes or kubeadm create, with the role they are created with. A
@@ -99,6 +152,16 @@ pub fn is_default(binding: &Binding) -> bool {
 mod tests {
     use super::*;
     use crate::inventory::{Meta, PolicyRule};
+
+    /// True when `subject` reaches the service account `namespace/name`.
+    fn names_service_account(subject: &RbacSubject, namespace: &str, name: &str) -> bool {
+        match reach(subject) {
+            Reach::Account(ns, account) => ns == namespace && account == name,
+            Reach::Namespace(ns) => ns == namespace,
+            Reach::Everyone => true,
+            Reach::Nobody => false,
+        }
+    }
 
     fn role(kind: &str, name: &str, verbs: &[&str], resources: &[&str], groups: &[&str]) -> Role {
         let strings = |values: &[&str]| values.iter().map(|value| (*value).to_owned()).collect();
