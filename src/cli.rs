@@ -82,6 +82,30 @@ pub struct LiveArgs {
     /// Override provider detection.
     #[arg(long, value_name = "NAME", value_parser = ["kubeadm", "eks", "gke", "aks", "k3s", "rke2", "openshift", "unknown"])]
     pub provider: Option<String>,
+    /// Network probes of the cluster's own endpoints.
+    #[command(flatten)]
+    pub probes: ProbeArgs,
+}
+
+/// Network probes of a live cluster's endpoints (API servers, etcd, kubelets, add-ons).
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Do not probe any endpoint: judge only what the API shows.
+    #[arg(long)]
+    pub no_probes: bool,
+    /// Probe this endpoint too; KIND is apiserver, etcd, kubelet, tiller or dashboard
+    /// (e.g. 10.0.0.5:2379=etcd). Repeatable.
+    #[arg(long, value_name = "HOST:PORT=KIND", conflicts_with = "no_probes")]
+    pub probe_target: Vec<crate::probe::targets::ManualTarget>,
+    /// Probe requests in flight at once [default: 64, or probes.concurrency in the config].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub probe_concurrency: Option<u16>,
+    /// Request timeout of one probe (e.g. 5s) [default: 5s, or probes.timeout].
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub probe_timeout: Option<Duration>,
+    /// Connect timeout of one probe [default: 2s, or probes.connectTimeout].
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub probe_connect_timeout: Option<Duration>,
 }
 
 fn positive(text: &str) -> Result<f64, String> {
@@ -195,6 +219,9 @@ pub struct SnapshotArgs {
     /// Where to write the snapshot.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
+    /// Configuration file (probe ports and timeouts are read from it).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Catalog listing formats.

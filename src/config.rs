@@ -48,6 +48,68 @@ pub struct Config {
     /// Severity overrides by rule id or glob, e.g. `IMAGE-002: low`.
     #[serde(default)]
     pub severity: BTreeMap<String, Severity>,
+    /// Network probes: ports, timeouts, concurrency. The command line overrides them.
+    #[serde(default)]
+    pub probes: ProbeConfig,
+}
+
+/// Network probe settings.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProbeConfig {
+    /// Ports where the cluster's components listen, when they differ from the defaults.
+    #[serde(default)]
+    pub ports: ProbePorts,
+    /// Request timeout of one probe, e.g. `5s` (default 5s).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub timeout: Option<jiff::SignedDuration>,
+    /// Connect timeout of one probe, e.g. `2s` (default 2s).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub connect_timeout: Option<jiff::SignedDuration>,
+    /// Probe requests in flight at once (default 64).
+    #[serde(default)]
+    pub concurrency: Option<u16>,
+}
+
+/// Port overrides; an absent one keeps its default.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProbePorts {
+    /// API server secure port, when an endpoint does not name one (6443).
+    pub apiserver: Option<u16>,
+    /// API server insecure port (8080).
+    pub apiserver_insecure: Option<u16>,
+    /// etcd client port, when `--etcd-servers` does not name one (2379).
+    pub etcd_client: Option<u16>,
+    /// etcd peer port (2380).
+    pub etcd_peer: Option<u16>,
+    /// Kubelet API (10250).
+    pub kubelet: Option<u16>,
+    /// Kubelet read-only port (10255).
+    pub kubelet_read_only: Option<u16>,
+    /// Standalone cAdvisor (4194).
+    pub cadvisor: Option<u16>,
+    /// Helm v2's Tiller (44134).
+    pub tiller: Option<u16>,
+}
+
+impl ProbePorts {
+    /// The defaults with these overrides applied.
+    pub fn resolve(&self) -> crate::probe::targets::Ports {
+        let defaults = crate::probe::targets::Ports::default();
+        crate::probe::targets::Ports {
+            apiserver: self.apiserver.unwrap_or(defaults.apiserver),
+            apiserver_insecure: self.apiserver_insecure.unwrap_or(defaults.apiserver_insecure),
+            etcd_client: self.etcd_client.unwrap_or(defaults.etcd_client),
+            etcd_peer: self.etcd_peer.unwrap_or(defaults.etcd_peer),
+            kubelet: self.kubelet.unwrap_or(defaults.kubelet),
+            kubelet_read_only: self.kubelet_read_only.unwrap_or(defaults.kubelet_read_only),
+            cadvisor: self.cadvisor.unwrap_or(defaults.cadvisor),
+            tiller: self.tiller.unwrap_or(defaults.tiller),
+        }
+    }
 }
 
 /// The registry allow-list.
@@ -162,6 +224,17 @@ mod tests {
         assert_eq!(config.exceptions[0].expires, Some(jiff::civil::date(2026, 12, 31)));
         assert_eq!(config.severity["IMAGE-002"], Severity::Low);
         assert_eq!(RuleInputs::from(&config).allowed_registries, vec!["registry.example.com"]);
+    }
+
+    #[test]
+    fn probe_ports_and_timeouts_override_the_defaults() {
+        let config = parse("c.yaml", "probes:\n  ports: {kubeletReadOnly: 10266}\n  timeout: 3s\n  concurrency: 8\n")
+            .expect("valid config");
+        let ports = config.probes.ports.resolve();
+        assert_eq!((ports.kubelet_read_only, ports.kubelet), (10266, 10250));
+        assert_eq!(config.probes.timeout, Some(jiff::SignedDuration::from_secs(3)));
+        assert_eq!(config.probes.concurrency, Some(8));
+        assert!(parse("c.yaml", "probes:\n  ports: {kubelett: 1}\n").is_err(), "typos are errors");
     }
 
     #[test]

@@ -6,10 +6,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use clap::Parser as _;
-use seaworthy::cli::{CatalogFormat, Cli, Command, Format, LiveArgs, ScanArgs, SnapshotArgs};
+use std::time::Duration;
+
+use seaworthy::cli::{CatalogFormat, Cli, Command, Format, LiveArgs, ProbeArgs, ScanArgs, SnapshotArgs};
 use seaworthy::engine::Catalog;
+use seaworthy::probe::Timeouts;
+use seaworthy::probe::run::ProbeSettings;
 use seaworthy::report::{self, Report, table};
-use seaworthy::scan::{self, Clock, FixedClock, Input, SystemClock};
+use seaworthy::scan::{self, Clock, FixedClock, Input, ProbeOptions, SystemClock};
 use seaworthy::source::live::{LiveError, LiveOptions};
 use seaworthy::{config, source};
 
@@ -135,12 +139,53 @@ fn live_options(args: &LiveArgs, progress: bool) -> LiveOptions {
     }
 }
 
-fn input(manifests: &[std::path::PathBuf], snapshot: Option<&Path>, live: &LiveArgs, progress: bool) -> Input {
-    match (manifests.is_empty(), snapshot) {
+/// Probe settings: the command line over the config file over the defaults.
+fn probe_options(args: &ProbeArgs, config: &config::ProbeConfig) -> anyhow::Result<ProbeOptions> {
+    let from_config = |value: Option<jiff::SignedDuration>, key: &str| -> anyhow::Result<Option<Duration>> {
+        value
+            .map(|value| {
+                Duration::try_from(value)
+                    .ok()
+                    .filter(|duration| !duration.is_zero())
+                    .with_context(|| format!("probes.{key} must be a positive duration"))
+            })
+            .transpose()
+    };
+    let request = match args.probe_timeout {
+        Some(timeout) => timeout,
+        None => from_config(config.timeout, "timeout")?.unwrap_or(Duration::from_secs(5)),
+    };
+    let connect = match args.probe_connect_timeout {
+        Some(timeout) => timeout,
+        None => from_config(config.connect_timeout, "connectTimeout")?.unwrap_or(Duration::from_secs(2)),
+    };
+    let concurrency = args.probe_concurrency.or(config.concurrency).unwrap_or(64);
+    if concurrency == 0 {
+        bail!("probes.concurrency must be at least 1");
+    }
+    Ok(ProbeOptions {
+        enabled: !args.no_probes,
+        manual: args.probe_target.clone(),
+        ports: config.ports.resolve(),
+        settings: ProbeSettings { timeouts: Timeouts { connect, request }, concurrency: usize::from(concurrency) },
+    })
+}
+
+fn input(
+    manifests: &[std::path::PathBuf],
+    snapshot: Option<&Path>,
+    live: &LiveArgs,
+    config: &config::Config,
+    progress: bool,
+) -> anyhow::Result<Input> {
+    if !live.probes.probe_target.is_empty() && (snapshot.is_some() || !manifests.is_empty()) {
+        bail!("--probe-target needs a live cluster: manifests and snapshots are not probed");
+    }
+    Ok(match (manifests.is_empty(), snapshot) {
         (_, Some(path)) => Input::Snapshot(path.to_path_buf()),
         (false, None) => Input::Manifests(manifests.to_vec()),
-        (true, None) => Input::Live(live_options(live, progress)),
-    }
+        (true, None) => Input::Live(live_options(live, progress), probe_options(&live.probes, &config.probes)?),
+    })
 }
 
 fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
@@ -157,8 +202,8 @@ fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
     };
     let catalog = scan::load_catalog(&args.rules.rule_dirs, &config, &args.select, &args.ignore)
         .map_err(scan::ScanError::from)?;
-    let input = input(&args.source.manifests, args.source.snapshot.as_deref(), &args.source.live, progress);
-    let (facts, source_info) = scan::read_facts(&input).map_err(scan::ScanError::from)?;
+    let input = input(&args.source.manifests, args.source.snapshot.as_deref(), &args.source.live, &config, progress)?;
+    let (facts, source_info) = scan::read_facts(&input, clock.as_ref()).map_err(scan::ScanError::from)?;
     let report = scan::judge(&facts, source_info, &catalog, &config, clock.as_ref(), started_at, scan::new_run_id())?;
 
     let to_terminal = args.output_file.is_none() && std::io::stdout().is_terminal();
@@ -200,8 +245,12 @@ fn gate(report: &Report, args: &ScanArgs) -> ExitCode {
 }
 
 fn run_snapshot(args: &SnapshotArgs, progress: bool) -> anyhow::Result<ExitCode> {
-    let input = input(&args.manifests, None, &args.live, progress);
-    let (facts, _) = scan::read_facts(&input).map_err(scan::ScanError::from)?;
+    let config = match &args.config {
+        Some(path) => config::read(path).map_err(scan::ScanError::from)?,
+        None => config::Config::default(),
+    };
+    let input = input(&args.manifests, None, &args.live, &config, progress)?;
+    let (facts, _) = scan::read_facts(&input, clock()?.as_ref()).map_err(scan::ScanError::from)?;
     std::fs::write(&args.output, source::snapshot::to_text(&facts))
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     Ok(ExitCode::SUCCESS)

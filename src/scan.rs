@@ -11,7 +11,10 @@ use jiff::Timestamp;
 use crate::config::{Config, ConfigError, RuleInputs};
 use crate::engine::{self, Catalog, RuleError};
 use crate::exception::{self, ExceptionError};
+use crate::facts::wire::{self, Probing};
 use crate::facts::{self, Facts, SourceKind};
+use crate::probe::run::{self, ProbeSettings};
+use crate::probe::targets::{self, ManualTarget, Ports};
 use crate::report::{InputKind, Report, ReportParts, RuleInfo, SourceInfo};
 use crate::score::{self, Judged};
 use crate::source::live::{self, LiveOptions};
@@ -48,8 +51,21 @@ pub enum Input {
     Manifests(Vec<PathBuf>),
     /// A facts snapshot.
     Snapshot(PathBuf),
-    /// A live cluster.
-    Live(LiveOptions),
+    /// A live cluster, and how to probe its endpoints.
+    Live(LiveOptions, ProbeOptions),
+}
+
+/// Network probing of a live cluster's endpoints.
+#[derive(Clone, Debug)]
+pub struct ProbeOptions {
+    /// False with `--no-probes`.
+    pub enabled: bool,
+    /// Targets given by hand (`--probe-target`).
+    pub manual: Vec<ManualTarget>,
+    /// Where components listen.
+    pub ports: Ports,
+    /// Timeouts and concurrency.
+    pub settings: ProbeSettings,
 }
 
 /// A scan step failed.
@@ -69,8 +85,8 @@ pub enum ScanError {
     Exception(#[from] ExceptionError),
 }
 
-/// Reads the input into facts.
-pub fn read_facts(input: &Input) -> Result<(Facts, SourceInfo), SourceError> {
+/// Reads the input into facts; a live cluster's endpoints are probed too.
+pub fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, SourceInfo), SourceError> {
     match input {
         Input::Manifests(paths) => {
             let inventory = manifests::read(paths)?;
@@ -84,10 +100,19 @@ pub fn read_facts(input: &Input) -> Result<(Facts, SourceInfo), SourceError> {
             let facts = snapshot::read(path)?;
             Ok((facts, SourceInfo { kind: InputKind::Snapshot, paths: vec![path.display().to_string()] }))
         }
-        Input::Live(options) => {
+        Input::Live(options, probes) => {
             let inventory = live::collect(options)?;
             let shown = inventory.cluster.server.clone().into_iter().collect();
-            Ok((facts::build(&inventory, SourceKind::Live), SourceInfo { kind: InputKind::Live, paths: shown }))
+            let mut facts = facts::build(&inventory, SourceKind::Live);
+            let probing = if probes.enabled {
+                let targets = targets::targets(&facts, probes.ports, &probes.manual);
+                tracing::info!(targets = targets.len(), "probing the cluster's endpoints");
+                Probing::Ran(run::run(&targets, probes.settings))
+            } else {
+                Probing::Skipped("probes turned off (--no-probes)".into())
+            };
+            wire::attach(&mut facts, &probing, clock.now());
+            Ok((facts, SourceInfo { kind: InputKind::Live, paths: shown }))
         }
     }
 }

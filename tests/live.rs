@@ -108,7 +108,9 @@ fn only_reads_are_sent_and_secrets_are_never_touched() {
         assert!(request.method == "GET" || review, "only GET and access reviews: {request:?}");
         assert!(!request.path.split('/').any(|segment| segment == "secrets"), "never Secrets: {request:?}");
         assert!(!request.path.contains("/proxy"), "never node proxies: {request:?}");
-        assert!(request.user_agent.starts_with("seaworthy/"), "User-Agent: {request:?}");
+        // The API client says who it is; probes, asking without credentials, say so too.
+        let agent = if request.authenticated { "seaworthy/" } else { "seaworthy-probe/" };
+        assert!(request.user_agent.starts_with(agent), "User-Agent: {request:?}");
         assert!(!request.query.contains("watch"), "never watch: {request:?}");
     }
     let slices: Vec<_> = requests.iter().filter(|request| request.path.ends_with("/endpointslices")).collect();
@@ -156,7 +158,8 @@ fn a_token_without_permissions_still_reports_with_zero_coverage() {
     let mut settings = Settings::cluster("weak");
     settings.allow_only = Some(Vec::new());
     let api = FakeApi::start("a_token_without_permissions_still_reports_with_zero_coverage", settings);
-    let (code, report, stderr) = scan_json(&api, &["--min-coverage", "50"]);
+    // Probes need no API permission; without them, nothing at all is known.
+    let (code, report, stderr) = scan_json(&api, &["--min-coverage", "50", "--no-probes"]);
     assert_eq!(code, 3, "{stderr}");
     assert_eq!(report["score"]["coverage"], 0.0);
     assert_eq!(report["summary"]["pass"], 0, "nothing passes without evidence");

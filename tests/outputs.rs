@@ -18,9 +18,9 @@ fn weak_report(select: &[&str]) -> Report {
     let select: Vec<String> = select.iter().map(|pattern| (*pattern).to_owned()).collect();
     let config = Config::default();
     let catalog = scan::load_catalog(&[], &config, &select, &[]).expect("catalog");
-    let (facts, source) =
-        scan::read_facts(&Input::Manifests(vec![PathBuf::from("testdata/clusters/weak")])).expect("weak example reads");
     let clock = FixedClock("2026-03-01T12:00:00Z".parse().expect("timestamp"));
+    let (facts, source) = scan::read_facts(&Input::Manifests(vec![PathBuf::from("testdata/clusters/weak")]), &clock)
+        .expect("weak example reads");
     scan::judge(&facts, source, &catalog, &config, &clock, clock.0, RUN_ID.into()).expect("judged")
 }
 

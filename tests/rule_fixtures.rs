@@ -3,12 +3,122 @@
 //! `inconclusive/` case must be `not_evaluated`. A rule without fixtures, a rule with an
 //! `unknown` condition but no inconclusive case, and a fixture directory that names no
 //! rule all fail the test (clippy's missing-test-files check).
+//!
+//! Rules over probe evidence take `*.facts.yaml` cases: each names collections and the
+//! fields of their items that matter to the case; the harness lays them over a
+//! complete, secure item (see [`template`]) in an otherwise empty live facts document.
 
 use std::path::{Path, PathBuf};
 
 use seaworthy::config::{self, RuleInputs};
 use seaworthy::engine::{self, Catalog, Status};
-use seaworthy::scan::{self, Input};
+use seaworthy::facts::wire::{self, Probing};
+use seaworthy::facts::{self, Facts, SourceKind};
+use seaworthy::inventory::Inventory;
+use seaworthy::scan::{self, FixedClock, Input};
+use serde_json::{Value, json};
+
+fn now() -> jiff::Timestamp {
+    "2026-03-01T00:00:00Z".parse().expect("a timestamp")
+}
+
+/// A check that was refused: the secure default of every port.
+fn refused(request: &str, port: u16) -> Value {
+    json!({"status": "closed", "port": port, "request": request, "httpStatus": 0, "reason": "connection refused",
+        "detail": "", "evidence": format!("{request} → closed (connection refused)")})
+}
+
+/// A check answered with `status` and no body worth summarising.
+fn answered(request: &str, port: u16, status: u16) -> Value {
+    json!({"status": "open", "port": port, "request": request, "httpStatus": status, "reason": "", "detail": "",
+        "evidence": format!("{request} → {status}")})
+}
+
+/// A complete item of a probe collection, as a well-secured cluster shows it.
+fn template(collection: &str) -> Value {
+    let endpoint = |name: &str| json!({"kind": "Endpoint", "name": name});
+    match collection {
+        "apiservers" => json!({
+            "subject": endpoint("kube-apiserver/10.0.0.1/6443"), "host": "10.0.0.1", "port": 6443, "origin": "fixture",
+            "version": answered("GET https://10.0.0.1:6443/version", 6443, 401),
+            "api": answered("GET https://10.0.0.1:6443/api", 6443, 401),
+            "namespaces": answered("GET https://10.0.0.1:6443/api/v1/namespaces", 6443, 401),
+            "anonymous": "off",
+            "insecurePort": refused("GET http://10.0.0.1:8080/version", 8080),
+            "reconciliation": "agree", "disagreements": []
+        }),
+        "etcd" => json!({
+            "subject": endpoint("etcd/10.0.0.1/2379"), "host": "10.0.0.1", "port": 2379, "origin": "fixture",
+            "plaintext": answered("GET http://10.0.0.1:2379/version", 2379, 400),
+            "tls": {"status": "closed", "port": 2379, "request": "GET https://10.0.0.1:2379/version", "httpStatus": 0,
+                "reason": "TLS: the server requires a client certificate", "detail": "",
+                "evidence": "GET https://10.0.0.1:2379/version → closed (TLS: the server requires a client certificate)"},
+            "peerPlaintext": answered("GET http://10.0.0.1:2380/version", 2380, 400),
+            "peerTls": refused("GET https://10.0.0.1:2380/version", 2380),
+            "clientCertAuth": "required", "peerTlsStatus": "on", "clusterCa": "separate",
+            "serverCertificateIssuer": "CN=etcd-ca", "reconciliation": "agree", "disagreements": []
+        }),
+        "kubelets" => json!({
+            "subject": endpoint("kubelet/10.0.0.5"), "node": "node1", "host": "10.0.0.5",
+            "pods": answered("GET https://10.0.0.5:10250/pods", 10250, 401),
+            "metrics": answered("GET https://10.0.0.5:10250/metrics/cadvisor", 10250, 401),
+            "readOnlyPods": refused("GET http://10.0.0.5:10255/pods", 10255),
+            "readOnlyMetrics": refused("GET http://10.0.0.5:10255/metrics/cadvisor", 10255),
+            "cadvisor": refused("GET http://10.0.0.5:4194/", 4194),
+            "anonymous": "off", "metricsAnonymous": "no", "servingCertificate": "ca-signed",
+            "reconciliation": "agree", "disagreements": []
+        }),
+        "addonEndpoints" => json!({
+            "subject": endpoint("tiller/10.96.0.20/44134"), "addon": "tiller", "host": "10.96.0.20", "port": 44134,
+            "origin": "Service/kube-system/tiller-deploy clusterIP",
+            "probe": refused("HTTP/2 preface (plaintext) to 10.96.0.20:44134", 44134)
+        }),
+        "certificates" => json!({
+            "subject": endpoint("kubelet/10.0.0.5/10250"), "endpoint": "https://10.0.0.5:10250", "component": "kubelet",
+            "status": "seen", "reason": "",
+            "certificate": {"subject": "CN=node1", "issuer": "CN=kubernetes", "dnsNames": ["node1"],
+                "ipAddresses": ["10.0.0.5"], "notAfter": "2027-03-01T00:00:00Z", "daysLeft": 365, "selfSigned": false,
+                "keyType": "EC", "keyBits": 256, "signatureAlgorithm": "ecdsa-with-SHA256", "weakSignature": false}
+        }),
+        other => panic!("no template for collection `{other}`"),
+    }
+}
+
+/// Lays `patch` over `base`: objects merge key by key, anything else replaces.
+fn merge(base: &mut Value, patch: Value) {
+    match (base, patch) {
+        (Value::Object(base), Value::Object(patch)) => {
+            for (key, value) in patch {
+                merge(base.entry(key).or_insert(Value::Null), value);
+            }
+        }
+        (base, patch) => *base = patch,
+    }
+}
+
+/// A live facts document (nothing probed) with the case's collections laid over it.
+fn facts_case(case: &Path) -> Facts {
+    let text = std::fs::read_to_string(case).expect("readable fixture");
+    let patch: serde_json::Map<String, Value> =
+        serde_saphyr::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", case.display()));
+    let mut facts = facts::build(&Inventory::default(), SourceKind::Live);
+    wire::attach(&mut facts, &Probing::Skipped("fixture".into()), now());
+    let mut document = serde_json::to_value(&facts).expect("facts are JSON");
+    for (collection, items) in patch {
+        let items: Vec<Value> = items
+            .as_array()
+            .unwrap_or_else(|| panic!("{}: `{collection}` is not a list", case.display()))
+            .iter()
+            .map(|item| {
+                let mut full = template(&collection);
+                merge(&mut full, item.clone());
+                full
+            })
+            .collect();
+        document[&collection] = json!({"status": "collected", "items": items});
+    }
+    serde_json::from_value(document).unwrap_or_else(|error| panic!("{}: not a facts document: {error}", case.display()))
+}
 
 fn fixtures_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/rules")
@@ -26,8 +136,13 @@ fn cases(dir: &Path) -> Vec<PathBuf> {
 
 /// The status of the one rule of `alone` over one fixture, with its message for diagnostics.
 fn judge(alone: &Catalog, case: &Path, inputs: &RuleInputs) -> (Status, usize, String) {
-    let (facts, _) = scan::read_facts(&Input::Manifests(vec![case.to_path_buf()]))
-        .unwrap_or_else(|error| panic!("{}: {error}", case.display()));
+    let facts = if case.to_string_lossy().ends_with(".facts.yaml") {
+        facts_case(case)
+    } else {
+        scan::read_facts(&Input::Manifests(vec![case.to_path_buf()]), &FixedClock(now()))
+            .unwrap_or_else(|error| panic!("{}: {error}", case.display()))
+            .0
+    };
     let result = engine::evaluate(alone, &facts, inputs).remove(0);
     let detail = result.reason.clone().unwrap_or_else(|| {
         result.findings.iter().map(|finding| finding.message.clone()).collect::<Vec<_>>().join("; ")

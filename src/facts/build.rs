@@ -48,6 +48,10 @@ pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
     } else {
         Availability::Collected
     };
+    let not_probed = Availability::not_collected(match source {
+        SourceKind::Manifests => "not probed: manifests name no live endpoints (probes run against live clusters)",
+        SourceKind::Live => "not probed",
+    });
     let version = components
         .iter()
         .find(|component| component.component == "kube-apiserver")
@@ -105,6 +109,12 @@ pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
         workloads: Collection::new(workloads_available.clone(), workload_facts),
         containers: Collection::new(workloads_available.clone(), containers),
         images: Collection::new(workloads_available.clone(), images),
+        // Filled in by `wire::attach` once the endpoints are probed.
+        apiservers: Collection::new(not_probed.clone(), Vec::new()),
+        etcd: Collection::new(not_probed.clone(), Vec::new()),
+        kubelets: Collection::new(not_probed.clone(), Vec::new()),
+        addon_endpoints: Collection::new(not_probed.clone(), Vec::new()),
+        certificates: Collection::new(not_probed, Vec::new()),
         cluster,
     }
 }
@@ -551,6 +561,7 @@ fn services(inventory: &Inventory) -> Vec<ServiceFact> {
             subject: subject_of(&service.meta),
             location: service.meta.location.clone(),
             service_type: service.service_type.clone(),
+            cluster_ip: service.cluster_ip.clone(),
             ports: service.ports.clone(),
             selector: service.selector.clone(),
         })

@@ -10,6 +10,7 @@ mod docs;
 pub mod flags;
 pub mod image;
 mod rbac;
+pub mod wire;
 
 pub use build::{MANAGED_PROVIDERS, build};
 pub use docs::markdown;
@@ -22,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::inventory::{Availability, ContainerKind, Location, RbacSubject};
 
 /// Version of the facts document layout; snapshots of another version are refused.
-pub const FACTS_SCHEMA_VERSION: u32 = 1;
+pub const FACTS_SCHEMA_VERSION: u32 = 2;
 
 /// The facts document (also the snapshot file format).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -62,6 +63,16 @@ pub struct Facts {
     /// Kubelet configurations: KubeletConfiguration files in the manifests, or each
     /// node's `/configz` when `--read-kubelet-config` is given.
     pub kubelet_configs: Collection<KubeletConfigFact>,
+    /// Probe evidence: each API server endpoint, asked without credentials.
+    pub apiservers: Collection<wire::ApiserverProbeFact>,
+    /// Probe evidence: each etcd endpoint, asked without a client certificate.
+    pub etcd: Collection<wire::EtcdProbeFact>,
+    /// Probe evidence: each node's kubelet ports.
+    pub kubelets: Collection<wire::KubeletProbeFact>,
+    /// Probe evidence: Tiller and Dashboard Services.
+    pub addon_endpoints: Collection<wire::AddonProbeFact>,
+    /// Probe evidence: the certificate each TLS endpoint presented.
+    pub certificates: Collection<wire::CertificateProbeFact>,
 }
 
 /// A collection: its items and whether they were collected.
@@ -433,6 +444,9 @@ pub struct ServiceFact {
     /// `ClusterIP`, `NodePort`, `LoadBalancer` or `ExternalName`.
     #[serde(rename = "type")]
     pub service_type: String,
+    /// `spec.clusterIP`; empty when unset or headless: where probes reach the Service.
+    #[serde(rename = "clusterIP")]
+    pub cluster_ip: String,
     /// Ports.
     pub ports: Vec<i64>,
     /// Pod selector.

@@ -377,6 +377,8 @@ pub struct Service {
     pub meta: Meta,
     /// `spec.type`, `ClusterIP` when unset.
     pub service_type: String,
+    /// `spec.clusterIP`; empty when unset or headless.
+    pub cluster_ip: String,
     /// `spec.selector`.
     pub selector: BTreeMap<String, String>,
     /// `spec.ports[].port`.

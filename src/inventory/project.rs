@@ -455,6 +455,7 @@ fn project_service(meta: Meta, service: &core::Service) -> Service {
     Service {
         meta,
         service_type: spec.and_then(|spec| spec.type_.clone()).unwrap_or_else(|| "ClusterIP".into()),
+        cluster_ip: spec.and_then(|spec| spec.cluster_ip.clone()).filter(|ip| ip != "None").unwrap_or_default(),
         selector: spec.and_then(|spec| spec.selector.clone()).unwrap_or_default(),
         ports: spec
             .and_then(|spec| spec.ports.as_ref())

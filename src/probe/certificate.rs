@@ -92,6 +92,20 @@ pub fn describe(der: &[u8], now: Timestamp) -> Result<CertificateFact, String> {
     })
 }
 
+/// Whether `leaf` was issued by `ca`: the issuer name is the CA's subject and the
+/// leaf's signature verifies with the CA's key (a name alone can be copied).
+pub fn issued_by(leaf: &[u8], ca: &[u8]) -> Result<bool, String> {
+    let (_, leaf) = x509_parser::parse_x509_certificate(leaf).map_err(|error| format!("leaf: {error}"))?;
+    let (_, ca) = x509_parser::parse_x509_certificate(ca).map_err(|error| format!("CA: {error}"))?;
+    Ok(leaf.issuer() == ca.subject() && leaf.verify_signature(Some(ca.public_key())).is_ok())
+}
+
+/// The DER of the first certificate in a PEM text.
+pub fn der_from_pem(pem: &str) -> Result<Vec<u8>, String> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).map_err(|error| format!("not PEM: {error}"))?;
+    Ok(pem.contents)
+}
+
 fn ip_from(bytes: &[u8]) -> Option<std::net::IpAddr> {
     match bytes.len() {
         4 => <[u8; 4]>::try_from(bytes).ok().map(std::net::IpAddr::from),
@@ -125,7 +139,7 @@ mod tests {
         "2026-03-01T00:00:00Z".parse().expect("a timestamp")
     }
 
-    fn der_from_pem(pem: &str) -> Vec<u8> {
+    fn der_from_pem_test(pem: &str) -> Vec<u8> {
         use base64::Engine as _;
         let body: String = pem.lines().filter(|line| !line.starts_with("-----")).collect();
         base64::engine::general_purpose::STANDARD.decode(body).expect("PEM body")
@@ -175,13 +189,24 @@ mod tests {
     #[test]
     fn weak_rsa_and_sha1_are_recognised() {
         let pem = include_str!("../../testdata/certificates/rsa1024-sha1-self-signed.pem");
-        let fact = describe(&der_from_pem(pem), now()).expect("parses");
+        let fact = describe(&der_from_pem_test(pem), now()).expect("parses");
         assert_eq!((fact.key_type.as_str(), fact.key_bits), ("RSA", 1024));
         assert_eq!(fact.signature_algorithm, "sha1WithRSAEncryption");
         assert!(fact.weak_signature);
         assert!(fact.self_signed);
         assert_eq!(fact.dns_names, vec!["node1"]);
         assert_eq!(fact.ip_addresses, vec!["10.0.0.5"]);
+    }
+
+    #[test]
+    fn issuers_are_recognised() {
+        let (ca, leaf) = ca_and_leaf((2026, 3, 31));
+        let (other_ca, _) = ca_and_leaf((2026, 3, 31));
+        assert_eq!(issued_by(&leaf, &ca), Ok(true));
+        assert_eq!(issued_by(&leaf, &other_ca), Ok(false), "same name, other key");
+        let pem = include_str!("../../testdata/certificates/rsa1024-sha1-self-signed.pem");
+        assert_eq!(der_from_pem(pem).expect("PEM"), der_from_pem_test(pem));
+        assert!(der_from_pem("no PEM here").is_err());
     }
 
     #[test]

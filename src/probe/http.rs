@@ -44,24 +44,10 @@ pub struct Answer {
 /// GETs `path` from `address`.
 pub async fn get(address: SocketAddr, path: &str, scheme: Scheme, timeouts: Timeouts) -> Answer {
     let prefix = if scheme == Scheme::Https { "https" } else { "http" };
-    let mut evidence = HttpEvidence {
-        request: format!("GET {prefix}://{address}{path}"),
-        outcome: Outcome::Inconclusive,
-        reason: None,
-        status: None,
-        body_bytes: 0,
-        body_truncated: false,
-        tls: None,
-    };
-    let tcp = match timeout(timeouts.connect, TcpStream::connect(address)).await {
-        Err(_) => {
-            return concluded(evidence, Outcome::Inconclusive, format!("no TCP answer within {:?}", timeouts.connect));
-        }
-        Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionRefused => {
-            return concluded(evidence, Outcome::Closed, "connection refused".into());
-        }
-        Ok(Err(error)) => return concluded(evidence, Outcome::Inconclusive, format!("connect: {error}")),
-        Ok(Ok(tcp)) => tcp,
+    let mut evidence = HttpEvidence::pending(format!("GET {prefix}://{address}{path}"));
+    let tcp = match connect(address, timeouts).await {
+        Ok(tcp) => tcp,
+        Err((outcome, reason)) => return concluded(evidence, outcome, reason),
     };
     let exchanged = match scheme {
         Scheme::Http => timeout(timeouts.request, exchange(tcp, address, path)).await,
@@ -72,7 +58,7 @@ pub async fn get(address: SocketAddr, path: &str, scheme: Scheme, timeouts: Time
                 let stream = connector
                     .connect(ServerName::IpAddress(address.ip().into()), tcp)
                     .await
-                    .map_err(|error| format!("TLS handshake: {error}"))?;
+                    .map_err(|error| Failed::Other(format!("TLS handshake: {error}")))?;
                 let version = stream.get_ref().1.protocol_version().map(|version| format!("{version:?}"));
                 recorder.state().version = version;
                 recorder.state().handshake = true;
@@ -92,7 +78,8 @@ pub async fn get(address: SocketAddr, path: &str, scheme: Scheme, timeouts: Time
     };
     match exchanged {
         Err(_) => concluded(evidence, Outcome::Inconclusive, format!("no answer within {:?}", timeouts.request)),
-        Ok(Err(reason)) => concluded(evidence, Outcome::Inconclusive, reason),
+        Ok(Err(Failed::NoAnswer)) => concluded(evidence, Outcome::Closed, NO_ANSWER.into()),
+        Ok(Err(Failed::Other(reason))) => concluded(evidence, Outcome::Inconclusive, reason),
         Ok(Ok((status, body, truncated))) => {
             evidence.outcome = Outcome::Open;
             evidence.status = Some(status);
@@ -103,19 +90,97 @@ pub async fn get(address: SocketAddr, path: &str, scheme: Scheme, timeouts: Time
     }
 }
 
+/// Connects, telling a refusal (closed) from silence (inconclusive).
+async fn connect(address: SocketAddr, timeouts: Timeouts) -> Result<TcpStream, (Outcome, String)> {
+    match timeout(timeouts.connect, TcpStream::connect(address)).await {
+        Err(_) => Err((Outcome::Inconclusive, format!("no TCP answer within {:?}", timeouts.connect))),
+        Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Err((Outcome::Closed, "connection refused".into()))
+        }
+        Ok(Err(error)) => Err((Outcome::Inconclusive, format!("connect: {error}"))),
+        Ok(Ok(tcp)) => Ok(tcp),
+    }
+}
+
+/// The HTTP/2 client preface followed by an empty SETTINGS frame (RFC 9113 §3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0";
+
+/// Opens an HTTP/2 connection in plaintext (h2c with prior knowledge) and reads the
+/// first frame: a gRPC server without TLS, such as Helm v2's Tiller, answers with its
+/// own SETTINGS frame. Nothing beyond the preface is sent.
+pub async fn h2c_preface(address: SocketAddr, timeouts: Timeouts) -> Answer {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let evidence = HttpEvidence::pending(format!("HTTP/2 preface (plaintext) to {address}"));
+    let mut tcp = match connect(address, timeouts).await {
+        Ok(tcp) => tcp,
+        Err((outcome, reason)) => return concluded(evidence, outcome, reason),
+    };
+    let exchanged = timeout(timeouts.request, async {
+        tcp.write_all(H2_PREFACE).await?;
+        let mut header = [0_u8; 9];
+        let mut read = 0;
+        while read < header.len() {
+            let more = tcp.read(&mut header[read..]).await?;
+            if more == 0 {
+                break;
+            }
+            read += more;
+        }
+        Ok::<_, std::io::Error>((header, read))
+    })
+    .await;
+    match exchanged {
+        Err(_) => concluded(evidence, Outcome::Inconclusive, format!("no answer within {:?}", timeouts.request)),
+        Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionReset => {
+            concluded(evidence, Outcome::Closed, "connection reset: no HTTP/2 in plaintext".into())
+        }
+        Ok(Err(error)) => concluded(evidence, Outcome::Inconclusive, format!("read: {error}")),
+        // Frame type 4 is SETTINGS.
+        Ok(Ok((header, 9))) if header[3] == 4 => {
+            let mut evidence = evidence;
+            evidence.outcome = Outcome::Open;
+            evidence.reason = Some("answered with an HTTP/2 SETTINGS frame, without TLS".into());
+            Answer { evidence, body: Vec::new() }
+        }
+        Ok(Ok((_, 0))) => concluded(evidence, Outcome::Closed, "closed the connection: no HTTP/2 in plaintext".into()),
+        Ok(Ok(_)) => concluded(evidence, Outcome::Closed, "answered, but not with HTTP/2 in plaintext".into()),
+    }
+}
+
 fn concluded(mut evidence: HttpEvidence, outcome: Outcome, reason: String) -> Answer {
     evidence.outcome = outcome;
     evidence.reason = Some(reason);
     Answer { evidence, body: Vec::new() }
 }
 
+/// Why an exchange ended without an answer.
+enum Failed {
+    /// The server closed the connection before sending a response: it accepts TCP but
+    /// does not speak this protocol (a TLS port asked in plaintext, typically).
+    NoAnswer,
+    /// Anything else, described.
+    Other(String),
+}
+
+const NO_ANSWER: &str = "closed the connection without an HTTP answer";
+
+impl From<String> for Failed {
+    fn from(reason: String) -> Self {
+        Self::Other(reason)
+    }
+}
+
+fn http_failure(error: &hyper::Error) -> Failed {
+    if error.is_incomplete_message() { Failed::NoAnswer } else { Failed::Other(format!("HTTP: {error}")) }
+}
+
 /// Sends one GET and reads the status and at most [`BODY_CAP`] bytes of the body.
-async fn exchange<S>(stream: S, address: SocketAddr, path: &str) -> Result<(u16, Vec<u8>, bool), String>
+async fn exchange<S>(stream: S, address: SocketAddr, path: &str) -> Result<(u16, Vec<u8>, bool), Failed>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|error| format!("HTTP: {error}"))?;
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|error| http_failure(&error))?;
     // The connection task ends with this function: a body that never ends is not read on.
     let driver = tokio::spawn(connection);
     let result = async {
@@ -123,14 +188,16 @@ where
             .header(header::HOST, address.to_string())
             .header(header::USER_AGENT, concat!("seaworthy-probe/", env!("CARGO_PKG_VERSION")))
             .body(Empty::<Bytes>::new())
-            .map_err(|error| error.to_string())?;
-        let response = sender.send_request(request).await.map_err(|error| format!("HTTP: {error}"))?;
+            .map_err(|error| Failed::Other(error.to_string()))?;
+        let response = sender.send_request(request).await.map_err(|error| http_failure(&error))?;
         let status = response.status().as_u16();
         let mut body = response.into_body();
         let mut read = Vec::new();
         let mut truncated = false;
         while let Some(frame) = body.frame().await {
-            let Ok(data) = frame.map_err(|error| format!("HTTP body: {error}"))?.into_data() else { continue };
+            let Ok(data) = frame.map_err(|error| Failed::Other(format!("HTTP body: {error}")))?.into_data() else {
+                continue;
+            };
             let room = BODY_CAP - read.len();
             read.extend_from_slice(&data[..data.len().min(room)]);
             if data.len() > room || read.len() == BODY_CAP {

@@ -7,6 +7,7 @@
 
 pub mod certificate;
 pub mod http;
+pub mod run;
 pub mod targets;
 
 use std::time::Duration;
@@ -72,4 +73,19 @@ pub struct HttpEvidence {
     pub body_truncated: bool,
     /// TLS evidence, for `https` requests.
     pub tls: Option<TlsEvidence>,
+}
+
+impl HttpEvidence {
+    /// The evidence of a request not yet answered: inconclusive until it is.
+    pub fn pending(request: String) -> Self {
+        Self {
+            request,
+            outcome: Outcome::Inconclusive,
+            reason: None,
+            status: None,
+            body_bytes: 0,
+            body_truncated: false,
+            tls: None,
+        }
+    }
 }

@@ -26,6 +26,25 @@ pub enum TargetKind {
     KubeletReadOnly,
     /// The standalone cAdvisor port (4194).
     Cadvisor,
+    /// Helm v2's Tiller (gRPC, 44134).
+    Tiller,
+    /// The Kubernetes Dashboard Service.
+    Dashboard,
+}
+
+impl TargetKind {
+    /// Every kind.
+    pub const ALL: [Self; 9] = [
+        Self::ApiServer,
+        Self::ApiServerInsecure,
+        Self::EtcdClient,
+        Self::EtcdPeer,
+        Self::Kubelet,
+        Self::KubeletReadOnly,
+        Self::Cadvisor,
+        Self::Tiller,
+        Self::Dashboard,
+    ];
 }
 
 /// One endpoint to probe, with where it came from.
@@ -59,6 +78,8 @@ pub struct Ports {
     pub kubelet_read_only: u16,
     /// cAdvisor.
     pub cadvisor: u16,
+    /// Helm v2's Tiller.
+    pub tiller: u16,
 }
 
 impl Default for Ports {
@@ -71,73 +92,165 @@ impl Default for Ports {
             kubelet: 10250,
             kubelet_read_only: 10255,
             cadvisor: 4194,
+            tiller: 44134,
         }
     }
 }
 
-/// The endpoints of a cluster, deduplicated and sorted.
-pub fn targets(facts: &Facts, ports: Ports) -> Vec<Target> {
+/// A target given by hand (`--probe-target HOST:PORT=KIND`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManualTarget {
+    /// What should listen there: `apiserver`, `etcd`, `kubelet`, `tiller` or `dashboard`.
+    pub kind: TargetKind,
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+}
+
+impl std::str::FromStr for ManualTarget {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let usage = || format!("`{text}` is not HOST:PORT=KIND (KIND: apiserver, etcd, kubelet, tiller, dashboard)");
+        let (address, kind) = text.rsplit_once('=').ok_or_else(usage)?;
+        let kind = match kind {
+            "apiserver" => TargetKind::ApiServer,
+            "etcd" => TargetKind::EtcdClient,
+            "kubelet" => TargetKind::Kubelet,
+            "tiller" => TargetKind::Tiller,
+            "dashboard" => TargetKind::Dashboard,
+            _ => return Err(usage()),
+        };
+        let (host, port) = address.rsplit_once(':').ok_or_else(usage)?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = port.parse().ok().filter(|port| *port > 0).ok_or_else(usage)?;
+        if host.is_empty() {
+            return Err(usage());
+        }
+        Ok(Self { kind, host: host.to_owned(), port })
+    }
+}
+
+/// The endpoints of a cluster, deduplicated and sorted: those its own objects name, and
+/// those given by hand. Each API server, etcd and kubelet host also gets its companion
+/// ports (insecure port, peer port, read-only and cAdvisor ports).
+pub fn targets(facts: &Facts, ports: Ports, manual: &[ManualTarget]) -> Vec<Target> {
     let mut targets = BTreeSet::new();
     let mut add = |kind, host: &str, port, origin: String| {
         targets.insert(Target { kind, host: host.to_owned(), port, origin });
     };
     // API servers: the kubeconfig's server and the kubernetes Service's endpoints.
-    let mut apiserver_hosts = BTreeSet::new();
     if let Some((host, port)) = facts.cluster.server.as_deref().and_then(host_and_port) {
         add(TargetKind::ApiServer, &host, port.unwrap_or(443), "kubeconfig server".into());
-        apiserver_hosts.insert(host);
     }
     for endpoint in &facts.apiserver_endpoints.items {
         let port = endpoint.ports.first().and_then(|port| u16::try_from(*port).ok()).unwrap_or(ports.apiserver);
         add(TargetKind::ApiServer, &endpoint.address, port, format!("{} endpoint", endpoint.subject.key()));
-        apiserver_hosts.insert(endpoint.address.clone());
-    }
-    for host in &apiserver_hosts {
-        add(TargetKind::ApiServerInsecure, host, ports.apiserver_insecure, format!("API server host {host}"));
     }
     // etcd: where the API servers say it is, else on the control-plane nodes.
-    let etcd_servers: BTreeSet<(String, u16)> = facts
-        .components
-        .items
-        .iter()
-        .filter(|component| component.component == "kube-apiserver")
-        .flat_map(|component| component.flag_lists.get("etcd-servers").into_iter().flatten())
-        .filter_map(|url| host_and_port(url).map(|(host, port)| (host, port.unwrap_or(ports.etcd_client))))
-        .collect();
-    let mut etcd_hosts = BTreeSet::new();
+    let mut etcd_servers = BTreeSet::new();
+    for component in facts.components.items.iter().filter(|component| component.component == "kube-apiserver") {
+        for url in component.flag_lists.get("etcd-servers").into_iter().flatten() {
+            let Some((host, port)) = host_and_port(url) else { continue };
+            let port = port.unwrap_or(ports.etcd_client);
+            // A loopback URL means "on the API server's own host", not on this machine.
+            if is_loopback(&host) {
+                for ip in node_ips(facts, &component.node) {
+                    etcd_servers.insert((
+                        ip.clone(),
+                        port,
+                        format!("kube-apiserver --etcd-servers on node {}", component.node),
+                    ));
+                }
+            } else {
+                etcd_servers.insert((host, port, "kube-apiserver --etcd-servers".into()));
+            }
+        }
+    }
     if etcd_servers.is_empty() {
         for node in facts.nodes.items.iter().filter(|node| node.control_plane) {
             for ip in &node.internal_ips {
-                add(
-                    TargetKind::EtcdClient,
-                    ip,
-                    ports.etcd_client,
-                    format!("control-plane node {} InternalIP", node.name),
-                );
-                etcd_hosts.insert(ip.clone());
+                let origin = format!("control-plane node {} InternalIP", node.name);
+                add(TargetKind::EtcdClient, ip, ports.etcd_client, origin);
             }
         }
-    } else {
-        for (host, port) in &etcd_servers {
-            add(TargetKind::EtcdClient, host, *port, "kube-apiserver --etcd-servers".into());
-            etcd_hosts.insert(host.clone());
-        }
     }
-    for host in etcd_hosts {
-        add(TargetKind::EtcdPeer, &host, ports.etcd_peer, format!("etcd host {host}"));
+    for (host, port, origin) in etcd_servers {
+        add(TargetKind::EtcdClient, &host, port, origin);
     }
     // Kubelets: every node's InternalIP.
     for node in &facts.nodes.items {
         for ip in &node.internal_ips {
-            let origin = format!("node {} InternalIP", node.name);
-            add(TargetKind::Kubelet, ip, ports.kubelet, origin.clone());
-            add(TargetKind::KubeletReadOnly, ip, ports.kubelet_read_only, origin.clone());
-            add(TargetKind::Cadvisor, ip, ports.cadvisor, origin);
+            add(TargetKind::Kubelet, ip, ports.kubelet, format!("node {} InternalIP", node.name));
         }
+    }
+    // Add-ons: Tiller and the Dashboard, on their Services' cluster IPs.
+    for service in facts.services.items.iter().filter(|service| !service.cluster_ip.is_empty()) {
+        let (kind, wanted) = if is_tiller(service, ports.tiller) {
+            (TargetKind::Tiller, ports.tiller)
+        } else if is_dashboard(service) {
+            (TargetKind::Dashboard, 443)
+        } else {
+            continue;
+        };
+        let port = if service.ports.contains(&i64::from(wanted)) { Some(wanted) } else { None };
+        if let Some(port) = port.or_else(|| service.ports.first().and_then(|port| u16::try_from(*port).ok())) {
+            add(kind, &service.cluster_ip, port, format!("{} clusterIP", service.subject.key()));
+        }
+    }
+    for target in manual {
+        add(target.kind, &target.host, target.port, "--probe-target".into());
+    }
+    // Companion ports on the same hosts.
+    let companions: Vec<(TargetKind, String, u16, String)> = targets
+        .iter()
+        .flat_map(|target| {
+            let host = &target.host;
+            let on = |kind, port| (kind, host.clone(), port, target.origin.clone());
+            match target.kind {
+                TargetKind::ApiServer => vec![on(TargetKind::ApiServerInsecure, ports.apiserver_insecure)],
+                TargetKind::EtcdClient => vec![on(TargetKind::EtcdPeer, ports.etcd_peer)],
+                TargetKind::Kubelet => vec![
+                    on(TargetKind::KubeletReadOnly, ports.kubelet_read_only),
+                    on(TargetKind::Cadvisor, ports.cadvisor),
+                ],
+                _ => Vec::new(),
+            }
+        })
+        .collect();
+    for (kind, host, port, origin) in companions {
+        targets.insert(Target { kind, host, port, origin });
     }
     // One target per (kind, host, port): the first reason found is kept.
     let mut seen = BTreeSet::new();
     targets.into_iter().filter(|target| seen.insert((target.kind, target.host.clone(), target.port))).collect()
+}
+
+/// `localhost`, `::1` or 127.0.0.x: the host's own loopback, as kubeadm writes it
+/// (`https://127.0.0.1:2379`).
+fn is_loopback(host: &str) -> bool {
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.octets()[..3] == [127, 0, 0],
+        Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback(),
+        Err(_) => host == "localhost",
+    }
+}
+
+fn node_ips<'a>(facts: &'a Facts, node: &str) -> impl Iterator<Item = &'a String> {
+    facts.nodes.items.iter().filter(move |candidate| candidate.name == node).flat_map(|node| &node.internal_ips)
+}
+
+fn is_tiller(service: &crate::facts::ServiceFact, port: u16) -> bool {
+    service.subject.name == "tiller-deploy"
+        || service.ports.contains(&i64::from(port))
+        || (service.selector.get("app").is_some_and(|app| app == "helm")
+            && service.selector.get("name").is_some_and(|name| name == "tiller"))
+}
+
+fn is_dashboard(service: &crate::facts::ServiceFact) -> bool {
+    service.subject.name == "kubernetes-dashboard"
+        || service.selector.get("k8s-app").is_some_and(|app| app == "kubernetes-dashboard")
 }
 
 /// Host and port of a URL (`https://10.0.0.1:6443`), or of a bare `host:port`.
@@ -177,15 +290,25 @@ mod tests {
 
     #[test]
     fn targets_come_from_the_clusters_own_objects() {
-        let targets = targets(&weak(), Ports::default());
+        let targets = targets(&weak(), Ports::default(), &[]);
         assert_eq!(
             of_kind(&targets, TargetKind::ApiServer),
             vec!["127.0.10.1:6443"],
             "the kubernetes Service endpoint"
         );
         assert_eq!(of_kind(&targets, TargetKind::ApiServerInsecure), vec!["127.0.10.1:8080"]);
-        assert_eq!(of_kind(&targets, TargetKind::EtcdClient), vec!["127.0.0.1:2379"], "kube-apiserver --etcd-servers");
-        assert_eq!(of_kind(&targets, TargetKind::EtcdPeer), vec!["127.0.0.1:2380"]);
+        assert_eq!(
+            of_kind(&targets, TargetKind::EtcdClient),
+            vec!["127.0.10.1:2379"],
+            "--etcd-servers=http://127.0.0.1:2379 means the API server's own node, cp1"
+        );
+        assert_eq!(of_kind(&targets, TargetKind::EtcdPeer), vec!["127.0.10.1:2380"]);
+        assert_eq!(of_kind(&targets, TargetKind::Tiller), vec!["127.0.10.4:44134"], "the tiller-deploy Service");
+        assert_eq!(of_kind(&targets, TargetKind::Dashboard), vec!["127.0.10.5:443"]);
+        assert!(
+            targets.iter().all(|target| !target.host.starts_with("127.0.0.")),
+            "nothing on the scanning machine itself: {targets:?}"
+        );
         assert_eq!(
             of_kind(&targets, TargetKind::Kubelet),
             vec!["127.0.10.1:10250", "127.0.10.2:10250", "127.0.10.3:10250"]
@@ -198,7 +321,7 @@ mod tests {
     fn without_etcd_servers_the_control_plane_nodes_are_tried() {
         let mut facts = weak();
         facts.components.items.clear();
-        let targets = targets(&facts, Ports::default());
+        let targets = targets(&facts, Ports::default(), &[]);
         assert_eq!(of_kind(&targets, TargetKind::EtcdClient), vec!["127.0.10.1:2379"], "only control-plane nodes");
     }
 
@@ -207,9 +330,21 @@ mod tests {
         let mut facts = weak();
         facts.cluster.server = Some("https://127.0.10.9:7443/".into());
         let ports = Ports { kubelet_read_only: 10266, ..Ports::default() };
-        let targets = targets(&facts, ports);
+        let targets = targets(&facts, ports, &[]);
         assert!(of_kind(&targets, TargetKind::ApiServer).contains(&"127.0.10.9:7443".to_owned()));
         assert!(of_kind(&targets, TargetKind::KubeletReadOnly).iter().all(|target| target.ends_with(":10266")));
+    }
+
+    #[test]
+    fn targets_can_be_added_by_hand_with_their_companion_ports() {
+        let manual: ManualTarget = "10.0.0.9:2379=etcd".parse().expect("valid");
+        assert_eq!(manual, ManualTarget { kind: TargetKind::EtcdClient, host: "10.0.0.9".into(), port: 2379 });
+        let targets = targets(&weak(), Ports::default(), &[manual, "[::1]:10250=kubelet".parse().expect("valid")]);
+        assert!(of_kind(&targets, TargetKind::EtcdPeer).contains(&"10.0.0.9:2380".to_owned()));
+        assert!(of_kind(&targets, TargetKind::KubeletReadOnly).contains(&"::1:10255".to_owned()));
+        for bad in ["10.0.0.9:2379", "10.0.0.9=etcd", "10.0.0.9:0=etcd", "10.0.0.9:2379=redis", ":2379=etcd"] {
+            assert!(bad.parse::<ManualTarget>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -24,6 +24,9 @@ use crate::source::manifests::STDIN_NAME;
 /// GitHub code scanning accepts at most this many results per run.
 pub const MAX_RESULTS: usize = 25_000;
 
+/// The subject kind of probe evidence; its name is `<component>/<host>[/<port>]`.
+const ENDPOINT_KIND: &str = "Endpoint";
+
 /// Characters kept as they are in pseudo-path segments: RFC 3986 unreserved.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
@@ -46,10 +49,16 @@ fn security_severity(severity: Severity) -> Option<&'static str> {
     }
 }
 
-/// The stable pseudo-path of a finding without a manifest file.
+/// The stable pseudo-path of a finding without a manifest file: an endpoint's
+/// `_endpoints/<component>/<host>[/<port>]`, an object's
+/// `k8s/<cluster>/<namespace|_cluster>/<Kind>/<name>`.
 pub fn pseudo_path(cluster: &str, finding: &Finding) -> String {
     let subject = &finding.subject;
     let segment = |text: &str| utf8_percent_encode(text, SEGMENT).to_string();
+    if subject.kind == ENDPOINT_KIND {
+        let segments: Vec<String> = subject.name.split('/').map(segment).collect();
+        return format!("_endpoints/{}", segments.join("/"));
+    }
     let namespace = subject.namespace.as_deref().unwrap_or("_cluster");
     format!("k8s/{}/{}/{}/{}", segment(cluster), segment(namespace), segment(&subject.kind), segment(&subject.name))
 }

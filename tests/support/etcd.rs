@@ -28,6 +28,8 @@ pub struct Etcd {
     pub peer: SocketAddr,
     /// The server certificate, DER (TLS modes).
     pub server_certificate: Option<Vec<u8>>,
+    /// The CA that issued it, PEM (TLS modes).
+    pub ca_pem: Option<String>,
     child: Child,
     dir: tempfile::TempDir,
 }
@@ -48,38 +50,55 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 impl Etcd {
     /// Starts etcd for the test named `test`.
     pub fn start(test: &str, mode: Mode) -> Self {
-        let ip: IpAddr = loopback::ip_with_ports(test, &[2379, 2380]);
+        Self::start_at(loopback::ip_with_ports(test, &[2379, 2380]), mode)
+    }
+
+    /// Starts etcd on `ip`, ports 2379 and 2380. In mutual-TLS mode the peer port
+    /// requires client certificates too.
+    pub fn start_at(ip: IpAddr, mode: Mode) -> Self {
+        Self::start_with_ca(ip, mode, &pki::Ca::new("etcd-ca"))
+    }
+
+    /// Like [`Self::start_at`], with certificates from `ca` (to make etcd share a CA).
+    pub fn start_with_ca(ip: IpAddr, mode: Mode, ca: &pki::Ca) -> Self {
         let client = SocketAddr::new(ip, 2379);
         let peer = SocketAddr::new(ip, 2380);
         let dir = tempfile::tempdir().expect("a temporary directory");
         let scheme = if mode == Mode::Plain { "http" } else { "https" };
+        let peer_scheme = if mode == Mode::MutualTls { "https" } else { "http" };
         let mut command = Command::new(binary());
         command
             .arg("--name=seaworthy-test")
             .arg(format!("--data-dir={}", dir.path().join("data").display()))
             .arg(format!("--listen-client-urls={scheme}://{client}"))
             .arg(format!("--advertise-client-urls={scheme}://{client}"))
-            .arg(format!("--listen-peer-urls=http://{peer}"))
-            .arg(format!("--initial-advertise-peer-urls=http://{peer}"))
-            .arg(format!("--initial-cluster=seaworthy-test=http://{peer}"))
+            .arg(format!("--listen-peer-urls={peer_scheme}://{peer}"))
+            .arg(format!("--initial-advertise-peer-urls={peer_scheme}://{peer}"))
+            .arg(format!("--initial-cluster=seaworthy-test={peer_scheme}://{peer}"))
             .arg("--listen-metrics-urls=")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("etcd.log")).expect("log file"));
         let mut server_certificate = None;
+        let mut ca_pem = None;
         if mode != Mode::Plain {
-            let ca = pki::Ca::new("etcd-ca");
             let leaf = ca.server(ip);
             command.arg(format!("--cert-file={}", write(dir.path(), "server.crt", &leaf.cert_pem)));
             command.arg(format!("--key-file={}", write(dir.path(), "server.key", &leaf.key_pem)));
             if mode == Mode::MutualTls {
+                let ca_file = write(dir.path(), "ca.crt", &ca.cert_pem);
                 command.arg("--client-cert-auth=true");
-                command.arg(format!("--trusted-ca-file={}", write(dir.path(), "ca.crt", &ca.cert_pem)));
+                command.arg(format!("--trusted-ca-file={ca_file}"));
+                command.arg(format!("--peer-cert-file={}", write(dir.path(), "peer.crt", &leaf.cert_pem)));
+                command.arg(format!("--peer-key-file={}", write(dir.path(), "peer.key", &leaf.key_pem)));
+                command.arg("--peer-client-cert-auth=true");
+                command.arg(format!("--peer-trusted-ca-file={ca_file}"));
             }
             server_certificate = Some(leaf.cert_der.to_vec());
+            ca_pem = Some(ca.cert_pem.clone());
         }
         let child = command.spawn().expect("etcd starts");
-        let mut etcd = Self { client, peer, server_certificate, child, dir };
+        let mut etcd = Self { client, peer, server_certificate, ca_pem, child, dir };
         etcd.wait_until_listening();
         etcd
     }

@@ -49,8 +49,18 @@ pub struct Settings {
     pub expire_first_continue: bool,
     /// Failures to inject.
     pub inject: Option<Injection>,
-    /// Status for requests without credentials to `/version` and `/api`.
+    /// Status for requests without credentials to `/version` and `/api` (and 403 for
+    /// everything else when it is 403).
     pub anonymous: u16,
+    /// Requests without credentials may read every resource (RBAC grants
+    /// `system:anonymous` the `view` role).
+    pub anonymous_reads: bool,
+    /// Text replacements applied to the fixture files before they are parsed (node
+    /// addresses moved to the test's own loopback addresses).
+    pub rewrite: Vec<(String, String)>,
+    /// Also serve the whole API, without authentication, over plain HTTP on port 8080
+    /// of the same address (the insecure port of old clusters).
+    pub insecure_port: bool,
     /// The bearer token the kubeconfig carries and the server accepts.
     pub token: String,
     /// Extra API groups announced by `/apis` (e.g. `config.openshift.io`).
@@ -102,6 +112,9 @@ impl Settings {
             expire_first_continue: false,
             inject: None,
             anonymous: 401,
+            anonymous_reads: false,
+            rewrite: Vec::new(),
+            insecure_port: false,
             token: "seaworthy-test-token".into(),
             extra_groups: Vec::new(),
         }
@@ -179,7 +192,10 @@ fn collection_key(group: &str, version: &str, plural: &str) -> String {
     format!("{group}/{version}/{plural}")
 }
 
-fn load(cluster: &str) -> (BTreeMap<String, Vec<serde_json::Value>>, Option<serde_json::Value>) {
+fn load(
+    cluster: &str,
+    rewrite: &[(String, String)],
+) -> (BTreeMap<String, Vec<serde_json::Value>>, Option<serde_json::Value>) {
     let dir = repo().join("testdata/clusters").join(cluster); // an absolute `cluster` replaces the base
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
@@ -190,7 +206,10 @@ fn load(cluster: &str) -> (BTreeMap<String, Vec<serde_json::Value>>, Option<serd
     let mut objects: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
     let mut kubelet_config = None;
     for file in files {
-        let text = std::fs::read_to_string(&file).expect("fixture is readable");
+        let mut text = std::fs::read_to_string(&file).expect("fixture is readable");
+        for (from, to) in rewrite {
+            text = text.replace(from.as_str(), to);
+        }
         let options = serde_saphyr::options! { budget: serde_saphyr::budget! { max_documents: usize::MAX, max_nodes: usize::MAX, max_events: usize::MAX, max_total_scalar_bytes: usize::MAX } };
         let documents: Vec<serde_json::Value> =
             serde_saphyr::from_multiple_with_options(&text, options).expect("fixture is valid YAML");
@@ -211,8 +230,12 @@ fn load(cluster: &str) -> (BTreeMap<String, Vec<serde_json::Value>>, Option<serd
 impl FakeApi {
     /// Starts a fake for the test named `test` on its own loopback address, port 6443.
     pub fn start(test: &str, settings: Settings) -> Self {
+        Self::start_at(loopback::address(test, 6443), settings)
+    }
+
+    /// Starts a fake listening on `address`.
+    pub fn start_at(address: SocketAddr, settings: Settings) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let address = loopback::address(test, 6443);
         let ca = pki::Ca::new("fake-kubernetes-ca");
         let leaf = ca.server(address.ip());
         let tls = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
@@ -223,7 +246,7 @@ impl FakeApi {
             .expect("server certificate");
         let mut tls = tls;
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let (objects, kubelet_config) = load(&settings.cluster);
+        let (objects, kubelet_config) = load(&settings.cluster, &settings.rewrite);
         let shared = Arc::new(Shared {
             objects,
             kubelet_config,
@@ -240,12 +263,18 @@ impl FakeApi {
             std::thread::spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
                 runtime.block_on(async move {
-                    let app = Router::new().fallback(serve).with_state(shared);
                     let config = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls));
                     let waiting = handle.clone();
                     tokio::spawn(async move {
                         let _ = ready_tx.send(waiting.listening().await);
                     });
+                    if shared.settings.insecure_port {
+                        let insecure = SocketAddr::new(address.ip(), 8080);
+                        let app = Router::new().fallback(serve_insecure).with_state(shared.clone());
+                        let listener = tokio::net::TcpListener::bind(insecure).await.expect("bind the insecure port");
+                        tokio::spawn(async move { axum::serve(listener, app).await });
+                    }
+                    let app = Router::new().fallback(serve).with_state(shared);
                     axum_server::bind_rustls(address, config)
                         .handle(handle)
                         .serve(app.into_make_service())
@@ -471,9 +500,11 @@ async fn serve(
     }
     if !authenticated {
         let anonymous_path = path == "/version" || path == "/api";
-        return match (bearer.is_some(), anonymous_path, shared.settings.anonymous) {
+        let settings = &shared.settings;
+        return match (bearer.is_some(), anonymous_path, settings.anonymous) {
             (false, true, 200) => route(&shared, &method, &path, &query, &body),
-            (false, true, 403) => status(
+            (false, false, _) if settings.anonymous_reads => route(&shared, &method, &path, &query, &body),
+            (false, _, 403) => status(
                 StatusCode::FORBIDDEN,
                 "Forbidden",
                 &format!("forbidden: User \"system:anonymous\" cannot get path \"{path}\""),
@@ -482,6 +513,11 @@ async fn serve(
         };
     }
     route(&shared, &method, &path, &query, &body)
+}
+
+/// The insecure port: every request is served, no credentials asked.
+async fn serve_insecure(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: Bytes) -> Response {
+    route(&shared, &method, uri.path(), uri.query().unwrap_or_default(), &body)
 }
 
 fn route(shared: &Shared, method: &Method, path: &str, query: &str, body: &[u8]) -> Response {

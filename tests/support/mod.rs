@@ -3,6 +3,7 @@
 
 pub mod etcd;
 pub mod fake_api;
+pub mod kubelet;
 pub mod loopback;
 pub mod pki;
 

@@ -45,16 +45,37 @@ impl Ca {
 
     /// A server certificate for `ip`, signed by this CA.
     pub fn server(&self, ip: IpAddr) -> Leaf {
+        self.server_until(ip, (2100, 1, 1))
+    }
+
+    /// A server certificate for `ip`, signed by this CA, valid until `not_after`.
+    pub fn server_until(&self, ip: IpAddr, not_after: (i32, u8, u8)) -> Leaf {
         let key = KeyPair::generate().expect("a server key");
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("server parameters");
-        params.subject_alt_names = vec![SanType::IpAddress(ip)];
-        params.distinguished_name.push(DnType::CommonName, ip.to_string());
-        let cert = params.signed_by(&key, &self.issuer).expect("a signed server certificate");
-        Leaf {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-            cert_der: cert.der().clone(),
-            key_der: key.serialize_der(),
-        }
+        let cert = server_params(ip, not_after).signed_by(&key, &self.issuer).expect("a signed server certificate");
+        leaf(&cert, &key)
+    }
+}
+
+/// A self-signed server certificate for `ip` (what a kubelet makes for itself).
+pub fn self_signed(ip: IpAddr, not_after: (i32, u8, u8)) -> Leaf {
+    let key = KeyPair::generate().expect("a server key");
+    let cert = server_params(ip, not_after).self_signed(&key).expect("a self-signed certificate");
+    leaf(&cert, &key)
+}
+
+fn server_params(ip: IpAddr, not_after: (i32, u8, u8)) -> CertificateParams {
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("server parameters");
+    params.subject_alt_names = vec![SanType::IpAddress(ip)];
+    params.distinguished_name.push(DnType::CommonName, ip.to_string());
+    params.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
+    params
+}
+
+fn leaf(cert: &rcgen::Certificate, key: &KeyPair) -> Leaf {
+    Leaf {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        cert_der: cert.der().clone(),
+        key_der: key.serialize_der(),
     }
 }

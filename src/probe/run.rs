@@ -1,0 +1,226 @@
+//! Runs the probes of every target, a bounded number at a time.
+//!
+//! Each target kind has a fixed plan of read-only requests (see [`plan`]). Every request
+//! is one task; a semaphore keeps at most `concurrency` of them in flight, so a cluster
+//! of thousands of nodes is probed at a steady, bounded pace.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::http::{self, Answer, Scheme};
+use super::targets::{Target, TargetKind};
+use super::{HttpEvidence, Timeouts};
+
+/// How probes run.
+#[derive(Clone, Copy, Debug)]
+pub struct ProbeSettings {
+    /// Connect and request timeouts of each request.
+    pub timeouts: Timeouts,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+}
+
+/// How one request is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Method {
+    /// A GET of this path.
+    Get(Scheme, &'static str),
+    /// The HTTP/2 client preface in plaintext (gRPC without TLS).
+    H2cPreface,
+}
+
+/// One request made against a target, and what it showed.
+#[derive(Clone, Debug)]
+pub struct Check {
+    /// Which request of the target's plan, e.g. `pods`.
+    pub name: &'static str,
+    /// The port probed.
+    pub port: u16,
+    /// What was sent and what came back.
+    pub evidence: HttpEvidence,
+    /// A summary of the answer, e.g. `12 pods listed`; the body itself is not kept.
+    pub detail: Option<String>,
+}
+
+/// A target and the outcome of each request of its plan.
+#[derive(Clone, Debug)]
+pub struct Probed {
+    /// The target.
+    pub target: Target,
+    /// One check per planned request, in plan order.
+    pub checks: Vec<Check>,
+}
+
+impl Probed {
+    /// The check named `name`.
+    pub fn check(&self, name: &str) -> Option<&Check> {
+        self.checks.iter().find(|check| check.name == name)
+    }
+}
+
+/// The requests made against a target of `kind`: named, read-only, unauthenticated.
+fn plan(kind: TargetKind) -> &'static [(&'static str, Method)] {
+    use Method::{Get, H2cPreface};
+    use Scheme::{Http, Https};
+    match kind {
+        TargetKind::ApiServer => &[
+            ("version", Get(Https, "/version")),
+            ("api", Get(Https, "/api")),
+            ("namespaces", Get(Https, "/api/v1/namespaces")),
+        ],
+        TargetKind::ApiServerInsecure => &[("version", Get(Http, "/version"))],
+        TargetKind::EtcdClient | TargetKind::EtcdPeer => {
+            &[("plaintext", Get(Http, "/version")), ("tls", Get(Https, "/version"))]
+        }
+        TargetKind::Kubelet => &[("pods", Get(Https, "/pods")), ("metrics", Get(Https, "/metrics/cadvisor"))],
+        TargetKind::KubeletReadOnly => &[("pods", Get(Http, "/pods")), ("metrics", Get(Http, "/metrics/cadvisor"))],
+        TargetKind::Cadvisor => &[("root", Get(Http, "/"))],
+        TargetKind::Tiller => &[("plaintext", H2cPreface)],
+        TargetKind::Dashboard => &[("tls", Get(Https, "/"))],
+    }
+}
+
+/// Probes every target; the result is in target order.
+pub fn run(targets: &[Target], settings: ProbeSettings) -> Vec<Probed> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+    runtime.block_on(run_async(targets, settings))
+}
+
+async fn run_async(targets: &[Target], settings: ProbeSettings) -> Vec<Probed> {
+    let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    for (target_index, target) in targets.iter().enumerate() {
+        for (check_index, &(name, method)) in plan(target.kind).iter().enumerate() {
+            let permits = permits.clone();
+            let host = target.host.clone();
+            let port = target.port;
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await.expect("the semaphore is never closed");
+                let check = probe_one(&host, port, name, method, settings.timeouts).await;
+                (target_index, check_index, check)
+            });
+        }
+    }
+    let mut probed: Vec<Probed> =
+        targets.iter().map(|target| Probed { target: target.clone(), checks: Vec::new() }).collect();
+    let mut finished = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        finished.push(joined.expect("a probe task does not panic"));
+    }
+    finished.sort_by_key(|(target_index, check_index, _)| (*target_index, *check_index));
+    for (target_index, _, check) in finished {
+        probed[target_index].checks.push(check);
+    }
+    probed
+}
+
+async fn probe_one(host: &str, port: u16, name: &'static str, method: Method, timeouts: Timeouts) -> Check {
+    let address = match resolve(host, port, timeouts).await {
+        Ok(address) => address,
+        Err(reason) => {
+            let request = match method {
+                Method::Get(scheme, path) => format!("GET {}://{}{path}", scheme_name(scheme), host_port(host, port)),
+                Method::H2cPreface => format!("HTTP/2 preface (plaintext) to {}", host_port(host, port)),
+            };
+            let evidence = HttpEvidence { reason: Some(reason), ..HttpEvidence::pending(request) };
+            return Check { name, port, evidence, detail: None };
+        }
+    };
+    let (answer, path) = match method {
+        Method::Get(scheme, path) => (http::get(address, path, scheme, timeouts).await, path),
+        Method::H2cPreface => (http::h2c_preface(address, timeouts).await, ""),
+    };
+    let Answer { evidence, body } = answer;
+    let detail = evidence.status.and_then(|status| summarize(path, status, &body, evidence.body_truncated));
+    Check { name, port, evidence, detail }
+}
+
+/// `host:port`, with brackets around an IPv6 address.
+pub fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") }
+}
+
+fn scheme_name(scheme: Scheme) -> &'static str {
+    match scheme {
+        Scheme::Http => "http",
+        Scheme::Https => "https",
+    }
+}
+
+/// The address of `host` (an IP address, or a name from the kubeconfig).
+async fn resolve(host: &str, port: u16, timeouts: Timeouts) -> Result<SocketAddr, String> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let found = tokio::time::timeout(timeouts.connect, tokio::net::lookup_host((host, port)))
+        .await
+        .map_err(|_| format!("cannot resolve {host} within {:?}", timeouts.connect))?
+        .map_err(|error| format!("cannot resolve {host}: {error}"))?
+        .next();
+    found.ok_or_else(|| format!("{host} has no address"))
+}
+
+/// What an answer shows, in a few words; the body is read here and dropped.
+fn summarize(path: &str, status: u16, body: &[u8], truncated: bool) -> Option<String> {
+    if status != 200 {
+        return None;
+    }
+    let json = || serde_json::from_slice::<serde_json::Value>(body).ok();
+    let listed = |what: &str| {
+        if truncated {
+            return Some(format!("{what} listed (more than {} KiB, not read further)", super::BODY_CAP / 1024));
+        }
+        let count = json()?.get("items")?.as_array()?.len();
+        Some(format!("{count} {what} listed"))
+    };
+    match path {
+        "/pods" => listed("pods"),
+        "/api/v1/namespaces" => listed("namespaces"),
+        "/version" => {
+            let version = json()?;
+            let text = version.get("gitVersion").or_else(|| version.get("etcdserver"))?.as_str()?;
+            Some(format!("version {text}"))
+        }
+        "/api" => Some("API discovery served".into()),
+        "/metrics/cadvisor" => {
+            let lines = body.split(|byte| *byte == b'\n').filter(|line| line.starts_with(b"container_")).count();
+            let more = if truncated { "+" } else { "" };
+            Some(format!("{lines}{more} container metric lines"))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_summarised_without_keeping_them() {
+        let pods = br#"{"kind":"PodList","items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}]}"#;
+        assert_eq!(summarize("/pods", 200, pods, false).as_deref(), Some("2 pods listed"));
+        assert_eq!(
+            summarize("/pods", 200, &pods[..20], true).as_deref(),
+            Some("pods listed (more than 64 KiB, not read further)")
+        );
+        assert_eq!(summarize("/pods", 401, b"Unauthorized", false), None);
+        assert_eq!(
+            summarize("/version", 200, br#"{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}"#, false).as_deref(),
+            Some("version 3.4.23")
+        );
+        assert_eq!(
+            summarize("/metrics/cadvisor", 200, b"# HELP x\ncontainer_cpu 1\ncontainer_mem 2\n", false).as_deref(),
+            Some("2 container metric lines")
+        );
+    }
+
+    #[test]
+    fn every_kind_has_a_plan_of_read_only_requests() {
+        for kind in TargetKind::ALL {
+            assert!(!plan(kind).is_empty(), "{kind:?}");
+        }
+    }
+}
