@@ -221,6 +221,18 @@ fn weak_cluster_evidence_reaches_the_table_and_sarif() {
 /// etcd's certificates come from the CA published in kube-root-ca.crt; `black_hole`
 /// names a node whose kubelet ports accept connections and never answer.
 fn hardened(test: &str, etcd_shares_cluster_ca: bool, black_hole: Option<&str>) -> (FakeApi, Etcd, Listeners) {
+    hardened_with(test, etcd_shares_cluster_ca, black_hole, Mode::MutualTls, 401)
+}
+
+/// [`hardened`] with etcd in `etcd_mode` and the API server answering anonymous
+/// requests with `anonymous`, whatever the fixture's flags say.
+fn hardened_with(
+    test: &str,
+    etcd_shares_cluster_ca: bool,
+    black_hole: Option<&str>,
+    etcd_mode: Mode,
+    anonymous: u16,
+) -> (FakeApi, Etcd, Listeners) {
     let kubelet_ca = Arc::new(pki::Ca::new("kubernetes"));
     let listeners = Listeners::new();
     let mut settings = Settings::cluster("hardened");
@@ -253,7 +265,8 @@ fn hardened(test: &str, etcd_shares_cluster_ca: bool, black_hole: Option<&str>) 
         let indented = etcd_ca.cert_pem.lines().fold(String::new(), |text, line| text + "    " + line + "\n");
         settings.rewrite.push((published, indented));
     }
-    let etcd = Etcd::start_with_ca(control_plane, Mode::MutualTls, &etcd_ca);
+    settings.anonymous = anonymous;
+    let etcd = Etcd::start_with_ca(control_plane, etcd_mode, &etcd_ca);
     let api = FakeApi::start_at(SocketAddr::new(control_plane, 6443), settings);
     (api, etcd, listeners)
 }
@@ -292,6 +305,40 @@ fn etcd_with_a_certificate_from_the_cluster_ca_is_found() {
     assert_eq!(
         messages(&report, "ETCD-012"),
         vec![format!("{}:2379 presents a certificate issued by the cluster CA (CN=etcd-ca)", etcd.client.ip())]
+    );
+}
+
+#[test]
+fn flags_contradicted_by_the_wire_are_findings() {
+    // The hardened pods say --anonymous-auth=false and --client-cert-auth=true; here the
+    // API server answers anonymous requests 403 and etcd serves TLS to anyone.
+    let (api, etcd, _listeners) = hardened_with("probes_flags_contradicted", false, None, Mode::Tls, 403);
+    let output = scan(&api, "json", &[]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("a JSON report");
+    let etcd_host = etcd.client.ip();
+    let api_host = api.address.ip();
+    assert_eq!(status(&report, "ETCD-009"), "pass", "TLS: no plaintext");
+    assert_eq!(
+        messages(&report, "ETCD-010"),
+        vec![format!(
+            "{etcd_host}:2379 answered a client that presented no certificate: GET https://{etcd_host}:2379/version → 200, version 3.4.23"
+        )]
+    );
+    assert_eq!(
+        messages(&report, "ETCD-013"),
+        vec![format!(
+            "{etcd_host}:2379: --client-cert-auth=true over https, but without a client certificate: GET https://{etcd_host}:2379/version → 200, version 3.4.23"
+        )]
+    );
+    assert_eq!(status(&report, "APISERVER-016"), "pass", "403 is not 200");
+    assert_eq!(status(&report, "APISERVER-017"), "fail", "403: anonymous authentication is on");
+    let contradicted = messages(&report, "APISERVER-019");
+    assert_eq!(contradicted.len(), 1, "{contradicted:?}");
+    assert!(
+        contradicted[0].starts_with(&format!(
+            "{api_host}:6443: --anonymous-auth=false, but without credentials: GET https://{api_host}:6443/api → 403"
+        )),
+        "{contradicted:?}"
     );
 }
 
