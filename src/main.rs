@@ -3,11 +3,10 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Parser as _;
-use std::time::Duration;
-
 use seaworthy::cli::{CatalogFormat, Cli, Command, Format, LiveArgs, ProbeArgs, ScanArgs, SnapshotArgs};
 use seaworthy::engine::Catalog;
 use seaworthy::probe::Timeouts;
@@ -196,10 +195,7 @@ fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
     }
     let clock = clock()?;
     let started_at = clock.now();
-    let config = match &args.config {
-        Some(path) => config::read(path).map_err(scan::ScanError::from)?,
-        None => config::Config::default(),
-    };
+    let config = read_config(args.config.as_deref())?;
     let catalog = scan::load_catalog(&args.rules.rule_dirs, &config, &args.select, &args.ignore)
         .map_err(scan::ScanError::from)?;
     let input = input(&args.source.manifests, args.source.snapshot.as_deref(), &args.source.live, &config, progress)?;
@@ -244,11 +240,16 @@ fn gate(report: &Report, args: &ScanArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn run_snapshot(args: &SnapshotArgs, progress: bool) -> anyhow::Result<ExitCode> {
-    let config = match &args.config {
+/// The `--config` file, or the defaults without one.
+fn read_config(path: Option<&Path>) -> anyhow::Result<config::Config> {
+    Ok(match path {
         Some(path) => config::read(path).map_err(scan::ScanError::from)?,
         None => config::Config::default(),
-    };
+    })
+}
+
+fn run_snapshot(args: &SnapshotArgs, progress: bool) -> anyhow::Result<ExitCode> {
+    let config = read_config(args.config.as_deref())?;
     let input = input(&args.manifests, None, &args.live, &config, progress)?;
     let (facts, _) = scan::read_facts(&input, clock()?.as_ref()).map_err(scan::ScanError::from)?;
     std::fs::write(&args.output, source::snapshot::to_text(&facts))

@@ -439,8 +439,10 @@ fn etcd(
         }
     };
     let client_cert_auth = transport(&plaintext, &tls, tls_of(Some(probed), "tls")).to_owned();
+    // The peer port has TLS when a handshake was answered, with or without a client
+    // certificate; only a plaintext answer means it has none.
     let peer_tls_status = match transport(&peer_plaintext, &peer_tls, tls_of(peer, "tls")) {
-        _ if peer_plaintext.http_status == 200 => "off",
+        "off" if peer_plaintext.http_status == 200 => "off",
         "off" | "required" => "on",
         other => other,
     }
