@@ -24,6 +24,7 @@ pub struct Cli {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // Parsed once per process; boxing would only add noise.
 pub enum Command {
     /// Judge a live cluster (the default), manifests or a snapshot and print a scored report.
     Scan(ScanArgs),
@@ -33,6 +34,9 @@ pub enum Command {
     Rules(RulesArgs),
     /// Show one rule in full.
     Explain(ExplainArgs),
+    /// Compare two JSON reports of one cluster: new, resolved and still-failing findings
+    /// and the score change; exit 1 on a regression.
+    Diff(DiffArgs),
 }
 
 /// Where objects come from: a live cluster unless manifests or a snapshot are given.
@@ -204,6 +208,40 @@ pub struct ScanArgs {
     /// Configuration file (exceptions, registry allow-list, rule selection, severity overrides).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// An earlier JSON report of this cluster: every finding is marked new or unchanged.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Let --fail-on count only findings that are new against --baseline.
+    #[arg(long, requires = "baseline")]
+    pub fail_on_new: bool,
+    /// Push metrics (score, grade, coverage, findings by severity and category) to this
+    /// Pushgateway: its base URL, or a group URL `…/metrics/job/<job>[/<label>/<value>…]`.
+    #[arg(long, value_name = "URL", env = "SEAWORTHY_PUSH_METRICS", value_parser = crate::sink::push_url)]
+    pub push_metrics: Option<reqwest::Url>,
+    /// POST the JSON report to this URL (https certificates are verified).
+    #[arg(long, value_name = "URL", env = "SEAWORTHY_WEBHOOK", hide_env_values = true, value_parser = crate::sink::webhook_url)]
+    pub webhook: Option<reqwest::Url>,
+}
+
+/// `seaworthy diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older report (`seaworthy scan -o json`).
+    pub old: PathBuf,
+    /// The newer report.
+    pub new: PathBuf,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = DiffFormat::Table)]
+    pub format: DiffFormat,
+}
+
+/// `seaworthy diff` formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Tables for a terminal.
+    Table,
+    /// The drift as JSON.
+    Json,
 }
 
 /// `seaworthy snapshot`.

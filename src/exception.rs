@@ -187,6 +187,7 @@ mod tests {
             evidence: None,
             fingerprint: "f".into(),
             location: None,
+            baseline: None,
         }
     }
 

@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod drift;
 pub mod engine;
 pub mod exception;
 pub mod facts;
@@ -15,6 +16,7 @@ pub mod probe;
 pub mod report;
 pub mod scan;
 pub mod score;
+pub mod sink;
 pub mod source;
 mod walk;
 mod yaml;

@@ -7,14 +7,17 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Parser as _;
-use seaworthy::cli::{CatalogFormat, Cli, Command, Format, LiveArgs, ProbeArgs, ScanArgs, SnapshotArgs};
-use seaworthy::engine::Catalog;
+use seaworthy::cli::{
+    CatalogFormat, Cli, Command, DiffArgs, DiffFormat, Format, LiveArgs, ProbeArgs, ScanArgs, SnapshotArgs,
+};
+use seaworthy::engine::{BaselineState, Catalog, Finding};
 use seaworthy::probe::Timeouts;
 use seaworthy::probe::run::ProbeSettings;
 use seaworthy::report::{self, Report, table};
 use seaworthy::scan::{self, Clock, FixedClock, Input, ProbeOptions, SystemClock};
+use seaworthy::sink::{self, Delivery, Sinks};
 use seaworthy::source::live::{LiveError, LiveOptions};
-use seaworthy::{config, source};
+use seaworthy::{config, drift, source};
 
 /// Findings at or above `--fail-on`, or a score below `--min-score`.
 const EXIT_GATE: u8 = 1;
@@ -22,6 +25,8 @@ const EXIT_GATE: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 /// Coverage below `--min-coverage`.
 const EXIT_INCOMPLETE: u8 = 3;
+/// The report was written, but a sink (`--push-metrics`, `--webhook`) did not take it.
+const EXIT_SINK: u8 = 4;
 
 #[allow(clippy::print_stderr)] // The one place errors reach the user.
 fn main() -> ExitCode {
@@ -64,7 +69,16 @@ fn hint(error: &anyhow::Error) -> &'static str {
         )) => " (hint: fix the manifest at that line, or leave the file out)",
         Some(scan::ScanError::Rule(_)) => " (hint: see docs/writing-rules.md for the rule format)",
         Some(scan::ScanError::Config(_) | scan::ScanError::Exception(_)) => " (hint: see docs/configuration.md)",
-        _ => "",
+        _ => match error.chain().find_map(|cause| cause.downcast_ref::<drift::DriftError>()) {
+            Some(drift::DriftError::Read { .. }) => " (hint: check the path)",
+            Some(drift::DriftError::NotAReport { .. } | drift::DriftError::Version { .. }) => {
+                " (hint: give a report written by `seaworthy scan -o json`)"
+            }
+            Some(drift::DriftError::OtherCluster { .. }) => {
+                " (hint: compare two scans of one cluster; fingerprints include its identity)"
+            }
+            None => "",
+        },
     }
 }
 
@@ -84,6 +98,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             write_stdout(&text)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Diff(args) => run_diff(&args),
         Command::Explain(args) => {
             let catalog = Catalog::load(true, &args.rules.rule_dirs).map_err(scan::ScanError::from)?;
             let id = args.id.to_uppercase();
@@ -187,6 +202,7 @@ fn input(
     })
 }
 
+#[allow(clippy::print_stderr)] // Sink failures are told after the report is out.
 fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
     for (option, value) in [("--min-score", args.min_score), ("--min-coverage", args.min_coverage)] {
         if value.is_some_and(|value| !(0.0..=100.0).contains(&value)) {
@@ -198,35 +214,77 @@ fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
     let config = read_config(args.config.as_deref())?;
     let catalog = scan::load_catalog(&args.rules.rule_dirs, &config, &args.select, &args.ignore)
         .map_err(scan::ScanError::from)?;
+    // Read before scanning, so that a wrong path does not cost a whole scan.
+    let baseline = args.baseline.as_deref().map(drift::read).transpose()?;
     let input = input(&args.source.manifests, args.source.snapshot.as_deref(), &args.source.live, &config, progress)?;
     let (facts, source_info) = scan::read_facts(&input, clock.as_ref()).map_err(scan::ScanError::from)?;
-    let report = scan::judge(&facts, source_info, &catalog, &config, clock.as_ref(), started_at, scan::new_run_id())?;
+    let mut report =
+        scan::judge(&facts, source_info, &catalog, &config, clock.as_ref(), started_at, scan::new_run_id())?;
+    if let Some(baseline) = &baseline {
+        drift::mark(&mut report, baseline)?;
+    }
 
     let to_terminal = args.output_file.is_none() && std::io::stdout().is_terminal();
     let text = match args.format {
-        Format::Table => {
-            let colour = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
-            table::render(&report, table::Style { colour, terminal_width: to_terminal })
-        }
+        Format::Table => table::render(&report, table_style(to_terminal)),
         Format::Json => report::json::render(&report),
         Format::Sarif => {
             report::sarif::render(&report, &std::env::current_dir().context("cannot read the working directory")?)
         }
     };
     match &args.output_file {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => write_atomically(path, &text)?,
         None => write_stdout(&text)?,
+    }
+    // The report is out; a sink that fails is told on stderr and in the exit code.
+    let sinks = Sinks { push_metrics: args.push_metrics.clone(), webhook: args.webhook.clone() };
+    let failures = sink::deliver(&report, &sinks, &Delivery::default());
+    for failure in &failures {
+        eprintln!("seaworthy: error: {failure}");
+    }
+    if !failures.is_empty() {
+        return Ok(ExitCode::from(EXIT_SINK));
     }
     Ok(gate(&report, args))
 }
 
-/// The exit code: 1 when the gate fails, else 3 when coverage is short, else 0.
+/// Writes `text` to a temporary file beside `path`, then renames it over `path`: a
+/// reader (or the next run's `--baseline`) never sees half a report.
+fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    let name = path.file_name().with_context(|| format!("{} is not a file path", path.display()))?;
+    let mut temporary_name = std::ffi::OsString::from(".");
+    temporary_name.push(name);
+    temporary_name.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(temporary_name);
+    let written = std::fs::write(&temporary, text).and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written.with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn run_diff(args: &DiffArgs) -> anyhow::Result<ExitCode> {
+    let old = drift::read(&args.old)?;
+    let new = drift::read(&args.new)?;
+    let drift = drift::compare(&old, &new)?;
+    let text = match args.format {
+        DiffFormat::Table => report::drift::render(&drift, table_style(std::io::stdout().is_terminal())),
+        DiffFormat::Json => report::drift::json(&drift),
+    };
+    write_stdout(&text)?;
+    Ok(if drift.regressed() { ExitCode::from(EXIT_GATE) } else { ExitCode::SUCCESS })
+}
+
+/// The exit code: 1 when the gate fails, else 3 when coverage is short, else 0 (a
+/// failed sink, 4, is decided before).
 fn gate(report: &Report, args: &ScanArgs) -> ExitCode {
+    // With --fail-on-new, only findings the baseline did not have count.
+    let counts = |finding: &Finding| !args.fail_on_new || finding.baseline == Some(BaselineState::New);
     let failing_severe = args.fail_on.threshold().is_some_and(|threshold| {
         report
             .results
             .iter()
-            .filter(|result| !result.findings.is_empty())
+            .filter(|result| result.findings.iter().any(counts))
             .filter_map(|result| report.rule(&result.rule_id))
             .any(|rule| rule.severity <= threshold)
     });
@@ -255,6 +313,12 @@ fn run_snapshot(args: &SnapshotArgs, progress: bool) -> anyhow::Result<ExitCode>
     std::fs::write(&args.output, source::snapshot::to_text(&facts))
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Tables fit the terminal and use colour there, unless `NO_COLOR` is set.
+fn table_style(to_terminal: bool) -> table::Style {
+    let colour = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
+    table::Style { colour, terminal_width: to_terminal }
 }
 
 fn write_stdout(text: &str) -> anyhow::Result<()> {

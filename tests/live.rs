@@ -303,47 +303,6 @@ fn connection_problems_are_one_line_errors_with_a_hint() {
     );
 }
 
-/// The ClusterRole the README documents, taken from the README itself so the two
-/// cannot drift apart.
-fn documented_cluster_role() -> String {
-    let readme = std::fs::read_to_string(support::repo().join("README.md")).expect("README");
-    let start = readme
-        .find("kind: ClusterRole\nmetadata:\n  name: seaworthy-reader")
-        .expect("the README documents the ClusterRole");
-    let block_start = readme[..start].rfind("```yaml\n").expect("in a YAML block") + "```yaml\n".len();
-    let end = block_start + readme[block_start..].find("```").expect("the block ends");
-    readme[block_start..end].to_owned()
-}
-
-#[test]
-fn the_documented_cluster_role_is_enough_for_full_coverage() {
-    let settings = Settings::cluster("hardened").enforcing(&documented_cluster_role());
-    let api = FakeApi::start("the_documented_cluster_role_is_enough_for_full_coverage", settings);
-    let (code, report, stderr) = scan_json(&api, &[]);
-    assert_eq!(code, 0, "{stderr}");
-    let missing: Vec<&serde_json::Value> = report["coverage"]["collections"]
-        .as_array()
-        .expect("collections")
-        .iter()
-        .filter(|collection| collection["status"] != "collected" && collection["name"] != "kubeletConfigs")
-        .collect();
-    assert!(missing.is_empty(), "the documented role reads everything but /configz: {missing:?}");
-}
-
-#[test]
-fn a_role_missing_one_resource_loses_exactly_that_collection() {
-    let role = documented_cluster_role().replace("resources: [networkpolicies]", "resources: []");
-    let api = FakeApi::start(
-        "a_role_missing_one_resource_loses_exactly_that",
-        Settings::cluster("hardened").enforcing(&role),
-    );
-    let (_, report, _) = scan_json(&api, &[]);
-    let (status, reason) = status_of(&report, "NS-001");
-    assert_eq!(status, "not_evaluated");
-    assert!(reason.contains("forbidden: list networkpolicies.networking.k8s.io"), "{reason}");
-    assert_eq!(status_of(&report, "HA-001").0, "pass", "other collections are unaffected");
-}
-
 #[test]
 fn anonymous_access_is_not_mistaken_for_credentials() {
     // The server lets anyone read /version; a kubeconfig without a token must still fail

@@ -7,23 +7,15 @@
 mod support;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
+use support::clusters::{CONTROL_PLANE_PORTS, NODE_PORTS, hardened_with, ip};
 use support::etcd::{Etcd, Mode};
 use support::fake_api::{FakeApi, Settings};
 use support::kubelet::{Behaviour, Listeners};
-use support::{code, failing_rules, loopback, pki, seaworthy_with, stderr, stdout};
+use support::{code, failing_rules, seaworthy_with, stderr, stdout};
 
 /// The clock the scans run with: kubelet certificates are minted relative to it.
 const NOW: &str = "2026-11-22T12:00:00Z";
-
-const CONTROL_PLANE_PORTS: &[u16] = &[6443, 8080, 2379, 2380, 10250, 10255, 4194];
-const NODE_PORTS: &[u16] = &[10250, 10255, 4194];
-
-/// A loopback address for one role in one test.
-fn ip(test: &str, role: &str, ports: &[u16]) -> IpAddr {
-    loopback::ip_with_ports(&format!("{test}/{role}"), ports)
-}
 
 fn scan(api: &FakeApi, format: &str, extra: &[&str]) -> std::process::Output {
     let kubeconfig = api.kubeconfig.to_str().expect("UTF-8 path");
@@ -222,53 +214,6 @@ fn weak_cluster_evidence_reaches_the_table_and_sarif() {
 /// names a node whose kubelet ports accept connections and never answer.
 fn hardened(test: &str, etcd_shares_cluster_ca: bool, black_hole: Option<&str>) -> (FakeApi, Etcd, Listeners) {
     hardened_with(test, etcd_shares_cluster_ca, black_hole, Mode::MutualTls, 401)
-}
-
-/// [`hardened`] with etcd in `etcd_mode` and the API server answering anonymous
-/// requests with `anonymous`, whatever the fixture's flags say.
-fn hardened_with(
-    test: &str,
-    etcd_shares_cluster_ca: bool,
-    black_hole: Option<&str>,
-    etcd_mode: Mode,
-    anonymous: u16,
-) -> (FakeApi, Etcd, Listeners) {
-    let kubelet_ca = Arc::new(pki::Ca::new("kubernetes"));
-    let listeners = Listeners::new();
-    let mut settings = Settings::cluster("hardened");
-    // Addresses first: once listeners are bound, the same name would yield another address.
-    let control_plane = ip(test, "cp1", CONTROL_PLANE_PORTS);
-    // Longest first: 127.0.20.1 is a prefix of 127.0.20.11.
-    for (node, fixture) in [
-        ("worker1", "127.0.20.11"),
-        ("worker2", "127.0.20.12"),
-        ("worker3", "127.0.20.13"),
-        ("cp1", "127.0.20.1"),
-        ("cp2", "127.0.20.2"),
-        ("cp3", "127.0.20.3"),
-    ] {
-        let address = if node == "cp1" { control_plane } else { ip(test, node, NODE_PORTS) };
-        settings.rewrite.push((fixture.into(), address.to_string()));
-        if black_hole == Some(node) {
-            for port in NODE_PORTS {
-                listeners.black_hole(SocketAddr::new(address, *port));
-            }
-        } else {
-            listeners.kubelet(address, &Behaviour::hardened(kubelet_ca.clone()));
-        }
-    }
-    let etcd_ca = pki::Ca::new("etcd-ca");
-    if etcd_shares_cluster_ca {
-        let fixture = std::fs::read_to_string(support::repo().join("testdata/clusters/hardened/namespaces.yaml"))
-            .expect("the hardened fixture");
-        let published = fixture.split("ca.crt: |\n").nth(1).expect("the fixture publishes a cluster CA").to_owned();
-        let indented = etcd_ca.cert_pem.lines().fold(String::new(), |text, line| text + "    " + line + "\n");
-        settings.rewrite.push((published, indented));
-    }
-    settings.anonymous = anonymous;
-    let etcd = Etcd::start_with_ca(control_plane, etcd_mode, &etcd_ca);
-    let api = FakeApi::start_at(SocketAddr::new(control_plane, 6443), settings);
-    (api, etcd, listeners)
 }
 
 #[test]

@@ -238,6 +238,19 @@ pub struct Finding {
     /// Manifest file and line, when read from manifests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
+    /// Against `--baseline`: whether the baseline had this finding too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineState>,
+}
+
+/// A finding compared with a baseline scan (SARIF's `baselineState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BaselineState {
+    /// The baseline did not have it.
+    New,
+    /// The baseline had it too.
+    Unchanged,
 }
 
 /// The result of one rule.
@@ -373,6 +386,7 @@ fn finding(
         evidence: (!evidence.is_empty()).then_some(evidence),
         location: item.get("location").and_then(|location| serde_json::from_value(location.clone()).ok()),
         subject,
+        baseline: None,
     }
 }
 

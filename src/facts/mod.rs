@@ -353,7 +353,8 @@ pub struct ServiceAccountFact {
     pub subject: Subject,
     /// Manifest location, when read from manifests.
     pub location: Option<Location>,
-    /// A ServiceAccount object exists (it may only be referenced).
+    /// A ServiceAccount object was read (it may only be referenced). Live scans do not
+    /// list ServiceAccounts (no rule needs them), so there it is always false.
     pub exists: bool,
     /// Workloads running as it, as `Kind/namespace/name`.
     pub workloads: Vec<String>,

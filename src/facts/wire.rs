@@ -205,16 +205,41 @@ pub fn attach(facts: &mut Facts, probing: &Probing, now: Timestamp) {
     let of_kind = |kind| probed.iter().filter(move |probed| probed.target.kind == kind);
     let companion = |kind, host: &str| of_kind(kind).find(|probed| probed.target.host == host);
 
+    // Targets come from the cluster's objects: a probe collection is only as complete as
+    // the lists its targets were found in. Unseen targets are unknown, not secure.
+    let from = |sources: &[(&str, &Availability)]| {
+        sources
+            .iter()
+            .find_map(|(name, availability)| match availability {
+                Availability::NotCollected { reason } => {
+                    Some(Availability::not_collected(format!("probe targets unknown: {name} not collected: {reason}")))
+                }
+                _ => None,
+            })
+            .unwrap_or(Availability::Collected)
+    };
+    let nodes = ("nodes", &facts.nodes.availability);
+    let apiserver_sources = [("apiserverEndpoints", &facts.apiserver_endpoints.availability)];
+    let etcd_sources = [("workloads", &facts.workloads.availability), nodes];
+    let kubelet_sources = [nodes];
+    let addon_sources = [("services", &facts.services.availability)];
+    let apiservers_available = from(&apiserver_sources);
+    let etcd_found = from(&etcd_sources);
+    let kubelets_available = from(&kubelet_sources);
+    let addons_available = from(&addon_sources);
+    let certificates_available =
+        Availability::combine([&apiservers_available, &etcd_found, &kubelets_available, &addons_available]);
+
     let apiservers = of_kind(TargetKind::ApiServer)
         .map(|probed| apiserver(facts, probed, companion(TargetKind::ApiServerInsecure, &probed.target.host)))
         .collect();
-    facts.apiservers = Collection::new(Availability::Collected, apiservers);
+    facts.apiservers = Collection::new(apiservers_available, apiservers);
 
     let provider = facts.cluster.provider.as_str();
     let etcd_available = if MANAGED_PROVIDERS.contains(&provider) {
         Availability::NotApplicable { reason: format!("managed control plane: {provider}") }
     } else {
-        Availability::Collected
+        etcd_found
     };
     let cluster_ca = facts.cluster.ca_certificate.as_deref().map(certificate::der_from_pem);
     let etcd = of_kind(TargetKind::EtcdClient)
@@ -234,7 +259,7 @@ pub fn attach(facts: &mut Facts, probing: &Probing, now: Timestamp) {
             )
         })
         .collect();
-    facts.kubelets = Collection::new(Availability::Collected, kubelets);
+    facts.kubelets = Collection::new(kubelets_available, kubelets);
 
     let addons = probed
         .iter()
@@ -254,10 +279,10 @@ pub fn attach(facts: &mut Facts, probing: &Probing, now: Timestamp) {
             })
         })
         .collect();
-    facts.addon_endpoints = Collection::new(Availability::Collected, addons);
+    facts.addon_endpoints = Collection::new(addons_available, addons);
 
     let certificates = probed.iter().filter_map(|probed| certificate_fact(probed, now)).collect();
-    facts.certificates = Collection::new(Availability::Collected, certificates);
+    facts.certificates = Collection::new(certificates_available, certificates);
 }
 
 /// `Endpoint <component>/<host>[/<port>]`: the SARIF `_endpoints/…` pseudo-path.
@@ -721,6 +746,20 @@ mod tests {
         assert_eq!(item.peer_plaintext.reason, "not probed");
         // The weak etcd pod listens on http:// without --client-cert-auth: the wire disagrees.
         assert_eq!(item.reconciliation, "disagree", "{:?}", item.disagreements);
+    }
+
+    #[test]
+    fn probes_are_only_as_complete_as_the_lists_their_targets_come_from() {
+        let mut facts = weak();
+        facts.services.availability = Availability::not_collected("forbidden: list services");
+        attach(&mut facts, &Probing::Ran(Vec::new()), Timestamp::UNIX_EPOCH);
+        let unknown = Availability::not_collected(
+            "probe targets unknown: services not collected: forbidden: list services".to_owned(),
+        );
+        assert_eq!(facts.addon_endpoints.availability, unknown, "no Tiller found is not no Tiller");
+        assert_eq!(facts.certificates.availability, unknown, "add-on certificates are unknown too");
+        assert_eq!(facts.kubelets.availability, Availability::Collected, "nodes were listed");
+        assert_eq!(facts.etcd.availability, Availability::Collected);
     }
 
     #[test]

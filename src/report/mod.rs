@@ -5,6 +5,7 @@
 //! types, fields may be added but never renamed.
 
 pub mod catalog;
+pub mod drift;
 pub mod json;
 pub mod sarif;
 pub mod table;
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::drift::BaselineSummary;
 use crate::engine::{Category, Finding, RuleResult, Severity, Status};
 use crate::exception::{ExceptedFinding, ExceptionOutcome};
 use crate::facts::{ClusterFacts, Facts};
@@ -52,6 +54,9 @@ pub struct Report {
     pub exceptions: Vec<ExceptionOutcome>,
     /// What could not be collected or judged, and why.
     pub coverage: CoverageInfo,
+    /// With `--baseline`: the baseline scan and how many findings are new.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineSummary>,
 }
 
 /// The tool that wrote the report.
@@ -256,6 +261,7 @@ impl Report {
             results,
             exceptions: parts.exceptions,
             coverage,
+            baseline: None,
         }
     }
 

@@ -13,12 +13,12 @@ use std::path::Path;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString, PhysicalLocation,
-    PropertyBag, Region, ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run,
-    RunAutomationDetails, Sarif, Tool, ToolComponent,
+    PropertyBag, Region, ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultBaselineState,
+    ResultLevel, Run, RunAutomationDetails, Sarif, Tool, ToolComponent,
 };
 
 use super::{Report, RuleInfo};
-use crate::engine::{Finding, Severity};
+use crate::engine::{BaselineState, Finding, Severity};
 use crate::source::manifests::STDIN_NAME;
 
 /// GitHub code scanning accepts at most this many results per run.
@@ -152,14 +152,22 @@ fn result(report: &Report, index: usize, rule: &RuleInfo, finding: &Finding, bas
         .logical_locations(logical)
         .build();
     let fingerprints = BTreeMap::from([("primaryLocationLineHash".to_owned(), finding.fingerprint.clone())]);
-    SarifResult::builder()
+    let mut result = SarifResult::builder()
         .rule_id(rule.id.clone())
         .rule_index(i64::try_from(index).unwrap_or(i64::MAX))
         .level(level(rule.severity))
         .message(Message::builder().text(finding.message.clone()).build())
         .locations(vec![location])
         .partial_fingerprints(fingerprints)
-        .build()
+        .build();
+    result.baseline_state = finding.baseline.map(|state| {
+        let state = match state {
+            BaselineState::New => ResultBaselineState::New,
+            BaselineState::Unchanged => ResultBaselineState::Unchanged,
+        };
+        serde_json::to_value(state).expect("a SARIF enum serializes")
+    });
+    result
 }
 
 /// Renders the report as a SARIF log; manifest paths are made relative to `base`.
@@ -184,12 +192,18 @@ pub fn render(report: &Report, base: &Path) -> String {
         .semantic_version(report.tool.version.clone())
         .rules(rules)
         .build();
-    let run = Run::builder()
+    let mut run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .automation_details(RunAutomationDetails::builder().id(format!("seaworthy/{identity}/")).build())
         .invocations(vec![Invocation::builder().execution_successful(true).build()])
         .results(results)
         .build();
+    // seaworthy's run ids are UUIDs, as SARIF's GUIDs must be; anything else is left out.
+    run.baseline_guid = report
+        .baseline
+        .as_ref()
+        .map(|baseline| baseline.scan.run_id.clone())
+        .filter(|run_id| uuid::Uuid::parse_str(run_id).is_ok());
     let log = Sarif::builder()
         .schema("https://json.schemastore.org/sarif-2.1.0.json")
         .version(serde_json::Value::from("2.1.0"))

@@ -7,8 +7,9 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
 
 use super::{InputKind, Report};
-use crate::engine::{Finding, Severity, Status};
+use crate::engine::{BaselineState, Finding, Severity, Status};
 use crate::exception::ExceptionState;
+use crate::facts::Subject;
 use crate::score::Grade;
 
 /// Findings shown per rule before the rest are summarised.
@@ -25,7 +26,8 @@ pub struct Style {
     pub terminal_width: bool,
 }
 
-fn table(style: Style) -> Table {
+/// An empty table in the report's look.
+pub(super) fn table(style: Style) -> Table {
     let mut table = Table::new();
     table.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
     if style.colour {
@@ -59,9 +61,8 @@ fn grade_colour(grade: Grade) -> Color {
     }
 }
 
-/// Describes a finding's subject: `Deployment web (namespace app, container nginx) at file:line`.
-fn subject_line(finding: &Finding) -> String {
-    let subject = &finding.subject;
+/// Describes a subject: `Deployment web (namespace app, container nginx)`.
+pub(super) fn subject_text(subject: &Subject) -> String {
     let mut line = format!("{} {}", subject.kind, subject.name);
     let mut details = Vec::new();
     if let Some(namespace) = &subject.namespace {
@@ -73,6 +74,17 @@ fn subject_line(finding: &Finding) -> String {
     if !details.is_empty() {
         let _ = write!(line, " ({})", details.join(", "));
     }
+    line
+}
+
+/// Describes a finding's subject, where it is written and whether it is new against
+/// the baseline: `[new] Deployment web (namespace app) at file:line`.
+fn subject_line(finding: &Finding) -> String {
+    let mut line = String::new();
+    if finding.baseline == Some(BaselineState::New) {
+        line.push_str("[new] ");
+    }
+    line.push_str(&subject_text(&finding.subject));
     if let Some(location) = &finding.location {
         let _ = write!(line, " at {}:{}", location.file, location.line);
     }
@@ -126,6 +138,21 @@ fn header(report: &Report, style: Style) -> String {
             summary.pass, summary.fail, summary.not_evaluated, summary.not_applicable, summary.excepted
         )),
     ]);
+    if let Some(baseline) = &report.baseline {
+        table.add_row(vec![
+            Cell::new("Baseline"),
+            Cell::new(format!(
+                "{} new, {} unchanged, {} resolved, {} now excepted, {} no longer judged since {} (score {:+.1})",
+                baseline.new,
+                baseline.unchanged,
+                baseline.resolved,
+                baseline.now_excepted,
+                baseline.no_longer_judged,
+                baseline.scan.started_at,
+                baseline.score_change
+            )),
+        ]);
+    }
     format!("{table}\n")
 }
 

@@ -42,9 +42,9 @@ pub struct Settings {
     pub git_version: String,
     /// Resources (`pods`, `deployments.apps`) answered 403, to lists and access reviews.
     pub forbidden: Vec<String>,
-    /// When set, only these resources may be listed; everything else is forbidden (the
-    /// resources a ClusterRole grants `list` on).
-    pub allow_only: Option<Vec<String>>,
+    /// When set, RBAC as a ClusterRole would have it: only what these grants allow is
+    /// answered, everything else is 403 (lists, named gets and access reviews alike).
+    pub allow_only: Option<Vec<Grant>>,
     /// Answer 410 Gone to the first request that presents a continue token.
     pub expire_first_continue: bool,
     /// Failures to inject.
@@ -67,37 +67,45 @@ pub struct Settings {
     pub extra_groups: Vec<String>,
 }
 
-impl Settings {
-    /// Forbids everything `cluster_role` (YAML) does not grant: a resource may be listed
-    /// when a rule grants `list` (or `*`) on it, and read by name with `get`; a
-    /// subresource (`nodes/proxy`) needs `get` on it.
-    pub fn enforcing(mut self, cluster_role: &str) -> Self {
-        let role: serde_json::Value = serde_saphyr::from_str(cluster_role).expect("the ClusterRole is YAML");
-        let mut allowed = Vec::new();
-        for rule in role["rules"].as_array().into_iter().flatten() {
-            let strings = |key: &str| -> Vec<String> {
-                rule[key]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|value| value.as_str().map(str::to_owned))
-                    .collect()
-            };
-            let verbs = strings("verbs");
-            let grants = |verb: &str| verbs.iter().any(|granted| granted == verb || granted == "*");
-            for group in strings("apiGroups") {
-                for resource in strings("resources") {
-                    let name = if group.is_empty() { resource.clone() } else { format!("{resource}.{group}") };
-                    // Lists need `list`; named reads (kubeadm-config, /configz) need `get`.
-                    if grants("list")
-                        || (grants("get") && (resource.contains('/') || rule.get("resourceNames").is_some()))
-                    {
-                        allowed.push(name);
-                    }
-                }
+/// One resource a ClusterRole rule grants verbs on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    /// `plural` for the core group, else `plural.group`; `plural/subresource` for a subresource.
+    pub resource: String,
+    /// The verbs (`*` is every verb).
+    pub verbs: Vec<String>,
+    /// `resourceNames`: when set, only these objects, and only by name.
+    pub names: Option<Vec<String>>,
+}
+
+/// The grants of a ClusterRole (YAML), one per resource of each rule.
+pub fn grants_of(cluster_role: &str) -> Vec<Grant> {
+    let role: serde_json::Value = serde_saphyr::from_str(cluster_role).expect("the ClusterRole is YAML");
+    let mut grants = Vec::new();
+    for rule in role["rules"].as_array().into_iter().flatten() {
+        let strings = |key: &str| -> Vec<String> {
+            rule[key].as_array().into_iter().flatten().filter_map(|value| value.as_str().map(str::to_owned)).collect()
+        };
+        let names = rule.get("resourceNames").map(|_| strings("resourceNames"));
+        for group in strings("apiGroups") {
+            for resource in strings("resources") {
+                let (plural, subresource) = match resource.split_once('/') {
+                    Some((plural, subresource)) => (plural.to_owned(), format!("/{subresource}")),
+                    None => (resource.clone(), String::new()),
+                };
+                let resource =
+                    if group.is_empty() { resource.clone() } else { format!("{plural}.{group}{subresource}") };
+                grants.push(Grant { resource, verbs: strings("verbs"), names: names.clone() });
             }
         }
-        self.allow_only = Some(allowed);
+    }
+    grants
+}
+
+impl Settings {
+    /// Forbids everything `cluster_role` (YAML) does not grant, as RBAC would.
+    pub fn enforcing(mut self, cluster_role: &str) -> Self {
+        self.allow_only = Some(grants_of(cluster_role));
         self
     }
 
@@ -138,6 +146,8 @@ pub struct Logged {
 
 struct Shared {
     settings: Settings,
+    /// The grants in force: [`Settings::allow_only`], replaced by [`FakeApi::enforce`].
+    allow_only: Mutex<Option<Vec<Grant>>>,
     /// Collections by `group/version/plural` (`/v1/pods` for the core group).
     objects: BTreeMap<String, Vec<serde_json::Value>>,
     /// The KubeletConfiguration every node's `/configz` answers with, if the fixture has one.
@@ -248,6 +258,7 @@ impl FakeApi {
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let (objects, kubelet_config) = load(&settings.cluster, &settings.rewrite);
         let shared = Arc::new(Shared {
+            allow_only: Mutex::new(settings.allow_only.clone()),
             objects,
             kubelet_config,
             settings,
@@ -289,6 +300,11 @@ impl FakeApi {
         let token = shared.settings.token.clone();
         write_kubeconfig(&kubeconfig, &format!("https://{address}"), &ca.cert_pem, &token);
         Self { address, kubeconfig, ca_pem: ca.cert_pem, shared, handle, thread: Some(thread), dir }
+    }
+
+    /// From now on, forbids everything `cluster_role` (YAML) does not grant.
+    pub fn enforce(&self, cluster_role: &str) {
+        *self.shared.allow_only.lock().expect("grants lock") = Some(grants_of(cluster_role));
     }
 
     /// Every request received so far.
@@ -350,9 +366,19 @@ fn percent_decode(text: &str) -> String {
 }
 
 impl Shared {
-    fn forbidden(&self, resource: &str) -> bool {
-        self.settings.forbidden.iter().any(|name| name == resource)
-            || self.settings.allow_only.as_ref().is_some_and(|allowed| !allowed.iter().any(|name| name == resource))
+    /// Whether `verb` on `resource` (and on the object `name`, for a named get) is refused.
+    fn forbidden(&self, verb: &str, resource: &str, name: Option<&str>) -> bool {
+        if self.settings.forbidden.iter().any(|refused| refused == resource) {
+            return true;
+        }
+        let grants = self.allow_only.lock().expect("grants lock");
+        let Some(grants) = grants.as_ref() else { return false };
+        !grants.iter().any(|grant| {
+            grant.resource == resource
+                && grant.verbs.iter().any(|granted| granted == verb || granted == "*")
+                // resourceNames allow only requests that name one of them.
+                && grant.names.as_ref().is_none_or(|names| name.is_some_and(|name| names.iter().any(|n| n == name)))
+        })
     }
 
     fn groups(&self) -> serde_json::Value {
@@ -462,7 +488,9 @@ impl Shared {
         if let Some(subresource) = attributes["subresource"].as_str().filter(|subresource| !subresource.is_empty()) {
             resource = format!("{resource}/{subresource}");
         }
-        review["status"] = serde_json::json!({"allowed": !self.forbidden(&resource)});
+        let verb = attributes["verb"].as_str().unwrap_or_default();
+        let name = attributes["name"].as_str().filter(|name| !name.is_empty());
+        review["status"] = serde_json::json!({"allowed": !self.forbidden(verb, &resource, name)});
         json(&review)
     }
 }
@@ -549,7 +577,7 @@ fn route(shared: &Shared, method: &Method, path: &str, query: &str, body: &[u8])
         _ => return status(StatusCode::NOT_FOUND, "NotFound", "the server could not find the requested resource"),
     };
     if let ["nodes", node, "proxy", "configz"] = rest {
-        if shared.forbidden("nodes/proxy") {
+        if shared.forbidden("get", "nodes/proxy", Some(node)) {
             return status(StatusCode::FORBIDDEN, "Forbidden", "nodes/proxy is forbidden");
         }
         return match &shared.kubelet_config {
@@ -567,8 +595,8 @@ fn route(shared: &Shared, method: &Method, path: &str, query: &str, body: &[u8])
         _ => return status(StatusCode::NOT_FOUND, "NotFound", "the server could not find the requested resource"),
     };
     let resource = if group.is_empty() { plural.to_owned() } else { format!("{plural}.{group}") };
-    if shared.forbidden(&resource) {
-        let verb = if name.is_some() { "get" } else { "list" };
+    let verb = if name.is_some() { "get" } else { "list" };
+    if shared.forbidden(verb, &resource, name) {
         return status(
             StatusCode::FORBIDDEN,
             "Forbidden",

@@ -116,15 +116,7 @@ fn tls_config(ip: IpAddr, behaviour: &Behaviour) -> rustls::ServerConfig {
         Some(ca) => ca.server_until(ip, behaviour.not_after),
         None => pki::self_signed(ip, behaviour.not_after),
     };
-    let (cert_der, key_der) = (leaf.cert_der.clone(), leaf.key_der());
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![cert_der], key_der)
-        .expect("serving certificate");
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    config
+    leaf.server_config()
 }
 
 /// Binds `address` now (so a probe can never race the listener).

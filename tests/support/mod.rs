@@ -1,11 +1,13 @@
 //! Helpers shared by the integration tests: running the real binary, finding files.
 #![allow(dead_code)] // Each test crate uses a different part of this module.
 
+pub mod clusters;
 pub mod etcd;
 pub mod fake_api;
 pub mod kubelet;
 pub mod loopback;
 pub mod pki;
+pub mod sink;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -73,6 +75,9 @@ pub fn seaworthy_with(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) 
         .current_dir(repo())
         .env("SEAWORTHY_NOW", "2026-03-01T12:00:00Z")
         .env("NO_COLOR", "1")
+        // Sinks come from these too; the runner's own must not reach a test.
+        .env_remove("SEAWORTHY_PUSH_METRICS")
+        .env_remove("SEAWORTHY_WEBHOOK")
         .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -127,4 +132,11 @@ pub fn failing_rules(report: &serde_json::Value) -> Vec<String> {
         .collect();
     failing.sort();
     failing
+}
+
+/// The ClusterRole shipped in `deploy/base/rbac.yaml`, as JSON (which is YAML too).
+pub fn shipped_cluster_role() -> serde_json::Value {
+    let text = std::fs::read_to_string(repo().join("deploy/base/rbac.yaml")).expect("deploy/base/rbac.yaml");
+    let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).expect("rbac.yaml is YAML");
+    documents.into_iter().find(|document| document["kind"] == "ClusterRole").expect("rbac.yaml has a ClusterRole")
 }

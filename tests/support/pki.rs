@@ -28,6 +28,19 @@ impl Leaf {
     pub fn key_der(&self) -> rustls::pki_types::PrivateKeyDer<'static> {
         rustls::pki_types::PrivateKeyDer::Pkcs8(self.key_der.clone().into())
     }
+
+    /// A rustls server configuration serving this certificate over HTTP/1.1.
+    pub fn server_config(&self) -> rustls::ServerConfig {
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![self.cert_der.clone()], self.key_der())
+            .expect("serving certificate");
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config
+    }
 }
 
 impl Ca {

@@ -394,9 +394,10 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
         collector.gather::<batch::CronJob>().await?,
     ];
     file(&mut inventory, workloads, |inventory| &mut inventory.workloads.availability);
-    file(&mut inventory, vec![collector.gather::<core::ServiceAccount>().await?], |inventory| {
-        &mut inventory.service_accounts.availability
-    });
+    // ServiceAccount objects are not listed: the accounts that rules judge are those
+    // workloads run as and bindings name, and a permission no rule needs is not asked for.
+    inventory.service_accounts.availability =
+        Availability::not_collected("not listed: accounts come from workloads and bindings");
     let roles = vec![collector.gather::<rbac::Role>().await?, collector.gather::<rbac::ClusterRole>().await?];
     file(&mut inventory, roles, |inventory| &mut inventory.roles.availability);
     let bindings =
@@ -424,15 +425,17 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
         unavailable("not read: --read-kubelet-config reads each kubelet's /configz through the API server (needs get nodes/proxy)".into())
     };
     file(&mut inventory, vec![kubelet_configs], |inventory| &mut inventory.kubelet_configs.availability);
-    let kubeadm_config: Option<serde_json::Value> =
-        collector.document("/api/v1/namespaces/kube-system/configmaps/kubeadm-config").await?;
     let root_ca: Option<core::ConfigMap> =
         collector.document("/api/v1/namespaces/kube-system/configmaps/kube-root-ca.crt").await?;
     let ca_certificate = root_ca.and_then(|map| map.data?.remove("ca.crt"));
     collector.progress.finish_and_clear();
 
-    let detected =
-        provider::detect(&version.git_version, &group_names, &inventory.nodes.items, kubeadm_config.is_some());
+    let detected = provider::detect(
+        &version.git_version,
+        &group_names,
+        &inventory.nodes.items,
+        provider::has_kubeadm_static_pods(&inventory.workloads.items),
+    );
     inventory.cluster = ClusterInfo {
         name,
         server: Some(server),

@@ -1,10 +1,10 @@
 //! Which Kubernetes distribution runs the cluster, from the evidence the API shows.
 
-use crate::inventory::Node;
+use crate::inventory::{Node, Workload};
 
 /// Guesses the provider: the version string (EKS, GKE, k3s, RKE2), OpenShift's API
-/// group, AKS node labels or provider IDs, kubeadm's ConfigMap; else `unknown`.
-pub fn detect(git_version: &str, api_groups: &[String], nodes: &[Node], kubeadm_config: bool) -> &'static str {
+/// group, AKS node labels or provider IDs, kubeadm's static pods; else `unknown`.
+pub fn detect(git_version: &str, api_groups: &[String], nodes: &[Node], kubeadm_static_pods: bool) -> &'static str {
     if git_version.contains("-eks-") {
         "eks"
     } else if git_version.contains("-gke.") {
@@ -20,11 +20,25 @@ pub fn detect(git_version: &str, api_groups: &[String], nodes: &[Node], kubeadm_
             || node.provider_id.as_deref().is_some_and(|id| id.starts_with("azure://"))
     }) {
         "aks"
-    } else if kubeadm_config {
+    } else if kubeadm_static_pods {
         "kubeadm"
     } else {
         "unknown"
     }
+}
+
+/// Whether kube-system runs kubeadm's API server static pod, labelled
+/// `component: kube-apiserver, tier: control-plane`. Seen from the pod list seaworthy
+/// reads anyway, so detecting kubeadm needs no permission of its own (the
+/// `kubeadm-config` ConfigMap would).
+pub fn has_kubeadm_static_pods(workloads: &[Workload]) -> bool {
+    workloads.iter().any(|workload| {
+        let label = |key: &str| workload.meta.labels.get(key).map(String::as_str);
+        workload.meta.kind == "Pod"
+            && workload.meta.namespace.as_deref() == Some("kube-system")
+            && label("component") == Some("kube-apiserver")
+            && label("tier") == Some("control-plane")
+    })
 }
 
 #[cfg(test)]
@@ -44,5 +58,22 @@ mod tests {
         assert_eq!(detect("v1.30.4", &[], &[azure], false), "aks");
         assert_eq!(detect("v1.30.4", &[], &[], true), "kubeadm");
         assert_eq!(detect("v1.30.4", &[], &[], false), "unknown");
+    }
+
+    #[test]
+    fn kubeadm_is_told_by_its_api_server_static_pod() {
+        let pod = |namespace: &str, labels: &[(&str, &str)]| Workload {
+            meta: Meta {
+                kind: "Pod".into(),
+                namespace: Some(namespace.into()),
+                labels: labels.iter().map(|(key, value)| ((*key).into(), (*value).into())).collect(),
+                ..Meta::default()
+            },
+            ..Workload::default()
+        };
+        let static_pod = [("component", "kube-apiserver"), ("tier", "control-plane")];
+        assert!(has_kubeadm_static_pods(&[pod("kube-system", &static_pod)]));
+        assert!(!has_kubeadm_static_pods(&[pod("default", &static_pod)]), "only kube-system counts");
+        assert!(!has_kubeadm_static_pods(&[pod("kube-system", &[("component", "kube-apiserver")])]));
     }
 }

@@ -1,0 +1,294 @@
+//! Sinks: where a finished report goes besides stdout or `--output-file` — metrics to a
+//! Prometheus Pushgateway, the JSON report to a webhook.
+//!
+//! Delivery is bounded: a connect and a request timeout per attempt, at most
+//! [`Delivery::attempts`] attempts with a doubling pause (or the server's Retry-After,
+//! capped), and retries only for what can heal (connection failures, timeouts, 408,
+//! 429, 5xx). Certificates are verified against the system's roots (`SSL_CERT_FILE`
+//! and `SSL_CERT_DIR` point elsewhere); redirects are not followed. Webhook URLs often
+//! carry a token in their path, so errors name only the scheme, host and port.
+
+pub mod metrics;
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode, Url};
+
+use crate::report::{Report, json};
+
+/// A sink that could not take the report.
+#[derive(Debug, thiserror::Error)]
+#[error("{sink} {target}: {reason}")]
+pub struct SinkError {
+    /// `push-metrics` or `webhook`.
+    pub sink: &'static str,
+    /// The URL, with secrets left out.
+    pub target: String,
+    /// What went wrong, with the number of attempts.
+    pub reason: String,
+}
+
+/// Where the report goes.
+#[derive(Clone, Debug, Default)]
+pub struct Sinks {
+    /// Pushgateway group URL (`…/metrics/job/<job>[/<label>/<value>…]`).
+    pub push_metrics: Option<Url>,
+    /// Webhook that receives the JSON report.
+    pub webhook: Option<Url>,
+}
+
+/// How hard delivery tries.
+#[derive(Clone, Copy, Debug)]
+pub struct Delivery {
+    /// Attempts per sink, the first included.
+    pub attempts: u32,
+    /// TCP connect timeout of one attempt.
+    pub connect_timeout: Duration,
+    /// Timeout of one whole attempt.
+    pub timeout: Duration,
+    /// Pause after the first failed attempt; doubled after each further one.
+    pub backoff: Duration,
+    /// The longest Retry-After honoured.
+    pub max_retry_after: Duration,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Self {
+            attempts: 3,
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(15),
+            backoff: Duration::from_secs(1),
+            max_retry_after: Duration::from_secs(30),
+        }
+    }
+}
+
+fn http_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|error| format!("`{text}` is not a URL: {error}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!("`{}://…` is not an http:// or https:// URL with a host", url.scheme()));
+    }
+    if url.fragment().is_some() {
+        return Err("a sink URL has no #fragment".into());
+    }
+    Ok(url)
+}
+
+/// Parses a `--push-metrics` URL: a Pushgateway base URL (the group `job/seaworthy` is
+/// added), or a full group URL `…/metrics/job/<job>[/<label>/<value>…]`.
+pub fn push_url(text: &str) -> Result<Url, String> {
+    let mut url = http_url(text)?;
+    if url.query().is_some() {
+        return Err("a Pushgateway URL has no ?query".into());
+    }
+    let path = url.path().trim_end_matches('/').to_owned();
+    if path.is_empty() {
+        url.set_path("/metrics/job/seaworthy");
+        return Ok(url);
+    }
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let grouping_key_ok = segments.len() >= 3
+        && segments[0] == "metrics"
+        && segments[1] == "job"
+        && segments[2..].iter().all(|segment| !segment.is_empty())
+        && segments.len() % 2 == 1;
+    if !grouping_key_ok {
+        return Err(format!(
+            "`{path}` is not a Pushgateway group path: give the base URL, or /metrics/job/<job>[/<label>/<value>…]"
+        ));
+    }
+    url.set_path(&path);
+    Ok(url)
+}
+
+/// Parses a `--webhook` URL.
+pub fn webhook_url(text: &str) -> Result<Url, String> {
+    http_url(text)
+}
+
+/// The URL as it may be shown: scheme, host and port, and the path only when
+/// `with_path` (never credentials, query or, for webhooks, the path).
+pub fn redacted(url: &Url, with_path: bool) -> String {
+    let origin = url.origin().ascii_serialization();
+    match url.path() {
+        "" | "/" => origin,
+        path if with_path => format!("{origin}{path}"),
+        _ => format!("{origin}/…"),
+    }
+}
+
+/// Delivers the report to every sink; returns what failed. Blocks until done.
+pub fn deliver(report: &Report, sinks: &Sinks, delivery: &Delivery) -> Vec<SinkError> {
+    if sinks.push_metrics.is_none() && sinks.webhook.is_none() {
+        return Vec::new();
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");
+    runtime.block_on(async {
+        let client = match client(delivery) {
+            Ok(client) => client,
+            Err(reason) => {
+                return [("push-metrics", &sinks.push_metrics, true), ("webhook", &sinks.webhook, false)]
+                    .into_iter()
+                    .filter_map(|(sink, url, with_path)| {
+                        url.as_ref().map(|url| SinkError {
+                            sink,
+                            target: redacted(url, with_path),
+                            reason: reason.clone(),
+                        })
+                    })
+                    .collect();
+            }
+        };
+        // Both at once: a sink that is down does not delay the other.
+        let push = async {
+            let url = sinks.push_metrics.as_ref()?;
+            // PUT replaces the whole group, so series of an older seaworthy do not linger.
+            let body = metrics::render(report);
+            let sent = send(&client, Method::PUT, url, "text/plain; version=0.0.4", body, delivery).await;
+            sent.err().map(|reason| SinkError { sink: "push-metrics", target: redacted(url, true), reason })
+        };
+        let post = async {
+            let url = sinks.webhook.as_ref()?;
+            let sent = send(&client, Method::POST, url, "application/json", json::render(report), delivery).await;
+            sent.err().map(|reason| SinkError { sink: "webhook", target: redacted(url, false), reason })
+        };
+        let (pushed, posted) = tokio::join!(push, post);
+        pushed.into_iter().chain(posted).collect()
+    })
+}
+
+fn client(delivery: &Delivery) -> Result<reqwest::Client, String> {
+    // ring only (DESIGN §11); the provider may already be installed by the live source.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .user_agent(concat!("seaworthy/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(delivery.connect_timeout)
+        .timeout(delivery.timeout)
+        .build()
+        .map_err(|error| crate::source::live::polite::chain(&error.without_url()))
+}
+
+/// What one attempt came to.
+enum Attempt {
+    Delivered,
+    /// Worth another attempt, after the pause the server asked for, if any.
+    Retry(String, Option<Duration>),
+    Permanent(String),
+}
+
+async fn send(
+    client: &reqwest::Client,
+    method: Method,
+    url: &Url,
+    content_type: &str,
+    body: String,
+    delivery: &Delivery,
+) -> Result<(), String> {
+    let mut pause = delivery.backoff;
+    for attempt in 1..=delivery.attempts {
+        let request = client
+            .request(method.clone(), url.clone())
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body.clone());
+        let (reason, retry_after) = match judge(request.send().await).await {
+            Attempt::Delivered => return Ok(()),
+            Attempt::Permanent(reason) => return Err(format!("{reason} (attempt {attempt}, not retried)")),
+            Attempt::Retry(reason, retry_after) => (reason, retry_after),
+        };
+        if attempt == delivery.attempts {
+            return Err(format!("{reason} (gave up after {attempt} attempts)"));
+        }
+        tracing::info!("{} attempt {attempt} failed: {reason}", redacted(url, false));
+        tokio::time::sleep(retry_after.map_or(pause, |wait| wait.min(delivery.max_retry_after))).await;
+        pause = pause.saturating_mul(2);
+    }
+    Err("no attempt was allowed".into())
+}
+
+/// Whether a rustls error is among the causes. io::Errors hide the error they wrap
+/// from `source()`, so they are opened too.
+fn is_tls_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    if error.is::<rustls::Error>() {
+        return true;
+    }
+    if let Some(inner) = error.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref) {
+        return is_tls_error(inner);
+    }
+    error.source().is_some_and(is_tls_error)
+}
+
+async fn judge(response: Result<reqwest::Response, reqwest::Error>) -> Attempt {
+    let response = match response {
+        Ok(response) => response,
+        Err(error) => {
+            // A certificate the system's roots do not trust stays untrusted.
+            let certificate = is_tls_error(&error);
+            let reason = crate::source::live::polite::chain(&error.without_url());
+            return if certificate { Attempt::Permanent(reason) } else { Attempt::Retry(reason, None) };
+        }
+    };
+    let status = response.status();
+    if status.is_success() {
+        return Attempt::Delivered;
+    }
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    if status.is_redirection() {
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|value| Url::parse(value.to_str().ok()?).ok())
+            .map_or_else(|| "elsewhere".to_owned(), |url| redacted(&url, false));
+        return Attempt::Permanent(format!(
+            "answered {status} to {location}; redirects are not followed: give the final URL"
+        ));
+    }
+    // Pushgateway and most webhooks say in a line or two what they did not like.
+    let body = response.text().await.unwrap_or_default();
+    let said: String = body.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect();
+    let reason = if said.is_empty() { format!("answered {status}") } else { format!("answered {status}: {said}") };
+    if status == StatusCode::REQUEST_TIMEOUT || status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        Attempt::Retry(reason, retry_after)
+    } else {
+        Attempt::Permanent(reason)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pushgateway_urls_get_a_group_or_keep_theirs() {
+        assert_eq!(push_url("http://pgw:9091").unwrap().as_str(), "http://pgw:9091/metrics/job/seaworthy");
+        assert_eq!(push_url("http://pgw:9091/").unwrap().as_str(), "http://pgw:9091/metrics/job/seaworthy");
+        assert_eq!(
+            push_url("https://pgw/metrics/job/audit/cluster/prod-eu1/").unwrap().as_str(),
+            "https://pgw/metrics/job/audit/cluster/prod-eu1"
+        );
+        for bad in [
+            "pgw:9091",
+            "ftp://pgw/",
+            "http://pgw/metrics",
+            "http://pgw/metrics/job/a/cluster",
+            "http://pgw/push",
+            "http://pgw/?x=1",
+            "http://pgw/#top",
+        ] {
+            assert!(push_url(bad).is_err(), "{bad} is refused");
+        }
+    }
+
+    #[test]
+    fn webhook_secrets_stay_out_of_messages() {
+        let url = webhook_url("https://user:pass@hooks.example.com:8443/services/T0/B0/XYZ?token=t").unwrap();
+        assert_eq!(redacted(&url, false), "https://hooks.example.com:8443/…");
+        let push = push_url("http://user:pass@pgw:9091").unwrap();
+        assert_eq!(redacted(&push, true), "http://pgw:9091/metrics/job/seaworthy");
+    }
+}
