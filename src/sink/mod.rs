@@ -125,21 +125,7 @@ pub fn deliver(report: &Report, sinks: &Sinks, delivery: &Delivery) -> Vec<SinkE
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");
     runtime.block_on(async {
-        let client = match client(delivery) {
-            Ok(client) => client,
-            Err(reason) => {
-                return [("push-metrics", &sinks.push_metrics, true), ("webhook", &sinks.webhook, false)]
-                    .into_iter()
-                    .filter_map(|(sink, url, with_path)| {
-                        url.as_ref().map(|url| SinkError {
-                            sink,
-                            target: redacted(url, with_path),
-                            reason: reason.clone(),
-                        })
-                    })
-                    .collect();
-            }
-        };
+        let client = client(delivery);
         // Both at once: a sink that is down does not delay the other.
         let push = async {
             let url = sinks.push_metrics.as_ref()?;
@@ -178,14 +164,17 @@ enum Attempt {
     Permanent(String),
 }
 
+/// Sends `body` with bounded retries; a client that could not be built fails each sink
+/// with the same reason.
 async fn send(
-    client: &reqwest::Client,
+    client: &Result<reqwest::Client, String>,
     method: Method,
     url: &Url,
     content_type: &str,
     body: String,
     delivery: &Delivery,
 ) -> Result<(), String> {
+    let client = client.as_ref().map_err(Clone::clone)?;
     let mut pause = delivery.backoff;
     for attempt in 1..=delivery.attempts {
         let request = client
