@@ -48,6 +48,9 @@ pub struct SourceArgs {
     /// A snapshot written by `seaworthy snapshot`.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["manifests", "kubeconfig", "context"])]
     pub snapshot: Option<PathBuf>,
+    /// Largest input read: each manifest file, stdin, the snapshot (e.g. 512MiB, 2GiB).
+    #[arg(long, value_name = "SIZE", default_value = "512MiB", value_parser = byte_size)]
+    pub max_input_size: u64,
     /// Live cluster connection and politeness.
     #[command(flatten)]
     pub live: LiveArgs,
@@ -119,13 +122,64 @@ fn positive(text: &str) -> Result<f64, String> {
     }
 }
 
+/// The longest duration any option takes: timeouts beyond a day are typing mistakes,
+/// and far larger ones overflow the clock arithmetic of the runtime.
+const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+
 fn duration(text: &str) -> Result<Duration, String> {
     let parsed: jiff::SignedDuration =
         text.parse().map_err(|error| format!("`{text}` is not a duration like 30s or 2m: {error}"))?;
     Duration::try_from(parsed)
         .ok()
-        .filter(|duration| !duration.is_zero())
-        .ok_or_else(|| format!("`{text}` must be a positive duration"))
+        .filter(|duration| !duration.is_zero() && *duration <= MAX_DURATION)
+        .ok_or_else(|| format!("`{text}` must be a positive duration of at most 24h"))
+}
+
+/// A size in bytes, with an optional unit: `B`, `KiB`, `MiB`, `GiB` (or `KB`, `MB`, `GB`).
+fn byte_size(text: &str) -> Result<u64, String> {
+    let split = text.find(|character: char| !character.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let multiplier: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return Err(format!("`{text}`: the unit must be B, KiB, MiB or GiB (or KB, MB, GB)")),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|number| number.checked_mul(multiplier))
+        .filter(|bytes| *bytes > 0)
+        .ok_or_else(|| format!("`{text}` is not a positive size like 512MiB"))
+}
+
+/// Report formats.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_bounded_not_panics() {
+        assert_eq!(duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(duration("24h"), Ok(MAX_DURATION));
+        for text in ["0s", "25h", "9223372036854775807s", "-1s", "soon"] {
+            assert!(duration(text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn sizes_take_units() {
+        assert_eq!(byte_size("512MiB"), Ok(512 << 20));
+        assert_eq!(byte_size("1000"), Ok(1000));
+        assert_eq!(byte_size("2GB"), Ok(2_000_000_000));
+        for text in ["0", "12 parsecs", "99999999999999999999GiB", "MiB"] {
+            assert!(byte_size(text).is_err(), "{text}");
+        }
+    }
 }
 
 /// Report formats.
@@ -251,6 +305,9 @@ pub struct SnapshotArgs {
     /// Without it, the live cluster is read.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["kubeconfig", "context"])]
     pub manifests: Vec<PathBuf>,
+    /// Largest input read: each manifest file, or stdin (e.g. 512MiB, 2GiB).
+    #[arg(long, value_name = "SIZE", default_value = "512MiB", value_parser = byte_size)]
+    pub max_input_size: u64,
     /// Live cluster connection and politeness.
     #[command(flatten)]
     pub live: LiveArgs,

@@ -77,8 +77,8 @@ struct ClusterView {
 
 #[derive(Clone, Copy, Debug, Deserialize)]
 struct ScoreView {
-    overall: f64,
-    grade: Grade,
+    overall: Option<f64>,
+    grade: Option<Grade>,
     coverage: f64,
 }
 
@@ -156,10 +156,10 @@ pub struct ScanSummary {
     pub run_id: String,
     /// When it started, RFC 3339.
     pub started_at: String,
-    /// Overall score, 0–100.
-    pub score: f64,
-    /// Grade.
-    pub grade: Grade,
+    /// Overall score, 0–100; `None` when that scan judged nothing.
+    pub score: Option<f64>,
+    /// Grade; `None` when that scan judged nothing.
+    pub grade: Option<Grade>,
     /// Coverage, 0–100.
     pub coverage: f64,
 }
@@ -192,8 +192,8 @@ pub struct Drift {
     pub old: ScanSummary,
     /// The newer scan.
     pub new: ScanSummary,
-    /// New score minus old score.
-    pub score_change: f64,
+    /// New score minus old score; `None` when either scan judged nothing.
+    pub score_change: Option<f64>,
     /// Findings of the newer scan that the older one did not have.
     pub new_findings: Vec<Change>,
     /// Findings of the older scan whose rule was judged in full again and passed them.
@@ -207,9 +207,12 @@ pub struct Drift {
 }
 
 impl Drift {
-    /// A regression: a new finding, or a lower score.
+    /// A regression: a new finding, a lower score, or a scan that judges nothing where
+    /// the older one was graded.
     pub fn regressed(&self) -> bool {
-        !self.new_findings.is_empty() || self.score_change < 0.0
+        !self.new_findings.is_empty()
+            || self.score_change.is_some_and(|change| change < 0.0)
+            || (self.old.grade.is_some() && self.new.grade.is_none())
     }
 }
 
@@ -249,7 +252,7 @@ pub fn compare(old: &ScanRecord, new: &ScanRecord) -> Result<Drift, DriftError> 
     let mut drift = Drift {
         old: old.summary(),
         new: new.summary(),
-        score_change: ((new.score.overall - old.score.overall) * 10.0).round() / 10.0,
+        score_change: new.score.overall.zip(old.score.overall).map(|(new, old)| ((new - old) * 10.0).round() / 10.0),
         new_findings: Vec::new(),
         resolved: Vec::new(),
         still_failing: Vec::new(),
@@ -296,8 +299,8 @@ pub fn compare(old: &ScanRecord, new: &ScanRecord) -> Result<Drift, DriftError> 
 pub struct BaselineSummary {
     /// The baseline scan.
     pub scan: ScanSummary,
-    /// This score minus the baseline's.
-    pub score_change: f64,
+    /// This score minus the baseline's; `None` when either scan judged nothing.
+    pub score_change: Option<f64>,
     /// Findings the baseline did not have.
     pub new: usize,
     /// Findings the baseline had too.

@@ -23,7 +23,7 @@ use seaworthy::{config, drift, source};
 const EXIT_GATE: u8 = 1;
 /// Usage, input or connection error.
 const EXIT_ERROR: u8 = 2;
-/// Coverage below `--min-coverage`.
+/// Nothing judged, or coverage below `--min-coverage`.
 const EXIT_INCOMPLETE: u8 = 3;
 /// The report was written, but a sink (`--push-metrics`, `--webhook`) did not take it.
 const EXIT_SINK: u8 = 4;
@@ -188,6 +188,7 @@ fn probe_options(args: &ProbeArgs, config: &config::ProbeConfig) -> anyhow::Resu
 fn input(
     manifests: &[std::path::PathBuf],
     snapshot: Option<&Path>,
+    max_bytes: u64,
     live: &LiveArgs,
     config: &config::Config,
     progress: bool,
@@ -196,8 +197,8 @@ fn input(
         bail!("--probe-target needs a live cluster: manifests and snapshots are not probed");
     }
     Ok(match (manifests.is_empty(), snapshot) {
-        (_, Some(path)) => Input::Snapshot(path.to_path_buf()),
-        (false, None) => Input::Manifests(manifests.to_vec()),
+        (_, Some(path)) => Input::Snapshot { path: path.to_path_buf(), max_bytes },
+        (false, None) => Input::Manifests { paths: manifests.to_vec(), max_bytes },
         (true, None) => Input::Live(live_options(live, progress), probe_options(&live.probes, &config.probes)?),
     })
 }
@@ -216,8 +217,16 @@ fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
         .map_err(scan::ScanError::from)?;
     // Read before scanning, so that a wrong path does not cost a whole scan.
     let baseline = args.baseline.as_deref().map(drift::read).transpose()?;
-    let input = input(&args.source.manifests, args.source.snapshot.as_deref(), &args.source.live, &config, progress)?;
+    let input = input(
+        &args.source.manifests,
+        args.source.snapshot.as_deref(),
+        args.source.max_input_size,
+        &args.source.live,
+        &config,
+        progress,
+    )?;
     let (facts, source_info) = scan::read_facts(&input, clock.as_ref()).map_err(scan::ScanError::from)?;
+    warn_about_input(&source_info);
     let mut report =
         scan::judge(&facts, source_info, &catalog, &config, clock.as_ref(), started_at, scan::new_run_id())?;
     if let Some(baseline) = &baseline {
@@ -234,7 +243,14 @@ fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
     };
     match &args.output_file {
         Some(path) => write_atomically(path, &text)?,
-        None => write_stdout(&text)?,
+        // A reader that stops early (`| head`) still gets the gate's exit code.
+        None => match write_stdout(&text) {
+            Err(error) if is_broken_pipe(&error) => {}
+            written => written?,
+        },
+    }
+    if let Some(reason) = &report.score.ungraded {
+        eprintln!("seaworthy: {reason}");
     }
     // The report is out; a sink that fails is told on stderr and in the exit code.
     let sinks = Sinks { push_metrics: args.push_metrics.clone(), webhook: args.webhook.clone() };
@@ -275,9 +291,37 @@ fn run_diff(args: &DiffArgs) -> anyhow::Result<ExitCode> {
     Ok(if drift.regressed() { ExitCode::from(EXIT_GATE) } else { ExitCode::SUCCESS })
 }
 
-/// The exit code: 1 when the gate fails, else 3 when coverage is short, else 0 (a
-/// failed sink, 4, is decided before).
+/// How many skipped documents stderr names before it only counts the rest (the JSON
+/// report lists them all).
+const SKIPPED_SHOWN: usize = 20;
+
+/// Tells on stderr what was read but not judged: skipped documents and duplicates.
+#[allow(clippy::print_stderr)] // Warnings about the input, before the report.
+fn warn_about_input(source: &report::SourceInfo) {
+    for skipped in source.skipped.iter().take(SKIPPED_SHOWN) {
+        let location = &skipped.location;
+        eprintln!("seaworthy: warning: {}:{}: skipped: {}", location.file, location.line, skipped.reason);
+    }
+    if source.skipped.len() > SKIPPED_SHOWN {
+        eprintln!(
+            "seaworthy: warning: {} more documents skipped (the JSON report lists them all)",
+            source.skipped.len() - SKIPPED_SHOWN
+        );
+    }
+    for duplicate in &source.duplicates {
+        eprintln!(
+            "seaworthy: warning: {}:{}: duplicate of {} read at {}:{}; judged once",
+            duplicate.again.file, duplicate.again.line, duplicate.object, duplicate.first.file, duplicate.first.line
+        );
+    }
+}
+
+/// The exit code: 3 when nothing was judged, else 1 when the gate fails, else 3 when
+/// coverage is short, else 0 (a failed sink, 4, is decided before).
 fn gate(report: &Report, args: &ScanArgs) -> ExitCode {
+    if report.score.ungraded.is_some() {
+        return ExitCode::from(EXIT_INCOMPLETE);
+    }
     // With --fail-on-new, only findings the baseline did not have count.
     let counts = |finding: &Finding| !args.fail_on_new || finding.baseline == Some(BaselineState::New);
     let failing_severe = args.fail_on.threshold().is_some_and(|threshold| {
@@ -288,7 +332,7 @@ fn gate(report: &Report, args: &ScanArgs) -> ExitCode {
             .filter_map(|result| report.rule(&result.rule_id))
             .any(|rule| rule.severity <= threshold)
     });
-    let low_score = args.min_score.is_some_and(|minimum| report.score.overall < minimum);
+    let low_score = args.min_score.is_some_and(|minimum| report.score.overall.is_some_and(|score| score < minimum));
     if failing_severe || low_score {
         return ExitCode::from(EXIT_GATE);
     }
@@ -308,7 +352,7 @@ fn read_config(path: Option<&Path>) -> anyhow::Result<config::Config> {
 
 fn run_snapshot(args: &SnapshotArgs, progress: bool) -> anyhow::Result<ExitCode> {
     let config = read_config(args.config.as_deref())?;
-    let input = input(&args.manifests, None, &args.live, &config, progress)?;
+    let input = input(&args.manifests, None, args.max_input_size, &args.live, &config, progress)?;
     let (facts, _) = scan::read_facts(&input, clock()?.as_ref()).map_err(scan::ScanError::from)?;
     std::fs::write(&args.output, source::snapshot::to_text(&facts))
         .with_context(|| format!("cannot write {}", args.output.display()))?;

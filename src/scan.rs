@@ -48,9 +48,19 @@ impl Clock for FixedClock {
 #[derive(Clone, Debug)]
 pub enum Input {
     /// Manifest files, directories or `-`.
-    Manifests(Vec<PathBuf>),
+    Manifests {
+        /// The paths as given.
+        paths: Vec<PathBuf>,
+        /// The size limit of each file and of stdin.
+        max_bytes: u64,
+    },
     /// A facts snapshot.
-    Snapshot(PathBuf),
+    Snapshot {
+        /// The snapshot file.
+        path: PathBuf,
+        /// Its size limit.
+        max_bytes: u64,
+    },
     /// A live cluster, and how to probe its endpoints.
     Live(LiveOptions, ProbeOptions),
 }
@@ -88,17 +98,19 @@ pub enum ScanError {
 /// Reads the input into facts; a live cluster's endpoints are probed too.
 pub fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, SourceInfo), SourceError> {
     match input {
-        Input::Manifests(paths) => {
-            let inventory = manifests::read(paths)?;
-            let shown = paths.iter().map(|path| path.display().to_string()).collect();
-            Ok((
-                facts::build(&inventory, SourceKind::Manifests),
-                SourceInfo { kind: InputKind::Manifests, paths: shown },
-            ))
+        Input::Manifests { paths, max_bytes } => {
+            let inventory = manifests::read(paths, *max_bytes)?;
+            let source = SourceInfo {
+                kind: InputKind::Manifests,
+                paths: paths.iter().map(|path| path.display().to_string()).collect(),
+                skipped: inventory.skipped.clone(),
+                duplicates: inventory.duplicates.clone(),
+            };
+            Ok((facts::build(&inventory, SourceKind::Manifests), source))
         }
-        Input::Snapshot(path) => {
-            let facts = snapshot::read(path)?;
-            Ok((facts, SourceInfo { kind: InputKind::Snapshot, paths: vec![path.display().to_string()] }))
+        Input::Snapshot { path, max_bytes } => {
+            let facts = snapshot::read(path, *max_bytes)?;
+            Ok((facts, SourceInfo::new(InputKind::Snapshot, vec![path.display().to_string()])))
         }
         Input::Live(options, probes) => {
             let inventory = live::collect(options)?;
@@ -112,7 +124,7 @@ pub fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, SourceInfo
                 Probing::Skipped("probes turned off (--no-probes)".into())
             };
             wire::attach(&mut facts, &probing, clock.now());
-            Ok((facts, SourceInfo { kind: InputKind::Live, paths: shown }))
+            Ok((facts, SourceInfo::new(InputKind::Live, shown)))
         }
     }
 }
@@ -156,7 +168,7 @@ pub fn judge(
             subjects: result.subjects,
         })
         .collect();
-    let score = score::score(&judged);
+    let score = score::score(&judged, facts.object_count());
     Ok(Report::new(ReportParts {
         run_id,
         started_at: rfc3339(started_at),

@@ -67,10 +67,13 @@ pub struct Judged {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Score {
-    /// 0–100, one decimal.
-    pub overall: f64,
-    /// A–F.
-    pub grade: Grade,
+    /// 0–100, one decimal; `null` when nothing was judged (see `ungraded`).
+    pub overall: Option<f64>,
+    /// A–F; `null` when nothing was judged.
+    pub grade: Option<Grade>,
+    /// Why there is no score and grade: nothing was judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ungraded: Option<String>,
     /// 0–100, one decimal: severity-weighted share of applicable rules judged.
     pub coverage: f64,
     /// Score per category, 0–100, for categories with at least one rule.
@@ -101,8 +104,20 @@ pub fn grade(score: f64, critical_failure: bool) -> Grade {
     if critical_failure { grade.max(Grade::D) } else { grade }
 }
 
-/// Scores a set of results.
-pub fn score(rules: &[Judged]) -> Score {
+/// Why a scan gets no grade, if it gets none: no object of a kind the catalog reads,
+/// or no applicable rule judged. A scan of nothing must never look like an A.
+fn ungraded(objects: usize, coverage: f64) -> Option<String> {
+    if objects == 0 {
+        Some("nothing judged: the input holds no object of a kind seaworthy reads".into())
+    } else if coverage <= 0.0 {
+        Some("nothing judged: no applicable rule could be evaluated (coverage 0%)".into())
+    } else {
+        None
+    }
+}
+
+/// Scores a set of results over facts that hold `objects` objects.
+pub fn score(rules: &[Judged], objects: usize) -> Score {
     let overall = 100.0 * rules.iter().map(factor).product::<f64>();
     let mut categories = BTreeMap::new();
     for category in Category::ALL {
@@ -122,7 +137,20 @@ pub fn score(rules: &[Judged]) -> Score {
     let critical_failure =
         rules.iter().any(|rule| rule.severity == Severity::Critical && rule.status == Status::Fail && rule.failing > 0);
     let overall = round(overall);
-    Score { overall, grade: grade(overall, critical_failure), coverage: round(coverage), categories }
+    // `+ 0.0` turns a negative zero into a positive one: coverage never prints `-0.0`.
+    let coverage = round(coverage) + 0.0;
+    match ungraded(objects, coverage) {
+        Some(reason) => {
+            Score { overall: None, grade: None, ungraded: Some(reason), coverage, categories: BTreeMap::new() }
+        }
+        None => Score {
+            overall: Some(overall),
+            grade: Some(grade(overall, critical_failure)),
+            ungraded: None,
+            coverage,
+            categories,
+        },
+    }
 }
 
 #[cfg(test)]
@@ -153,7 +181,7 @@ mod tests {
     proptest! {
         #[test]
         fn excepting_a_finding_never_lowers_the_score(rules in prop::collection::vec(judged(), 0..30), pick in any::<prop::sample::Index>()) {
-            let before = score(&rules);
+            let before = score(&rules, 1);
             let mut after = rules.clone();
             if let Some(rule) = (!after.is_empty()).then(|| &mut after[pick.index(rules.len())])
                 && rule.failing > 0
@@ -163,37 +191,56 @@ mod tests {
                     rule.status = Status::Pass;
                 }
             }
-            let after = score(&after);
-            prop_assert!(after.overall >= before.overall);
+            let after = score(&after, 1);
+            prop_assert!(after.overall.unwrap_or(100.0) >= before.overall.unwrap_or(100.0));
             for (category, value) in &before.categories {
-                prop_assert!(after.categories[category] >= *value);
+                prop_assert!(after.categories.get(category).is_none_or(|after| after >= value));
             }
         }
 
         #[test]
         fn excluding_a_rule_never_lowers_the_score(rules in prop::collection::vec(judged(), 1..30), pick in any::<prop::sample::Index>()) {
-            let before = score(&rules);
+            let before = score(&rules, 1);
             let mut after = rules.clone();
             after.remove(pick.index(rules.len()));
-            prop_assert!(score(&after).overall >= before.overall);
+            prop_assert!(score(&after, 1).overall.unwrap_or(100.0) >= before.overall.unwrap_or(100.0));
         }
 
         #[test]
         fn score_and_coverage_stay_within_bounds(rules in prop::collection::vec(judged(), 0..60)) {
-            let result = score(&rules);
-            prop_assert!((0.0..=100.0).contains(&result.overall));
+            let result = score(&rules, 1);
+            prop_assert!((0.0..=100.0).contains(&result.overall.unwrap_or(0.0)));
+            prop_assert_eq!(result.overall.is_none(), result.coverage <= 0.0);
             prop_assert!((0.0..=100.0).contains(&result.coverage));
         }
     }
 
     #[test]
-    fn an_empty_scan_has_zero_coverage() {
-        let result = score(&[]);
+    fn an_empty_scan_has_zero_coverage_and_no_grade() {
+        let result = score(&[], 0);
         assert!(result.coverage.abs() < f64::EPSILON);
+        assert!(result.coverage.is_sign_positive(), "never -0.0");
+        assert_eq!((result.overall, result.grade), (None, None));
     }
 
     #[test]
-    fn nothing_judged_means_zero_coverage_even_with_a_perfect_score() {
+    fn rules_that_pass_over_no_object_give_no_grade() {
+        let passing = Judged {
+            severity: Severity::High,
+            category: Category::Security,
+            status: Status::Pass,
+            failing: 0,
+            subjects: 1,
+        };
+        let nothing = score(&[passing], 0);
+        assert_eq!(nothing.grade, None);
+        assert!(nothing.ungraded.as_deref().is_some_and(|reason| reason.starts_with("nothing judged")));
+        // Control: the same result over one object is graded.
+        assert_eq!(score(&[passing], 1).grade, Some(Grade::A));
+    }
+
+    #[test]
+    fn nothing_judged_means_zero_coverage_and_no_grade() {
         let unjudged = Judged {
             severity: Severity::High,
             category: Category::Security,
@@ -201,8 +248,8 @@ mod tests {
             failing: 0,
             subjects: 0,
         };
-        let result = score(&[unjudged]);
-        assert!((result.overall - 100.0).abs() < f64::EPSILON);
+        let result = score(&[unjudged], 5);
+        assert_eq!(result.overall, None);
         assert!(result.coverage.abs() < f64::EPSILON);
     }
 
@@ -216,7 +263,7 @@ mod tests {
             subjects: 2,
         };
         // 1 - 0.20 * (0.5 + 0.5 * 1/2) = 0.85
-        assert!((score(&[high_half]).overall - 85.0).abs() < 1e-9);
+        assert!((score(&[high_half], 1).overall.expect("graded") - 85.0).abs() < 1e-9);
     }
 
     #[test]

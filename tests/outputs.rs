@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use seaworthy::config::Config;
 use seaworthy::report::{self, Report, table};
 use seaworthy::scan::{self, FixedClock, Input};
+use seaworthy::source::manifests::DEFAULT_MAX_INPUT_BYTES;
 
 const RUN_ID: &str = "00000000-0000-4000-8000-000000000000";
 
@@ -19,8 +20,11 @@ fn weak_report(select: &[&str]) -> Report {
     let config = Config::default();
     let catalog = scan::load_catalog(&[], &config, &select, &[]).expect("catalog");
     let clock = FixedClock("2026-03-01T12:00:00Z".parse().expect("timestamp"));
-    let (facts, source) = scan::read_facts(&Input::Manifests(vec![PathBuf::from("testdata/clusters/weak")]), &clock)
-        .expect("weak example reads");
+    let (facts, source) = scan::read_facts(
+        &Input::Manifests { paths: vec![PathBuf::from("testdata/clusters/weak")], max_bytes: DEFAULT_MAX_INPUT_BYTES },
+        &clock,
+    )
+    .expect("weak example reads");
     scan::judge(&facts, source, &catalog, &config, &clock, clock.0, RUN_ID.into()).expect("judged")
 }
 

@@ -16,6 +16,7 @@ use seaworthy::facts::wire::{self, Probing};
 use seaworthy::facts::{self, Facts, SourceKind};
 use seaworthy::inventory::Inventory;
 use seaworthy::scan::{self, FixedClock, Input};
+use seaworthy::source::manifests::DEFAULT_MAX_INPUT_BYTES;
 use serde_json::{Value, json};
 
 fn now() -> jiff::Timestamp {
@@ -139,9 +140,12 @@ fn judge(alone: &Catalog, case: &Path, inputs: &RuleInputs) -> (Status, usize, S
     let facts = if case.to_string_lossy().ends_with(".facts.yaml") {
         facts_case(case)
     } else {
-        scan::read_facts(&Input::Manifests(vec![case.to_path_buf()]), &FixedClock(now()))
-            .unwrap_or_else(|error| panic!("{}: {error}", case.display()))
-            .0
+        scan::read_facts(
+            &Input::Manifests { paths: vec![case.to_path_buf()], max_bytes: DEFAULT_MAX_INPUT_BYTES },
+            &FixedClock(now()),
+        )
+        .unwrap_or_else(|error| panic!("{}: {error}", case.display()))
+        .0
     };
     let result = engine::evaluate(alone, &facts, inputs).remove(0);
     let detail = result.reason.clone().unwrap_or_else(|| {

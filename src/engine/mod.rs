@@ -468,8 +468,7 @@ enum Verdict {
 mod tests {
     use super::*;
     use crate::facts::{self, SourceKind};
-    use crate::inventory::Inventory;
-    use crate::source::manifests::{KindsSeen, read_text};
+    use crate::source::manifests::read_str;
 
     fn rule(id: &str, body: &str) -> (String, String) {
         (
@@ -481,10 +480,7 @@ mod tests {
     }
 
     fn facts_of(manifests: &str) -> Facts {
-        let mut inventory = Inventory::default();
-        let mut seen = KindsSeen::default();
-        read_text("test.yaml", manifests, &mut inventory, &mut seen).expect("valid manifests");
-        seen.mark(&mut inventory);
+        let inventory = read_str("test.yaml", manifests).expect("valid manifests");
         facts::build(&inventory, SourceKind::Manifests)
     }
 

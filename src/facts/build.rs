@@ -23,10 +23,11 @@ const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-le
 pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
     let workloads_available = &inventory.workloads.availability;
     let roots = fold_owned_workloads(&inventory.workloads.items);
-    let components = components(&roots);
+    let membership = Membership::new(inventory);
+    let components = components(&roots, &membership);
     let workload_facts: Vec<WorkloadFact> =
-        roots.iter().map(|root| workload_fact(root, &inventory.pdbs.items)).collect();
-    let containers = containers(&roots);
+        roots.iter().map(|root| workload_fact(root, &inventory.pdbs.items, &membership)).collect();
+    let containers = containers(&roots, &membership);
     let images = images(&roots, &containers);
     let rbac_available =
         Availability::combine([workloads_available, &inventory.roles.availability, &inventory.bindings.availability]);
@@ -126,40 +127,70 @@ struct Root<'a> {
     running: Vec<(String, &'a RunningImage)>,
 }
 
+/// The owner kinds that may control a kind of workload, as Kubernetes' own controllers
+/// create them. An owner reference of any other shape proves nothing.
+fn may_own(owner_kind: &str, kind: &str) -> bool {
+    matches!(
+        (owner_kind, kind),
+        ("ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job", "Pod") | ("Deployment", "ReplicaSet") | ("CronJob", "Job")
+    )
+}
+
+/// The workload that owns `workload`, when the owner proves it: the owner is in the
+/// input, of a kind that creates such objects, with the uid the reference names (where
+/// both have one), and `workload` runs exactly the owner's template. A claim that fails any of
+/// these is ignored, so a privileged pod cannot hide behind a harmless Deployment.
+fn proven_owner(
+    workload: &Workload,
+    index: &BTreeMap<(Option<&str>, &str, &str), Vec<usize>>,
+    workloads: &[Workload],
+) -> Option<usize> {
+    let meta = &workload.meta;
+    let claim = meta.controller.as_ref()?;
+    if !may_own(&claim.kind, &meta.kind) {
+        return None;
+    }
+    let candidates = index.get(&(meta.namespace.as_deref(), claim.kind.as_str(), claim.name.as_str()))?;
+    candidates.iter().copied().find(|position| {
+        let owner = &workloads[*position];
+        let uid_matches = match (&claim.uid, &owner.meta.uid) {
+            (Some(claimed), Some(actual)) => claimed == actual,
+            _ => true,
+        };
+        uid_matches && workload.pod.made_from(&owner.pod)
+    })
+}
+
 /// Keeps the owning controllers: a pod owned by a ReplicaSet owned by a Deployment is
-/// judged as the Deployment, and its running images are credited to it.
+/// judged as the Deployment, and its running images are credited to it. Only proven
+/// ownership folds ([`proven_owner`]). The kinds that may own form no cycle (Pod <
+/// ReplicaSet < Deployment, Pod < Job < CronJob), so a self-reference or two objects
+/// naming each other prove nothing and every chain ends within three steps.
 fn fold_owned_workloads(workloads: &[Workload]) -> Vec<Root<'_>> {
-    let key =
-        |namespace: Option<&String>, kind: &str, name: &str| (namespace.cloned(), kind.to_owned(), name.to_owned());
-    let index: BTreeMap<_, usize> = workloads
-        .iter()
-        .enumerate()
-        .map(|(position, workload)| {
-            (key(workload.meta.namespace.as_ref(), &workload.meta.kind, &workload.meta.name), position)
-        })
-        .collect();
-    let owner_of = |position: usize| {
-        let meta = &workloads[position].meta;
-        let (kind, name) = meta.controller.as_ref()?;
-        index.get(&key(meta.namespace.as_ref(), kind, name)).copied()
+    let mut index: BTreeMap<(Option<&str>, &str, &str), Vec<usize>> = BTreeMap::new();
+    for (position, workload) in workloads.iter().enumerate() {
+        let meta = &workload.meta;
+        index.entry((meta.namespace.as_deref(), meta.kind.as_str(), meta.name.as_str())).or_default().push(position);
+    }
+    let owners: Vec<Option<usize>> =
+        workloads.iter().map(|workload| proven_owner(workload, &index, workloads)).collect();
+    let root_of = |start: usize| -> usize {
+        let mut current = start;
+        while let Some(owner) = owners[current] {
+            current = owner;
+        }
+        current
     };
+    let roots: Vec<usize> = (0..workloads.len()).map(root_of).collect();
     let mut running: BTreeMap<usize, Vec<(String, &RunningImage)>> = BTreeMap::new();
     for (position, workload) in workloads.iter().enumerate() {
-        let mut root = position;
-        // Owner chains are short (Pod → ReplicaSet → Deployment); the bound guards cycles.
-        for _ in 0..8 {
-            match owner_of(root) {
-                Some(owner) => root = owner,
-                None => break,
-            }
-        }
         let pod = format!("{}/{}", workload.meta.namespace.as_deref().unwrap_or_default(), workload.meta.name);
-        running.entry(root).or_default().extend(workload.running.iter().map(|image| (pod.clone(), image)));
+        running.entry(roots[position]).or_default().extend(workload.running.iter().map(|image| (pod.clone(), image)));
     }
     workloads
         .iter()
         .enumerate()
-        .filter(|(position, _)| owner_of(*position).is_none())
+        .filter(|(position, _)| roots[*position] == *position)
         .map(|(position, workload)| Root { workload, running: running.remove(&position).unwrap_or_default() })
         .collect()
 }
@@ -196,23 +227,76 @@ fn component_of(workload: &Workload) -> Option<(&'static str, &crate::inventory:
     })
 }
 
-fn is_control_plane(workload: &Workload) -> bool {
-    workload.meta.kind == "Pod" && component_of(workload).is_some()
+/// The label kubeadm and RKE2 put on their control-plane static pods.
+const CONTROL_PLANE_TIER: (&str, &str) = ("tier", "control-plane");
+
+/// What proves that a pod is a control-plane member: the names of the control-plane
+/// nodes, or `None` when the source shows no Node objects (manifests of static pods).
+struct Membership {
+    control_plane_nodes: Option<BTreeSet<String>>,
 }
 
-fn components(roots: &[Root<'_>]) -> Vec<ComponentFact> {
+impl Membership {
+    fn new(inventory: &Inventory) -> Self {
+        let nodes_shown = inventory.nodes.availability.is_collected() && !inventory.nodes.items.is_empty();
+        let control_plane_nodes = nodes_shown.then(|| {
+            inventory
+                .nodes
+                .items
+                .iter()
+                .filter(|node| is_control_plane_node(&node.meta.labels))
+                .map(|node| node.meta.name.clone())
+                .collect()
+        });
+        Self { control_plane_nodes }
+    }
+
+    /// True when `workload` is proven to be a control-plane component: a pod in
+    /// kube-system that is either a kubelet's mirror pod (the mirror annotation and a
+    /// Node owner) or carries the kubeadm tier label and runs on a control-plane node
+    /// (the label alone where the source has no nodes to check). A look-alike anywhere
+    /// else — another namespace, a worker node — never counts: it would make HA rules
+    /// pass and decide which addresses are probed.
+    fn proves(&self, workload: &Workload) -> bool {
+        let meta = &workload.meta;
+        if meta.kind != "Pod" || meta.namespace.as_deref() != Some("kube-system") || component_of(workload).is_none() {
+            return false;
+        }
+        let mirror = meta.mirror && meta.controller.as_ref().is_some_and(|owner| owner.kind == "Node");
+        let (key, value) = CONTROL_PLANE_TIER;
+        let tier = meta.labels.get(key).is_some_and(|tier| tier == value);
+        let on_control_plane = match (&self.control_plane_nodes, &workload.pod.node_name) {
+            (None, _) => true,
+            (Some(nodes), Some(node)) => nodes.contains(node),
+            (Some(_), None) => false,
+        };
+        mirror || (tier && on_control_plane)
+    }
+}
+
+/// Node labels of control-plane nodes (current and pre-1.20).
+fn is_control_plane_node(labels: &BTreeMap<String, String>) -> bool {
+    labels.contains_key("node-role.kubernetes.io/control-plane")
+        || labels.contains_key("node-role.kubernetes.io/master")
+}
+
+fn components(roots: &[Root<'_>], membership: &Membership) -> Vec<ComponentFact> {
+    let mut placed: BTreeSet<(&str, String)> = BTreeSet::new();
     roots
         .iter()
-        .filter(|root| root.workload.meta.kind == "Pod")
+        .filter(|root| membership.proves(root.workload))
         .filter_map(|root| {
             let workload = root.workload;
             let (component, container) = component_of(workload)?;
             let parsed = flags::parse(&container.command, &container.args);
+            let node = workload.pod.node_name.clone().unwrap_or_default();
+            let first_on_node = node.is_empty() || placed.insert((component, node.clone()));
             Some(ComponentFact {
                 subject: subject_of(&workload.meta),
                 location: workload.meta.location.clone(),
                 component: component.into(),
-                node: workload.pod.node_name.clone().unwrap_or_default(),
+                node,
+                first_on_node,
                 image: container.image.clone(),
                 flags: parsed.last,
                 flag_lists: parsed.lists,
@@ -255,7 +339,7 @@ fn selector_matches(pdb: &Pdb, labels: &BTreeMap<String, String>) -> bool {
     labels_match && expressions_match
 }
 
-fn workload_fact(root: &Root<'_>, pdbs: &[Pdb]) -> WorkloadFact {
+fn workload_fact(root: &Root<'_>, pdbs: &[Pdb], membership: &Membership) -> WorkloadFact {
     let workload = root.workload;
     let meta = &workload.meta;
     let pod = &workload.pod;
@@ -287,7 +371,7 @@ fn workload_fact(root: &Root<'_>, pdbs: &[Pdb]) -> WorkloadFact {
                 read_only: mount_is_read_only(&volume.name),
             })
             .collect(),
-        control_plane: is_control_plane(workload),
+        control_plane: membership.proves(workload),
         system,
         cluster_dns: system
             && meta.kind != "Pod"
@@ -303,11 +387,11 @@ fn workload_fact(root: &Root<'_>, pdbs: &[Pdb]) -> WorkloadFact {
     }
 }
 
-fn containers(roots: &[Root<'_>]) -> Vec<ContainerFact> {
+fn containers(roots: &[Root<'_>], membership: &Membership) -> Vec<ContainerFact> {
     let mut facts = Vec::new();
     for root in roots {
         let workload = root.workload;
-        let control_plane = is_control_plane(workload);
+        let control_plane = membership.proves(workload);
         for container in &workload.pod.containers {
             let privileged = container.privileged.unwrap_or(false);
             let sys_admin = container
@@ -377,8 +461,7 @@ fn images(roots: &[Root<'_>], containers: &[ContainerFact]) -> Vec<ImageFact> {
 
 fn node_fact(node: &crate::inventory::Node) -> NodeFact {
     let labels = &node.meta.labels;
-    let control_plane = labels.contains_key("node-role.kubernetes.io/control-plane")
-        || labels.contains_key("node-role.kubernetes.io/master");
+    let control_plane = is_control_plane_node(labels);
     NodeFact {
         subject: subject_of(&node.meta),
         location: node.meta.location.clone(),
@@ -625,13 +708,10 @@ fn kubelet_config(config: &crate::inventory::KubeletConfig) -> KubeletConfigFact
 mod tests {
     use super::*;
     use crate::inventory::ContainerKind;
-    use crate::source::manifests::{KindsSeen, read_text};
+    use crate::source::manifests::read_str;
 
     fn facts_of(manifests: &str) -> Facts {
-        let mut inventory = Inventory::default();
-        let mut seen = KindsSeen::default();
-        read_text("test.yaml", manifests, &mut inventory, &mut seen).expect("valid manifests");
-        seen.mark(&mut inventory);
+        let inventory = read_str("test.yaml", manifests).expect("valid manifests");
         build(&inventory, SourceKind::Manifests)
     }
 
@@ -788,12 +868,12 @@ spec:
         let manifests = r"
 apiVersion: v1
 kind: Pod
-metadata: {name: etcd-cp1, namespace: kube-system}
+metadata: {name: etcd-cp1, namespace: kube-system, labels: {tier: control-plane}}
 spec: {containers: [{name: etcd, image: 'registry.k8s.io/etcd:3.5.15-0', command: [/usr/local/bin/etcd, --client-cert-auth]}]}
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: scheduler, namespace: kube-system, labels: {component: kube-scheduler}}
+metadata: {name: scheduler, namespace: kube-system, labels: {component: kube-scheduler, tier: control-plane}}
 spec: {containers: [{name: s, image: 'registry.k8s.io/kube-scheduler:v1.31.1', args: [--leader-elect=false]}]}
 ---
 apiVersion: v1

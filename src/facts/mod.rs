@@ -75,6 +75,33 @@ pub struct Facts {
     pub certificates: Collection<wire::CertificateProbeFact>,
 }
 
+impl Facts {
+    /// How many objects and endpoints the facts hold, over every collection drawn from
+    /// the input (`controlPlane` is a summary of `nodes`, not an object of its own).
+    /// Zero means nothing was read that a rule could judge.
+    pub fn object_count(&self) -> usize {
+        [
+            self.nodes.items.len(),
+            self.components.items.len(),
+            self.workloads.items.len(),
+            self.service_accounts.items.len(),
+            self.bindings.items.len(),
+            self.namespaces.items.len(),
+            self.services.items.len(),
+            self.pdbs.items.len(),
+            self.apiserver_endpoints.items.len(),
+            self.kubelet_configs.items.len(),
+            self.apiservers.items.len(),
+            self.etcd.items.len(),
+            self.kubelets.items.len(),
+            self.addon_endpoints.items.len(),
+            self.certificates.items.len(),
+        ]
+        .iter()
+        .sum()
+    }
+}
+
 /// A collection: its items and whether they were collected.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Collection<T> {
@@ -211,6 +238,10 @@ pub struct ComponentFact {
     pub component: String,
     /// Node the pod runs on, when known.
     pub node: String,
+    /// False for a second instance of the same component on the same node: counting the
+    /// instances with `firstOnNode` counts nodes, which is what availability rests on.
+    /// Instances whose node is unknown count each.
+    pub first_on_node: bool,
     /// Container image.
     pub image: String,
     /// Flags without leading dashes, from `command` and `args`: the last value given

@@ -687,10 +687,10 @@ mod tests {
     }
 
     fn weak() -> Facts {
-        let inventory = crate::source::manifests::read(&[std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/testdata/clusters/weak"
-        ))])
+        let inventory = crate::source::manifests::read(
+            &[std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/clusters/weak"))],
+            crate::source::manifests::DEFAULT_MAX_INPUT_BYTES,
+        )
         .expect("the weak example reads");
         super::super::build(&inventory, super::super::SourceKind::Live)
     }

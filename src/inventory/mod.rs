@@ -23,6 +23,26 @@ pub struct Location {
     pub line: u32,
 }
 
+/// A document that was read but is not judged, and why: never dropped silently.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Skipped {
+    /// Where the document starts.
+    pub location: Location,
+    /// Why it is not judged, e.g. `not a Kubernetes object (no apiVersion or kind)`.
+    pub reason: String,
+}
+
+/// The same object given more than once (two paths, a symlink, a repeated dump).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Duplicate {
+    /// The object, as `Kind/namespace/name` (or its uid).
+    pub object: String,
+    /// Where it was first read; that copy is the one judged.
+    pub first: Location,
+    /// Where it was read again; ignored.
+    pub again: Location,
+}
+
 /// Whether a source could look at a kind of object, and if not, why.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "status", rename_all = "camelCase")]
@@ -84,10 +104,25 @@ pub struct Meta {
     pub uid: Option<String>,
     /// `metadata.labels`.
     pub labels: BTreeMap<String, String>,
-    /// The controlling owner (`ownerReferences[].controller == true`), as kind and name.
-    pub controller: Option<(String, String)>,
+    /// The controlling owner (`ownerReferences[].controller == true`), as it claims to be:
+    /// the facts fold an object into it only when the owner proves it.
+    pub controller: Option<OwnerRef>,
+    /// True for a mirror pod: the API server's copy of a static pod that a kubelet runs
+    /// from a file on its node (annotation `kubernetes.io/config.mirror`).
+    pub mirror: bool,
     /// Manifest file and line, for sources that have them.
     pub location: Option<Location>,
+}
+
+/// An `ownerReferences[]` entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OwnerRef {
+    /// The owner's kind.
+    pub kind: String,
+    /// The owner's name, in the owned object's namespace.
+    pub name: String,
+    /// The owner's uid, when given.
+    pub uid: Option<String>,
 }
 
 /// A cluster identity as far as the source knows it.
@@ -134,6 +169,10 @@ pub struct Inventory {
     pub apiserver_endpoints: Gathered<EndpointSlice>,
     /// Kubelet configurations (config files, or `/configz` when opted in).
     pub kubelet_configs: Gathered<KubeletConfig>,
+    /// Documents read but not judged (not Kubernetes objects, kinds seaworthy does not read).
+    pub skipped: Vec<Skipped>,
+    /// Objects given more than once; each is judged once.
+    pub duplicates: Vec<Duplicate>,
 }
 
 /// One API object, projected: what [`project_object`] returns.
@@ -161,6 +200,38 @@ pub enum Projected {
     EndpointSlice(EndpointSlice),
     /// A kubelet configuration.
     KubeletConfig(KubeletConfig),
+}
+
+impl Projected {
+    /// The object's identity.
+    pub fn meta(&self) -> &Meta {
+        match self {
+            Self::Node(node) => &node.meta,
+            Self::Namespace(namespace) => &namespace.meta,
+            Self::Workload(workload) => &workload.meta,
+            Self::ServiceAccount(account) => &account.meta,
+            Self::Role(role) => &role.meta,
+            Self::Binding(binding) => &binding.meta,
+            Self::NetworkPolicy(policy) => &policy.meta,
+            Self::Service(service) => &service.meta,
+            Self::Pdb(pdb) => &pdb.meta,
+            Self::EndpointSlice(slice) => &slice.meta,
+            Self::KubeletConfig(config) => &config.meta,
+        }
+    }
+}
+
+impl Meta {
+    /// What makes two copies the same object: the uid where there is one, else the
+    /// API group, kind, namespace and name. Projections carry the current API version
+    /// of their kind, so an object read as `extensions/v1beta1` and as `apps/v1` is one.
+    pub fn identity(&self) -> String {
+        if let Some(uid) = self.uid.as_deref().filter(|uid| !uid.is_empty()) {
+            return format!("uid {uid}");
+        }
+        let group = self.api_version.rsplit_once('/').map_or("", |(group, _)| group);
+        format!("{group}/{}/{}/{}", self.kind, self.namespace.as_deref().unwrap_or_default(), self.name)
+    }
 }
 
 impl Inventory {
@@ -276,6 +347,40 @@ pub struct PodTemplate {
     pub host_path_volumes: Vec<HostPathVolume>,
     /// `spec.nodeName`, set on static and scheduled pods.
     pub node_name: Option<String>,
+}
+
+/// Where kubelets mount a pod's service-account token: the API server adds this mount
+/// to every pod made from a template, so it never tells a pod from its template.
+const SERVICE_ACCOUNT_MOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+impl PodTemplate {
+    /// True when a pod (or a controller's template) made from `template` runs exactly what
+    /// the template says. What the API server and scheduler add — the node, labels such as
+    /// `pod-template-hash`, the service-account token mount — is left out; anything else
+    /// that differs (a privileged container, another image, a host path) means the object
+    /// is not what its owner would have made, and it is judged on its own.
+    pub fn made_from(&self, template: &PodTemplate) -> bool {
+        let without_token = |containers: &[Container]| -> Vec<Container> {
+            containers
+                .iter()
+                .map(|container| Container {
+                    mounts: container
+                        .mounts
+                        .iter()
+                        .filter(|(_, _, path)| path != SERVICE_ACCOUNT_MOUNT)
+                        .cloned()
+                        .collect(),
+                    ..container.clone()
+                })
+                .collect()
+        };
+        self.service_account == template.service_account
+            && self.host_network == template.host_network
+            && self.host_pid == template.host_pid
+            && self.host_ipc == template.host_ipc
+            && self.host_path_volumes == template.host_path_volumes
+            && without_token(&self.containers) == without_token(&template.containers)
+    }
 }
 
 /// An image a pod is actually running, from `status.containerStatuses[]`.

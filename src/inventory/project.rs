@@ -19,7 +19,8 @@ use serde::de::DeserializeOwned;
 
 use super::{
     Binding, Container, ContainerKind, EndpointSlice, HostPathVolume, Location, Meta, Namespace, NetworkPolicy, Node,
-    Pdb, PodTemplate, PolicyRule, Projected, RbacSubject, Role, RunningImage, Service, ServiceAccount, Workload,
+    OwnerRef, Pdb, PodTemplate, PolicyRule, Projected, RbacSubject, Role, RunningImage, Service, ServiceAccount,
+    Workload,
 };
 
 /// An object of a known kind whose fields do not match the Kubernetes schema.
@@ -230,12 +231,13 @@ impl Project for discovery::EndpointSlice {
 }
 
 fn meta_of(api_version: &str, kind: &str, raw: &ObjectMeta, location: Option<Location>) -> Meta {
-    let controller = raw
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|owner| owner.controller == Some(true))
-        .map(|owner| (owner.kind.clone(), owner.name.clone()));
+    let controller =
+        raw.owner_references.iter().flatten().find(|owner| owner.controller == Some(true)).map(|owner| OwnerRef {
+            kind: owner.kind.clone(),
+            name: owner.name.clone(),
+            uid: Some(owner.uid.clone()).filter(|uid| !uid.is_empty()),
+        });
+    let mirror = raw.annotations.as_ref().is_some_and(|annotations| annotations.contains_key(MIRROR_ANNOTATION));
     Meta {
         api_version: api_version.to_owned(),
         kind: kind.to_owned(),
@@ -244,9 +246,13 @@ fn meta_of(api_version: &str, kind: &str, raw: &ObjectMeta, location: Option<Loc
         uid: raw.uid.clone(),
         labels: raw.labels.clone().unwrap_or_default(),
         controller,
+        mirror,
         location,
     }
 }
+
+/// The annotation a kubelet puts on the mirror pod of a static pod.
+const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
 
 fn project_node(meta: Meta, node: &core::Node) -> Node {
     let spec = node.spec.as_ref();

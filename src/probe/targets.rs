@@ -272,10 +272,10 @@ mod tests {
     use crate::source::manifests;
 
     fn weak() -> Facts {
-        let inventory = manifests::read(&[std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/testdata/clusters/weak"
-        ))])
+        let inventory = manifests::read(
+            &[std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/clusters/weak"))],
+            manifests::DEFAULT_MAX_INPUT_BYTES,
+        )
         .expect("the weak example reads");
         facts::build(&inventory, SourceKind::Manifests)
     }
@@ -315,6 +315,34 @@ mod tests {
         );
         assert_eq!(of_kind(&targets, TargetKind::KubeletReadOnly).len(), 3);
         assert_eq!(of_kind(&targets, TargetKind::Cadvisor).len(), 3);
+    }
+
+    #[test]
+    fn a_tenant_pods_flags_never_decide_a_target() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let weak = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/clusters/weak"));
+        for entry in std::fs::read_dir(weak).expect("the weak example") {
+            let path = entry.expect("an entry").path();
+            std::fs::copy(&path, dir.path().join(path.file_name().expect("a name"))).expect("copy");
+        }
+        // The same apiserver look-alike in a tenant namespace, and in kube-system on a worker.
+        let lookalike = |namespace: &str, node: &str| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: kube-apiserver-x, namespace: {namespace}, labels: {{tier: control-plane}}}}\nspec:\n  nodeName: {node}\n  containers: [{{name: a, image: 'registry.k8s.io/kube-apiserver:v1.30.4', command: [kube-apiserver, '--etcd-servers=https://127.0.99.9:2379']}}]\n"
+            )
+        };
+        let tenants = format!("{}---\n{}", lookalike("tenant", "cp1"), lookalike("kube-system", "worker1"));
+        std::fs::write(dir.path().join("tenants.yaml"), &tenants).expect("write");
+        let inventory =
+            manifests::read(&[dir.path().to_path_buf()], manifests::DEFAULT_MAX_INPUT_BYTES).expect("reads");
+        let plan = targets(&facts::build(&inventory, SourceKind::Manifests), Ports::default(), &[]);
+        assert!(plan.iter().all(|target| target.host != "127.0.99.9"), "a tenant's flag is no target: {plan:?}");
+        // Control: the same pod, proven (kube-system, on the control-plane node), is followed.
+        std::fs::write(dir.path().join("tenants.yaml"), lookalike("kube-system", "cp1")).expect("write");
+        let inventory =
+            manifests::read(&[dir.path().to_path_buf()], manifests::DEFAULT_MAX_INPUT_BYTES).expect("reads");
+        let plan = targets(&facts::build(&inventory, SourceKind::Manifests), Ports::default(), &[]);
+        assert!(of_kind(&plan, TargetKind::EtcdClient).contains(&"127.0.99.9:2379".to_owned()), "{plan:?}");
     }
 
     #[test]

@@ -16,10 +16,16 @@ pub fn json(drift: &Drift) -> String {
 }
 
 fn scan_line(label: &str, scan: &ScanSummary) -> String {
-    format!(
-        "{label}: {:.1} / 100, grade {:?}, coverage {:.1}% (run {} at {})",
-        scan.score, scan.grade, scan.coverage, scan.run_id, scan.started_at
-    )
+    let graded = match (scan.score, scan.grade) {
+        (Some(score), Some(grade)) => format!("{score:.1} / 100, grade {grade:?}"),
+        _ => "nothing judged, no grade".to_owned(),
+    };
+    format!("{label}: {graded}, coverage {:.1}% (run {} at {})", scan.coverage, scan.run_id, scan.started_at)
+}
+
+/// The score change, or why there is none.
+fn score_change(drift: &Drift) -> String {
+    drift.score_change.map_or_else(|| "none (a scan judged nothing)".to_owned(), |change| format!("{change:+.1}"))
 }
 
 /// Renders the drift for a terminal.
@@ -28,7 +34,7 @@ pub fn render(drift: &Drift, style: Style) -> String {
     let _ = writeln!(out, "{}", scan_line("Before", &drift.old));
     let _ = writeln!(out, "{}", scan_line("After ", &drift.new));
     let coverage_change = drift.new.coverage - drift.old.coverage;
-    let _ = writeln!(out, "Score change: {:+.1}; coverage change: {coverage_change:+.1}", drift.score_change);
+    let _ = writeln!(out, "Score change: {}; coverage change: {coverage_change:+.1}", score_change(drift));
     let sections: [(&str, &[Change], &str); 4] = [
         ("NEW", &drift.new_findings, ""),
         ("RESOLVED", &drift.resolved, ""),
@@ -54,7 +60,7 @@ pub fn render(drift: &Drift, style: Style) -> String {
     }
     out.push_str(&still_failing(&drift.still_failing, style));
     let verdict = if drift.regressed() {
-        format!("REGRESSION: {} new finding(s), score change {:+.1}", drift.new_findings.len(), drift.score_change)
+        format!("REGRESSION: {} new finding(s), score change {}", drift.new_findings.len(), score_change(drift))
     } else {
         "No regression: no new findings and no lower score.".to_owned()
     };

@@ -19,6 +19,7 @@ use crate::drift::BaselineSummary;
 use crate::engine::{Category, Finding, RuleResult, Severity, Status};
 use crate::exception::{ExceptedFinding, ExceptionOutcome};
 use crate::facts::{ClusterFacts, Facts};
+use crate::inventory::{Duplicate, Skipped};
 use crate::score::Score;
 
 /// Version of the report layout.
@@ -87,6 +88,17 @@ pub struct SourceInfo {
     pub kind: InputKind,
     /// Paths read (manifest paths, the snapshot file), as given.
     pub paths: Vec<String>,
+    /// Documents read but not judged: not Kubernetes objects, or kinds seaworthy does not read.
+    pub skipped: Vec<Skipped>,
+    /// Objects given more than once; the first copy is judged.
+    pub duplicates: Vec<Duplicate>,
+}
+
+impl SourceInfo {
+    /// A source with nothing skipped.
+    pub fn new(kind: InputKind, paths: Vec<String>) -> Self {
+        Self { kind, paths, skipped: Vec::new(), duplicates: Vec::new() }
+    }
 }
 
 /// Counts of results and findings.

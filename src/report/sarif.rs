@@ -12,9 +12,9 @@ use std::path::Path;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_sarif::sarif::{
-    ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString, PhysicalLocation,
-    PropertyBag, Region, ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultBaselineState,
-    ResultLevel, Run, RunAutomationDetails, Sarif, Tool, ToolComponent,
+    ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString, Notification,
+    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor, Result as SarifResult,
+    ResultBaselineState, ResultLevel, Run, RunAutomationDetails, Sarif, Tool, ToolComponent,
 };
 
 use super::{Report, RuleInfo};
@@ -195,7 +195,7 @@ pub fn render(report: &Report, base: &Path) -> String {
     let mut run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .automation_details(RunAutomationDetails::builder().id(format!("seaworthy/{identity}/")).build())
-        .invocations(vec![Invocation::builder().execution_successful(true).build()])
+        .invocations(vec![invocation(report)])
         .results(results)
         .build();
     // seaworthy's run ids are UUIDs, as SARIF's GUIDs must be; anything else is left out.
@@ -212,4 +212,20 @@ pub fn render(report: &Report, base: &Path) -> String {
     let mut text = serde_json::to_string_pretty(&log).expect("a SARIF log serializes");
     text.push('\n');
     text
+}
+
+/// The invocation: successful only when the scan judged something. A scan of nothing
+/// says why in an error notification, so that an empty result list is never read as
+/// "no problems".
+fn invocation(report: &Report) -> Invocation {
+    match &report.score.ungraded {
+        None => Invocation::builder().execution_successful(true).build(),
+        Some(reason) => {
+            let notification = Notification::builder()
+                .message(Message::builder().text(reason.clone()).build())
+                .level(serde_json::Value::from("error"))
+                .build();
+            Invocation::builder().execution_successful(false).tool_execution_notifications(vec![notification]).build()
+        }
+    }
 }

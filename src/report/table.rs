@@ -119,9 +119,14 @@ fn header(report: &Report, style: Style) -> String {
     }
     let _ = write!(identity, ", provider {}", cluster.provider);
     let score = &report.score;
-    let grade =
-        Cell::new(format!("{:.1} / 100, grade {:?}", score.overall, score.grade)).add_attribute(Attribute::Bold);
-    let grade = if style.colour { grade.fg(grade_colour(score.grade)) } else { grade };
+    let grade = match (score.overall, score.grade) {
+        (Some(overall), Some(grade)) => {
+            let cell = Cell::new(format!("{overall:.1} / 100, grade {grade:?}")).add_attribute(Attribute::Bold);
+            if style.colour { cell.fg(grade_colour(grade)) } else { cell }
+        }
+        _ => Cell::new(format!("no grade: {}", score.ungraded.as_deref().unwrap_or("nothing judged")))
+            .add_attribute(Attribute::Bold),
+    };
     let categories: Vec<String> =
         score.categories.iter().map(|(category, value)| format!("{category} {value:.1}")).collect();
     let summary = &report.summary;
@@ -142,14 +147,14 @@ fn header(report: &Report, style: Style) -> String {
         table.add_row(vec![
             Cell::new("Baseline"),
             Cell::new(format!(
-                "{} new, {} unchanged, {} resolved, {} now excepted, {} no longer judged since {} (score {:+.1})",
+                "{} new, {} unchanged, {} resolved, {} now excepted, {} no longer judged since {} (score {})",
                 baseline.new,
                 baseline.unchanged,
                 baseline.resolved,
                 baseline.now_excepted,
                 baseline.no_longer_judged,
                 baseline.scan.started_at,
-                baseline.score_change
+                baseline.score_change.map_or_else(|| "change unknown".to_owned(), |change| format!("{change:+.1}"))
             )),
         ]);
     }

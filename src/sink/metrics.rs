@@ -31,8 +31,8 @@ pub fn render(report: &Report) -> String {
     family(
         &mut text,
         "seaworthy_score",
-        "Overall production-readiness score, 0 to 100 (docs/scoring.md).",
-        &[(String::new(), report.score.overall)],
+        "Overall production-readiness score, 0 to 100 (docs/scoring.md); NaN when nothing was judged.",
+        &[(String::new(), report.score.overall.unwrap_or(f64::NAN))],
     );
     let categories: Vec<(String, f64)> = report
         .score
@@ -43,7 +43,9 @@ pub fn render(report: &Report) -> String {
     family(&mut text, "seaworthy_category_score", "Score per rule category, 0 to 100.", &categories);
     let grades: Vec<(String, f64)> = GRADES
         .iter()
-        .map(|(grade, name)| (format!("{{grade=\"{name}\"}}"), if *grade == report.score.grade { 1.0 } else { 0.0 }))
+        .map(|(grade, name)| {
+            (format!("{{grade=\"{name}\"}}"), if Some(*grade) == report.score.grade { 1.0 } else { 0.0 })
+        })
         .collect();
     family(&mut text, "seaworthy_grade", "1 for the scan's grade (A to F), 0 for the others.", &grades);
     family(

@@ -1,12 +1,12 @@
 //! Reads Kubernetes manifests (files, directories, stdin) into an [`Inventory`].
 //!
-//! Multi-document YAML and JSON (JSON is read as YAML, which it is a subset of) and
-//! `kind: List` are understood; every object remembers its file and line. Documents
-//! that are not Kubernetes objects (no `kind`, e.g. a Helm `values.yaml`) and kinds the
-//! facts do not use are ignored; malformed YAML is an error, never a skip.
+//! Multi-document YAML and JSON (JSON is read as YAML, which it is a subset of), `List`
+//! and every `*List` kind (nested too) are understood; every object remembers its file
+//! and line and counts once. Documents that are not Kubernetes objects (no `apiVersion`
+//! or `kind`, e.g. a Helm `values.yaml`) and kinds the facts do not use are skipped and
+//! listed with their place; malformed YAML is an error, never a skip.
 
 use std::fmt;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -14,103 +14,162 @@ use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use super::SourceError;
-use crate::inventory::{Availability, ClusterInfo, Inventory, Location, Projected, project_object};
+use std::collections::BTreeMap;
+
+use crate::inventory::{Availability, ClusterInfo, Duplicate, Inventory, Location, Projected, Skipped, project_object};
 
 /// The name `-` stands for standard input.
 pub const STDIN: &str = "-";
 /// How stdin is named in locations and errors.
 pub const STDIN_NAME: &str = "<stdin>";
+/// The size limit of one input (a file, or stdin) unless `--max-input-size` says otherwise:
+/// a dump of 100,000 objects is about 130 MB.
+pub const DEFAULT_MAX_INPUT_BYTES: u64 = 512 * 1024 * 1024;
 
-/// Reads every path (file, directory read recursively, or `-` for stdin).
-pub fn read(paths: &[PathBuf]) -> Result<Inventory, SourceError> {
-    let mut inventory = Inventory {
-        cluster: ClusterInfo { name: "manifests".into(), ..ClusterInfo::default() },
-        ..Inventory::default()
-    };
-    let mut kinds_seen = KindsSeen::default();
+/// Reads every path (file, directory read recursively, or `-` for stdin). Only regular
+/// files, directories and stdin are read: a device, FIFO or socket is refused at once,
+/// also inside a directory, and no input may exceed `max_bytes`.
+pub fn read(paths: &[PathBuf], max_bytes: u64) -> Result<Inventory, SourceError> {
+    let mut reader = Reader::default();
+    reader.inventory.cluster = ClusterInfo { name: "manifests".into(), ..ClusterInfo::default() };
     for path in paths {
         if path.as_os_str() == STDIN {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|source| SourceError::Read { path: STDIN_NAME.into(), source })?;
-            read_text(STDIN_NAME, &text, &mut inventory, &mut kinds_seen)?;
+            let text = super::read_limited(std::io::stdin().lock(), STDIN_NAME, max_bytes)?;
+            reader.read_text(STDIN_NAME, &text)?;
             continue;
         }
         for file in files_under(path)? {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|source| SourceError::Read { path: file.display().to_string(), source })?;
-            read_text(&file.display().to_string(), &text, &mut inventory, &mut kinds_seen)?;
+            let text = super::read_regular_file(&file, max_bytes)?;
+            reader.read_text(&file.display().to_string(), &text)?;
         }
     }
-    kinds_seen.mark(&mut inventory);
-    Ok(inventory)
+    Ok(reader.finish())
+}
+
+/// Reads one manifest text on its own, as a whole source (for tests and fixtures).
+pub fn read_str(file: &str, text: &str) -> Result<Inventory, SourceError> {
+    let mut reader = Reader::default();
+    reader.read_text(file, text)?;
+    Ok(reader.finish())
 }
 
 /// The files a path stands for: itself, or the `.yaml`/`.yml`/`.json` files below a
-/// directory.
+/// directory. Anything that is neither a regular file nor a directory is refused.
 fn files_under(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
     let read_error = |path: &Path, source| SourceError::Read { path: path.display().to_string(), source };
     let metadata = std::fs::metadata(path).map_err(|source| read_error(path, source))?;
-    if !metadata.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    crate::walk::files_below(path, &["yaml", "yml", "json"]).map_err(|(path, source)| read_error(&path, source))
-}
-
-/// Parses one file's text and adds its objects to the inventory.
-pub fn read_text(file: &str, text: &str, inventory: &mut Inventory, seen: &mut KindsSeen) -> Result<(), SourceError> {
-    let malformed = |error: &serde_saphyr::Error| {
-        let problem = crate::yaml::describe(error);
-        SourceError::Malformed {
-            file: file.to_owned(),
-            line: problem.line,
-            column: problem.column,
-            reason: problem.reason,
-        }
+    let files = if metadata.is_dir() {
+        crate::walk::files_below(path, &["yaml", "yml", "json"]).map_err(|(path, source)| read_error(&path, source))?
+    } else {
+        vec![path.to_path_buf()]
     };
-    let documents: Vec<Spanned<serde_json::Value>> =
-        serde_saphyr::from_multiple_with_options(text, crate::yaml::manifest_options())
-            .map_err(|error| malformed(&error))?;
-    let has_list = documents.iter().any(|document| kind_of(&document.value) == Some("List"));
-    // A second pass reads where each `items[]` entry of a List starts.
-    let item_lines: Vec<ItemLines> =
-        if has_list { serde_saphyr::from_multiple(text).map_err(|error| malformed(&error))? } else { Vec::new() };
-    for (index, document) in documents.iter().enumerate() {
-        let line = saturate(document.referenced.line());
-        if kind_of(&document.value) == Some("List") {
-            let items =
-                document.value.get("items").and_then(serde_json::Value::as_array).map_or(&[][..], Vec::as_slice);
-            let lines = item_lines.get(index).map_or(&[][..], |lines| lines.0.as_slice());
-            for (position, item) in items.iter().enumerate() {
-                let item_line = lines.get(position).copied().unwrap_or(line);
-                add_object(file, item_line, item, inventory, seen)?;
-            }
-        } else {
-            add_object(file, line, &document.value, inventory, seen)?;
-        }
+    // Every file is checked before any is read, so a FIFO deep in a directory is refused
+    // at once rather than after minutes of reading.
+    for file in &files {
+        let metadata = std::fs::metadata(file).map_err(|source| read_error(file, source))?;
+        super::refuse_special(file, &metadata)?;
     }
-    Ok(())
+    Ok(files)
 }
 
-fn add_object(
-    file: &str,
-    line: u32,
-    object: &serde_json::Value,
-    inventory: &mut Inventory,
-    seen: &mut KindsSeen,
-) -> Result<(), SourceError> {
-    let location = Location { file: file.to_owned(), line };
-    let projected = project_object(object, Some(&location)).map_err(|error| SourceError::InvalidObject {
-        file: file.to_owned(),
-        line,
-        reason: error.to_string(),
-    })?;
-    if let Some(projected) = projected {
-        seen.note(&projected);
-        inventory.add(projected);
+/// Gathers the objects of every document read, once each.
+#[derive(Default)]
+struct Reader {
+    inventory: Inventory,
+    kinds_seen: KindsSeen,
+    /// Where each object was first read, by [`Meta::identity`].
+    first_read: BTreeMap<String, Location>,
+}
+
+impl Reader {
+    /// Parses one file's text and adds its objects to the inventory.
+    fn read_text(&mut self, file: &str, text: &str) -> Result<(), SourceError> {
+        let malformed = |error: &serde_saphyr::Error| {
+            let problem = crate::yaml::describe(error);
+            SourceError::Malformed {
+                file: file.to_owned(),
+                line: problem.line,
+                column: problem.column,
+                reason: problem.reason,
+            }
+        };
+        let documents: Vec<Spanned<serde_json::Value>> =
+            serde_saphyr::from_multiple_with_options(text, crate::yaml::manifest_options())
+                .map_err(|error| malformed(&error))?;
+        let has_list = documents.iter().any(|document| is_list(&document.value));
+        // A second pass reads where each `items[]` entry of a List starts.
+        let item_lines: Vec<ItemLines> = if has_list {
+            serde_saphyr::from_multiple_with_options(text, crate::yaml::manifest_options())
+                .map_err(|error| malformed(&error))?
+        } else {
+            Vec::new()
+        };
+        for (index, document) in documents.iter().enumerate() {
+            let line = saturate(document.referenced.line());
+            let lines = item_lines.get(index).map_or(&[][..], |lines| lines.0.as_slice());
+            self.add_document(file, line, &document.value, lines)?;
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// Adds one document: an object, or every item of a list (lists nest).
+    fn add_document(
+        &mut self,
+        file: &str,
+        line: u32,
+        document: &serde_json::Value,
+        item_lines: &[ItemLine],
+    ) -> Result<(), SourceError> {
+        let location = Location { file: file.to_owned(), line };
+        if is_list(document) {
+            let items = document.get("items").and_then(serde_json::Value::as_array).map_or(&[][..], Vec::as_slice);
+            for (position, item) in items.iter().enumerate() {
+                let (item_line, nested) =
+                    item_lines.get(position).map_or((line, &[][..]), |entry| (entry.line, entry.items.as_slice()));
+                self.add_document(file, item_line, item, nested)?;
+            }
+            return Ok(());
+        }
+        let api_version = document.get("apiVersion").and_then(serde_json::Value::as_str).unwrap_or_default();
+        let kind = kind_of(document).unwrap_or_default();
+        if api_version.is_empty() || kind.is_empty() {
+            self.skip(location, "not a Kubernetes object (no apiVersion or kind)".into());
+            return Ok(());
+        }
+        let projected = project_object(document, Some(&location)).map_err(|error| SourceError::InvalidObject {
+            file: file.to_owned(),
+            line,
+            reason: error.to_string(),
+        })?;
+        let Some(projected) = projected else {
+            self.skip(location, format!("{api_version} {kind} is not a kind seaworthy reads"));
+            return Ok(());
+        };
+        let identity = projected.meta().identity();
+        if let Some(first) = self.first_read.get(&identity) {
+            self.inventory.duplicates.push(Duplicate { object: identity, first: first.clone(), again: location });
+            return Ok(());
+        }
+        self.first_read.insert(identity, location);
+        self.kinds_seen.note(&projected);
+        self.inventory.add(projected);
+        Ok(())
+    }
+
+    fn skip(&mut self, location: Location, reason: String) {
+        self.inventory.skipped.push(Skipped { location, reason });
+    }
+
+    fn finish(mut self) -> Inventory {
+        self.kinds_seen.mark(&mut self.inventory);
+        self.inventory
+    }
+}
+
+/// `List` (what `kubectl get -o json` writes) and every typed `*List` kind.
+fn is_list(document: &serde_json::Value) -> bool {
+    kind_of(document).is_some_and(|kind| kind.ends_with("List"))
+        && document.get("items").is_none_or(serde_json::Value::is_array)
 }
 
 /// Line numbers beyond `u32` do not occur in files anyone reads; clamp rather than panic.
@@ -125,7 +184,7 @@ fn kind_of(value: &serde_json::Value) -> Option<&str> {
 /// Which kinds of objects appeared, to tell "there are none" from "this source cannot
 /// show them" (a Helm chart has no Nodes, which says nothing about the cluster's nodes).
 #[derive(Debug, Default)]
-pub struct KindsSeen {
+struct KindsSeen {
     nodes: bool,
     namespaces: bool,
     rbac_bindings: bool,
@@ -147,7 +206,7 @@ impl KindsSeen {
 
     /// Marks what manifests cannot show. Workloads, Services and PDBs are always
     /// collected: the manifests are the whole set of them under review.
-    pub fn mark(&self, inventory: &mut Inventory) {
+    fn mark(&self, inventory: &mut Inventory) {
         if !self.nodes {
             inventory.nodes.availability =
                 Availability::not_collected("not part of this source: no Node objects in the manifests");
@@ -174,8 +233,16 @@ impl KindsSeen {
     }
 }
 
-/// The start lines of a List document's `items[]`; empty for any other document.
-struct ItemLines(Vec<u32>);
+/// Where each `items[]` entry of a list document starts, with the entries of lists
+/// nested in it; empty for any other document.
+#[derive(Default)]
+struct ItemLines(Vec<ItemLine>);
+
+/// One list entry: its start line and, when it is a list itself, its own entries.
+struct ItemLine {
+    line: u32,
+    items: Vec<ItemLine>,
+}
 
 impl<'de> Deserialize<'de> for ItemLines {
     fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -196,8 +263,12 @@ impl<'de> Visitor<'de> for ItemLinesVisitor {
         let mut lines = Vec::new();
         while let Some(key) = map.next_key::<serde_json::Value>()? {
             if key.as_str() == Some("items") {
-                let items: Option<Vec<Spanned<IgnoredAny>>> = map.next_value()?;
-                lines = items.into_iter().flatten().map(|item| saturate(item.referenced.line())).collect();
+                let items: Option<Vec<Spanned<ItemLines>>> = map.next_value()?;
+                lines = items
+                    .into_iter()
+                    .flatten()
+                    .map(|item| ItemLine { line: saturate(item.referenced.line()), items: item.value.0 })
+                    .collect();
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -207,35 +278,35 @@ impl<'de> Visitor<'de> for ItemLinesVisitor {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ItemLines, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(ItemLines(Vec::new()))
+        Ok(ItemLines::default())
     }
 
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<ItemLines, E> {
-        Ok(ItemLines(Vec::new()))
+        Ok(ItemLines::default())
     }
 
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<ItemLines, E> {
-        Ok(ItemLines(Vec::new()))
+        Ok(ItemLines::default())
     }
 
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<ItemLines, E> {
-        Ok(ItemLines(Vec::new()))
+        Ok(ItemLines::default())
     }
 
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<ItemLines, E> {
-        Ok(ItemLines(Vec::new()))
+        Ok(ItemLines::default())
     }
 
     fn visit_str<E: de::Error>(self, _: &str) -> Result<ItemLines, E> {
-        Ok(ItemLines(Vec::new()))
+        Ok(ItemLines::default())
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<ItemLines, E> {
-        Ok(ItemLines(Vec::new()))
+        Ok(ItemLines::default())
     }
 
     fn visit_none<E: de::Error>(self) -> Result<ItemLines, E> {
-        Ok(ItemLines(Vec::new()))
+        Ok(ItemLines::default())
     }
 }
 
@@ -246,9 +317,7 @@ mod tests {
     use super::*;
 
     fn inventory_of(text: &str) -> Result<Inventory, SourceError> {
-        let mut inventory = Inventory::default();
-        read_text("test.yaml", text, &mut inventory, &mut KindsSeen::default())?;
-        Ok(inventory)
+        read_str("test.yaml", text)
     }
 
     #[test]
@@ -321,10 +390,45 @@ mod tests {
     }
 
     #[test]
-    fn documents_without_kind_and_unknown_kinds_are_ignored() {
+    fn documents_without_kind_and_unknown_kinds_are_skipped_with_their_lines() {
         let text =
             "replicaCount: 3\n---\n- a\n- b\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n";
-        let inventory = inventory_of(text).expect("ignorable documents");
-        assert_eq!(inventory, Inventory::default());
+        let inventory = inventory_of(text).expect("skippable documents");
+        assert!(inventory.workloads.items.is_empty());
+        let skipped: Vec<(u32, &str)> =
+            inventory.skipped.iter().map(|entry| (entry.location.line, entry.reason.as_str())).collect();
+        assert_eq!(
+            skipped,
+            vec![
+                (1, "not a Kubernetes object (no apiVersion or kind)"),
+                (3, "not a Kubernetes object (no apiVersion or kind)"),
+                (6, "example.com/v1 Widget is not a kind seaworthy reads"),
+            ]
+        );
+    }
+
+    #[test]
+    fn nested_and_typed_lists_keep_their_item_lines() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ServiceAccountList\n  items:\n  - apiVersion: v1\n    kind: ServiceAccount\n    metadata: {name: a, namespace: x}\n- apiVersion: v1\n  kind: ServiceAccount\n  metadata: {name: b, namespace: x}\n";
+        let inventory = inventory_of(text).expect("nested list");
+        let lines: Vec<(String, u32)> = inventory
+            .service_accounts
+            .items
+            .iter()
+            .map(|account| (account.meta.name.clone(), account.meta.location.as_ref().map_or(0, |l| l.line)))
+            .collect();
+        assert_eq!(lines, vec![("a".to_owned(), 7), ("b".to_owned(), 10)]);
+    }
+
+    #[test]
+    fn an_object_read_twice_is_kept_once_and_reported() {
+        let document = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: a, namespace: x}\n";
+        let inventory = inventory_of(&format!("{document}---\n{document}")).expect("valid");
+        assert_eq!(inventory.service_accounts.items.len(), 1);
+        assert_eq!(inventory.duplicates.len(), 1);
+        assert_eq!((inventory.duplicates[0].first.line, inventory.duplicates[0].again.line), (1, 5));
+        // Same name in another namespace: two objects.
+        let other = document.replace("namespace: x", "namespace: other");
+        assert_eq!(inventory_of(&format!("{document}---\n{other}")).expect("valid").service_accounts.items.len(), 2);
     }
 }

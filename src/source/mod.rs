@@ -4,6 +4,59 @@ pub mod live;
 pub mod manifests;
 pub mod snapshot;
 
+use std::io::Read as _;
+use std::path::Path;
+
+/// Reads one regular file of at most `max_bytes` as UTF-8 text. A device, FIFO or socket
+/// is refused before it is opened: opening a FIFO blocks, and `/dev/zero` never ends.
+pub fn read_regular_file(path: &Path, max_bytes: u64) -> Result<String, SourceError> {
+    let shown = path.display().to_string();
+    let metadata = std::fs::metadata(path).map_err(|source| SourceError::Read { path: shown.clone(), source })?;
+    refuse_special(path, &metadata)?;
+    let file = std::fs::File::open(path).map_err(|source| SourceError::Read { path: shown.clone(), source })?;
+    read_limited(file, &shown, max_bytes)
+}
+
+/// Reads at most `max_bytes` (one more tells that the input is larger) as UTF-8 text.
+pub fn read_limited(input: impl std::io::Read, shown: &str, max_bytes: u64) -> Result<String, SourceError> {
+    let mut bytes = Vec::new();
+    input
+        .take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|source| SourceError::Read { path: shown.to_owned(), source })?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(SourceError::TooLarge { path: shown.to_owned(), limit: max_bytes });
+    }
+    String::from_utf8(bytes).map_err(|error| SourceError::Read {
+        path: shown.to_owned(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8 text: {error}")),
+    })
+}
+
+/// Refuses anything that is not a regular file (`metadata` follows links: what matters
+/// is what a read would open).
+pub fn refuse_special(path: &Path, metadata: &std::fs::Metadata) -> Result<(), SourceError> {
+    use std::os::unix::fs::FileTypeExt as _;
+    if metadata.is_file() {
+        return Ok(());
+    }
+    let kind = metadata.file_type();
+    let kind = if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else {
+        "not a regular file"
+    };
+    Err(SourceError::NotAFile { path: path.display().to_string(), kind })
+}
+
 /// Reading a source failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -14,6 +67,22 @@ pub enum SourceError {
         path: String,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// An input is larger than the size limit.
+    #[error("{path} is larger than the input limit of {limit} bytes")]
+    TooLarge {
+        /// The path as given (`<stdin>` for `-`).
+        path: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A path is neither a regular file nor a directory (a device, FIFO or socket).
+    #[error("{path} is {kind}: only regular files, directories and stdin are read")]
+    NotAFile {
+        /// The path.
+        path: String,
+        /// What it is.
+        kind: &'static str,
     },
     /// A manifest file is not valid YAML or JSON.
     #[error("{file}:{line}:{column}: malformed YAML: {reason}")]

@@ -7,9 +7,9 @@ use super::SourceError;
 use crate::facts::{FACTS_SCHEMA_VERSION, Facts};
 
 /// Reads a snapshot written by `seaworthy snapshot`.
-pub fn read(path: &Path) -> Result<Facts, SourceError> {
+pub fn read(path: &Path, max_bytes: u64) -> Result<Facts, SourceError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| SourceError::Read { path: shown.clone(), source })?;
+    let text = super::read_regular_file(path, max_bytes)?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|error| SourceError::Snapshot {
         path: shown.clone(),
         reason: format!("line {}: {error}", error.line()),
