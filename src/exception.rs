@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::config::{Exception, SubjectSelector};
-use crate::engine::{Finding, RuleResult, Status};
+use crate::engine::{Finding, RuleResult};
 use crate::facts::Subject;
 
 /// A finding covered by an exception.
@@ -66,16 +66,73 @@ pub struct Excepted {
     pub outcomes: Vec<ExceptionOutcome>,
 }
 
-/// An exception's selector does not compile.
+/// An exception of the configuration is invalid.
 #[derive(Debug, thiserror::Error)]
-#[error("exception {index}: invalid pattern `{pattern}`: {reason}")]
-pub struct ExceptionError {
-    /// 1-based position in the configuration.
-    pub index: usize,
-    /// The pattern.
-    pub pattern: String,
-    /// Why it is invalid.
-    pub reason: String,
+pub enum ExceptionError {
+    /// A selector does not compile.
+    #[error("exception {index}: invalid pattern `{pattern}`: {reason}")]
+    BadPattern {
+        /// 1-based position in the configuration.
+        index: usize,
+        /// The pattern.
+        pattern: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// A field every exception needs is empty.
+    #[error(
+        "exception {index} (rule `{rule}`): `{field}` must say something: an exception needs a reason and an owner"
+    )]
+    Empty {
+        /// 1-based position in the configuration.
+        index: usize,
+        /// Its rule pattern.
+        rule: String,
+        /// The empty field.
+        field: &'static str,
+    },
+    /// The rule pattern matches no rule of the catalog: a typo would except nothing,
+    /// or a rule that is later added.
+    #[error("exception {index}: rule `{rule}` matches no rule (see `seaworthy rules`)")]
+    NoRule {
+        /// 1-based position in the configuration.
+        index: usize,
+        /// Its rule pattern.
+        rule: String,
+    },
+    /// The exception matches every rule and every subject: it would hide the whole scan.
+    #[error(
+        "exception {index}: rule `{rule}` with no subject selector excepts everything: name the rules and subjects it covers"
+    )]
+    Everything {
+        /// 1-based position in the configuration.
+        index: usize,
+        /// Its rule pattern.
+        rule: String,
+    },
+}
+
+/// Checks every exception against the whole catalog (before `--select` narrows it): a
+/// reason and an owner are given, the rule pattern compiles and matches at least one
+/// rule, and no exception covers every rule and subject at once.
+pub fn validate(exceptions: &[Exception], rule_ids: &[&str]) -> Result<(), ExceptionError> {
+    for (position, exception) in exceptions.iter().enumerate() {
+        let index = position + 1;
+        for (field, value) in [("reason", &exception.reason), ("owner", &exception.owner)] {
+            if value.trim().is_empty() {
+                return Err(ExceptionError::Empty { index, rule: exception.rule.clone(), field });
+            }
+        }
+        let compiled = compile(index, exception, jiff::civil::Date::MIN)?;
+        let matched = rule_ids.iter().filter(|id| compiled.rule.is_match(id)).count();
+        if matched == 0 {
+            return Err(ExceptionError::NoRule { index, rule: exception.rule.clone() });
+        }
+        if matched == rule_ids.len() && compiled.fields.iter().all(Option::is_none) {
+            return Err(ExceptionError::Everything { index, rule: exception.rule.clone() });
+        }
+    }
+    Ok(())
 }
 
 struct Compiled {
@@ -120,10 +177,10 @@ pub fn apply(results: &mut [RuleResult], exceptions: &[Exception], today: Date) 
                 None => kept.push(finding),
             }
         }
+        result.tally.excepted += excepted.len();
+        result.tally.failing = kept.len();
         result.findings = kept;
-        if result.status == Status::Fail && result.findings.is_empty() {
-            result.status = Status::Pass;
-        }
+        result.settle();
         per_result.push(excepted);
     }
     let outcomes = exceptions
@@ -151,7 +208,7 @@ pub fn apply(results: &mut [RuleResult], exceptions: &[Exception], today: Date) 
 
 fn compile(index: usize, exception: &Exception, today: Date) -> Result<Compiled, ExceptionError> {
     let glob = |pattern: &str| {
-        Glob::new(pattern).map(|glob| glob.compile_matcher()).map_err(|error| ExceptionError {
+        Glob::new(pattern).map(|glob| glob.compile_matcher()).map_err(|error| ExceptionError::BadPattern {
             index,
             pattern: pattern.to_owned(),
             reason: error.kind().to_string(),
@@ -174,6 +231,7 @@ fn compile(index: usize, exception: &Exception, today: Date) -> Result<Compiled,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::{Status, Tally};
 
     fn finding(namespace: &str, name: &str) -> Finding {
         Finding {
@@ -192,13 +250,8 @@ mod tests {
     }
 
     fn failing(findings: Vec<Finding>) -> RuleResult {
-        RuleResult {
-            rule_id: "IMAGE-001".into(),
-            status: Status::Fail,
-            reason: None,
-            subjects: findings.len(),
-            findings,
-        }
+        let tally = Tally { failing: findings.len(), scope: "containers".into(), ..Tally::default() };
+        RuleResult::new("IMAGE-001".into(), tally, findings)
     }
 
     fn exception(namespace: &str, expires: Option<Date>) -> Exception {
@@ -240,6 +293,45 @@ mod tests {
         assert_eq!(outcome.outcomes[0].findings, 1);
         assert_eq!(results[0].status, Status::Fail);
         assert!(outcome.per_result[0].is_empty());
+    }
+
+    #[test]
+    fn an_exception_never_turns_an_unknown_subject_into_a_pass() {
+        let mut result = failing(vec![finding("legacy", "a")]);
+        result.tally.inconclusive = 1;
+        result.settle();
+        assert_eq!(result.status, Status::Fail);
+        let mut results = vec![result];
+        apply(&mut results, &[exception("legacy", None)], jiff::civil::date(2026, 1, 1)).expect("valid");
+        assert_eq!(results[0].status, Status::NotEvaluated, "the inconclusive subject is still unjudged");
+        assert_eq!(results[0].reason.as_deref(), Some("evidence inconclusive for 1 subject(s)"));
+        assert_eq!(results[0].subjects, 1, "the excepted subject was judged");
+        // Control: without the inconclusive subject the excepted rule passes.
+        let mut results = vec![failing(vec![finding("legacy", "a")])];
+        apply(&mut results, &[exception("legacy", None)], jiff::civil::date(2026, 1, 1)).expect("valid");
+        assert_eq!(results[0].status, Status::Pass);
+    }
+
+    #[test]
+    fn exceptions_need_a_reason_an_owner_and_a_rule_they_match() {
+        let rules = ["IMAGE-001", "IMAGE-002", "POD-001"];
+        let valid = exception("legacy", None);
+        assert!(validate(std::slice::from_ref(&valid), &rules).is_ok());
+        let cases = [
+            (Exception { reason: " ".into(), ..valid.clone() }, "`reason` must say something"),
+            (Exception { owner: String::new(), ..valid.clone() }, "`owner` must say something"),
+            (Exception { rule: "IMAGE-01*".into(), ..valid.clone() }, "matches no rule"),
+            (Exception { rule: "[".into(), ..valid.clone() }, "invalid pattern"),
+            (
+                Exception { rule: "*".into(), subject: SubjectSelector::default(), ..valid.clone() },
+                "excepts everything",
+            ),
+        ];
+        for (exception, expected) in cases {
+            let error = validate(&[valid.clone(), exception], &rules).expect_err(expected).to_string();
+            assert!(error.starts_with("exception 2"), "{error}");
+            assert!(error.contains(expected), "{error}");
+        }
     }
 
     #[test]

@@ -213,8 +213,7 @@ fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
     let clock = clock()?;
     let started_at = clock.now();
     let config = read_config(args.config.as_deref())?;
-    let catalog = scan::load_catalog(&args.rules.rule_dirs, &config, &args.select, &args.ignore)
-        .map_err(scan::ScanError::from)?;
+    let catalog = scan::load_catalog(&args.rules.rule_dirs, &config, &args.select, &args.ignore)?;
     // Read before scanning, so that a wrong path does not cost a whole scan.
     let baseline = args.baseline.as_deref().map(drift::read).transpose()?;
     let input = input(

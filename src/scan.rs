@@ -129,14 +129,17 @@ pub fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, SourceInfo
     }
 }
 
-/// Loads the catalog with the configuration's and the command line's selection applied.
+/// Loads the catalog with the configuration's and the command line's selection applied;
+/// the configuration's exceptions are checked against the whole catalog first.
 pub fn load_catalog(
     rule_dirs: &[PathBuf],
     config: &Config,
     select: &[String],
     ignore: &[String],
-) -> Result<Catalog, RuleError> {
+) -> Result<Catalog, ScanError> {
     let mut catalog = Catalog::load(true, rule_dirs)?;
+    let ids: Vec<&str> = catalog.rules.iter().map(|rule| rule.id.as_str()).collect();
+    exception::validate(&config.exceptions, &ids)?;
     let select: Vec<String> = config.rules.select.iter().chain(select).cloned().collect();
     let ignore: Vec<String> = config.rules.ignore.iter().chain(ignore).cloned().collect();
     catalog.select(&select, &ignore)?;
@@ -164,7 +167,7 @@ pub fn judge(
             severity: rule.severity,
             category: rule.category,
             status: result.status,
-            failing: result.findings.len(),
+            failing: result.tally.failing,
             subjects: result.subjects,
         })
         .collect();

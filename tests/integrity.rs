@@ -476,3 +476,81 @@ fn look_alike_control_plane_pods_never_count() {
     let report = json_of(&seaworthy(&["scan", "--manifests", dir.path().to_str().expect("UTF-8"), "-o", "json"]));
     assert_eq!(subjects_of(&report, "APISERVER-001"), 2);
 }
+
+#[test]
+fn an_exception_on_the_only_failing_subject_never_passes_an_unjudged_rule() {
+    let dir = scratch();
+    let rules = dir.path().join("rules");
+    write(
+        &rules,
+        "TEAM-001.yaml",
+        "id: TEAM-001\ntitle: Workload is unhappy\nseverity: high\ncategory: operations\neach: workloads\nunknown: \"it.subject.name == 'api'\"\nrequire: \"false\"\nmessage: unhappy\nrationale: r\nremediation: r\nreferences: [https://example.com]\n",
+    );
+    let manifests =
+        write(dir.path(), "apps.yaml", &format!("{DEPLOYMENT}---\n{}", DEPLOYMENT.replace("name: web,", "name: api,")));
+    let config = write(
+        dir.path(),
+        "seaworthy.yaml",
+        "exceptions:\n- rule: TEAM-001\n  subject: {name: web}\n  reason: accepted for the test\n  owner: platform\n",
+    );
+    let args = |config: Option<&std::path::Path>| {
+        let mut args = vec![
+            "scan".to_owned(),
+            "--manifests".into(),
+            manifests.display().to_string(),
+            "--rules".into(),
+            rules.display().to_string(),
+            "--select".into(),
+            "TEAM-001".into(),
+            "-o".into(),
+            "json".into(),
+        ];
+        if let Some(config) = config {
+            args.extend(["--config".into(), config.display().to_string()]);
+        }
+        args
+    };
+    let status = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let report = json_of(&seaworthy(&args));
+        report["results"][0]["status"].as_str().expect("status").to_owned()
+    };
+    assert_eq!(status(args(Some(&config))), "not_evaluated", "the inconclusive subject is still unjudged");
+    // Control: without the exception the failure stands.
+    assert_eq!(status(args(None)), "fail");
+}
+
+#[test]
+fn invalid_exceptions_are_refused_naming_the_entry() {
+    let dir = scratch();
+    for (body, expected) in [
+        ("- rule: \"*\"\n  reason: \"\"\n  owner: \"\"\n", "exception 1 (rule `*`): `reason` must say something"),
+        ("- rule: IMAGE-002\n  reason: vendor image\n  owner: \" \"\n", "`owner` must say something"),
+        ("- rule: IMGAE-*\n  reason: vendor image\n  owner: platform\n", "exception 1: rule `IMGAE-*` matches no rule"),
+        ("- rule: \"*\"\n  reason: all of it\n  owner: platform\n", "excepts everything"),
+        (
+            "- rule: IMAGE-002\n  reason: r\n  owner: o\n  expires: 2026-02-30\n",
+            "seaworthy.yaml:5: parsed date is not valid",
+        ),
+    ] {
+        let config = write(dir.path(), "seaworthy.yaml", &format!("exceptions:\n{body}"));
+        let output = seaworthy(&[
+            "scan",
+            "--manifests",
+            "testdata/clusters/hardened",
+            "--config",
+            config.to_str().expect("UTF-8"),
+        ]);
+        assert_eq!(code(&output), 2, "{body}: {}", stderr(&output));
+        assert!(stderr(&output).contains(expected), "{body}: {}", stderr(&output));
+    }
+    // Control: a complete exception is accepted.
+    let config = write(
+        dir.path(),
+        "seaworthy.yaml",
+        "exceptions:\n- rule: IMAGE-002\n  reason: vendor image\n  owner: platform\n  expires: 2026-12-31\n",
+    );
+    let output =
+        seaworthy(&["scan", "--manifests", "testdata/clusters/hardened", "--config", config.to_str().expect("UTF-8")]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+}

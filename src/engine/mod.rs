@@ -253,20 +253,91 @@ pub enum BaselineState {
     Unchanged,
 }
 
+/// What a rule's subjects came to: the typed counts its status is decided from, in one
+/// place ([`Tally::decide`]). The engine fills it; exceptions move failing subjects to
+/// `excepted`; score, coverage, reports and drift read the status it decides.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tally {
+    /// A collection the rule reads is missing: the status and reason it forces.
+    pub blocked: Option<(Status, String)>,
+    /// What the rule iterates, for "nothing to judge" (`workloads`, or `cluster`).
+    pub scope: String,
+    /// Subjects that passed.
+    pub passing: usize,
+    /// Subjects that failed and are not covered by an exception.
+    pub failing: usize,
+    /// Failing subjects covered by an exception.
+    pub excepted: usize,
+    /// Subjects whose evidence was inconclusive (`unknown` held).
+    pub inconclusive: usize,
+    /// Subjects whose evaluation failed, with the first error.
+    pub errors: usize,
+    /// The first evaluation error.
+    pub first_error: Option<String>,
+}
+
+impl Tally {
+    /// Subjects judged: passed, failed or excepted.
+    pub fn judged(&self) -> usize {
+        self.passing + self.failing + self.excepted
+    }
+
+    /// The status and its reason. A failure stands; otherwise any subject that could
+    /// not be judged makes the rule not evaluated — an excepted finding never turns an
+    /// unknown subject into a pass.
+    pub fn decide(&self) -> (Status, Option<String>) {
+        if let Some((status, reason)) = &self.blocked {
+            return (*status, Some(reason.clone()));
+        }
+        let unjudged = match (&self.first_error, self.inconclusive) {
+            (Some(error), _) => Some(format!("evaluation error on {} subject(s): {error}", self.errors)),
+            (None, 0) => None,
+            (None, count) => Some(format!("evidence inconclusive for {count} subject(s)")),
+        };
+        if self.failing > 0 {
+            (Status::Fail, unjudged.map(|reason| format!("also not judged: {reason}")))
+        } else if let Some(reason) = unjudged {
+            (Status::NotEvaluated, Some(reason))
+        } else if self.judged() == 0 {
+            (Status::NotApplicable, Some(format!("no {} to which the rule applies", self.scope)))
+        } else {
+            (Status::Pass, None)
+        }
+    }
+}
+
 /// The result of one rule.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuleResult {
     /// The rule.
     pub rule_id: String,
-    /// The outcome.
+    /// The outcome, as [`Tally::decide`] decided it.
     pub status: Status,
     /// Why, for `not_evaluated` and `not_applicable`; for `fail`, subjects that could
     /// not be judged besides the failing ones.
     pub reason: Option<String>,
-    /// Subjects judged (passed or failed).
+    /// Subjects judged (passed, failed or excepted).
     pub subjects: usize,
-    /// Failing subjects.
+    /// Failing subjects not covered by an exception.
     pub findings: Vec<Finding>,
+    /// The counts the status is decided from.
+    pub tally: Tally,
+}
+
+impl RuleResult {
+    /// A result whose status, reason and subject count follow from `tally`.
+    pub fn new(rule_id: String, tally: Tally, findings: Vec<Finding>) -> Self {
+        let mut result = Self { rule_id, status: Status::NotApplicable, reason: None, subjects: 0, findings, tally };
+        result.settle();
+        result
+    }
+
+    /// Decides status, reason and subject count from the tally again, after the tally
+    /// changed (exceptions moved findings).
+    pub fn settle(&mut self) {
+        (self.status, self.reason) = self.tally.decide();
+        self.subjects = self.tally.judged();
+    }
 }
 
 struct CollectionView {
@@ -397,14 +468,10 @@ fn judge(
     cluster_subject: &Subject,
     identity: &str,
 ) -> RuleResult {
-    if let Some((status, reason)) = missing_dependency(rule, collections) {
-        return RuleResult {
-            rule_id: rule.id.clone(),
-            status,
-            reason: Some(reason),
-            subjects: 0,
-            findings: Vec::new(),
-        };
+    let mut tally = Tally { scope: rule.each.clone().unwrap_or_else(|| "cluster".into()), ..Tally::default() };
+    if let Some(blocked) = missing_dependency(rule, collections) {
+        tally.blocked = Some(blocked);
+        return RuleResult::new(rule.id.clone(), tally, Vec::new());
     }
     let cluster_item = serde_json::json!({ "subject": cluster_subject });
     let subjects: Vec<(&serde_json::Value, Option<&Value>)> = match &rule.each {
@@ -414,9 +481,6 @@ fn judge(
             .unwrap_or_default(),
         None => vec![(&cluster_item, None)],
     };
-    let mut judged = 0;
-    let mut inconclusive = 0;
-    let mut errors: Vec<String> = Vec::new();
     let mut findings = Vec::new();
     for (item, cel_item) in subjects {
         let mut scope = context.new_inner_scope();
@@ -425,37 +489,20 @@ fn judge(
         }
         match verdict(rule, &scope) {
             Ok(None) => {}
-            Ok(Some(Verdict::Inconclusive)) => inconclusive += 1,
-            Ok(Some(Verdict::Pass)) => judged += 1,
+            Ok(Some(Verdict::Inconclusive)) => tally.inconclusive += 1,
+            Ok(Some(Verdict::Pass)) => tally.passing += 1,
             Ok(Some(Verdict::Fail)) => {
-                judged += 1;
+                tally.failing += 1;
                 findings.push(finding(rule, &scope, item, cluster_subject, identity));
             }
-            Err(error) => errors.push(error),
+            Err(error) => {
+                tally.errors += 1;
+                tally.first_error.get_or_insert(error);
+            }
         }
     }
     findings.sort_by(|a, b| a.subject.cmp(&b.subject));
-    let (status, reason) = if !findings.is_empty() {
-        // A failure stands, but subjects that could not be judged are still reported.
-        let unjudged = match (errors.first(), inconclusive) {
-            (Some(error), _) => {
-                Some(format!("also not judged: evaluation error on {} subject(s): {error}", errors.len()))
-            }
-            (None, 0) => None,
-            (None, count) => Some(format!("also not judged: evidence inconclusive for {count} subject(s)")),
-        };
-        (Status::Fail, unjudged)
-    } else if let Some(error) = errors.first() {
-        (Status::NotEvaluated, Some(format!("evaluation error on {} subject(s): {error}", errors.len())))
-    } else if inconclusive > 0 {
-        (Status::NotEvaluated, Some(format!("evidence inconclusive for {inconclusive} subject(s)")))
-    } else if judged == 0 {
-        let what = rule.each.as_deref().unwrap_or("cluster");
-        (Status::NotApplicable, Some(format!("no {what} to which the rule applies")))
-    } else {
-        (Status::Pass, None)
-    };
-    RuleResult { rule_id: rule.id.clone(), status, reason, subjects: judged, findings }
+    RuleResult::new(rule.id.clone(), tally, findings)
 }
 
 enum Verdict {
