@@ -34,7 +34,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("seaworthy: error: {error:#}{}", hint(&error));
+            // Paths and parser messages quote the input: nothing in it reaches the terminal raw.
+            eprintln!("seaworthy: error: {}{}", report::inert(&format!("{error:#}")), hint(&error));
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -299,7 +300,8 @@ const SKIPPED_SHOWN: usize = 20;
 fn warn_about_input(source: &report::SourceInfo) {
     for skipped in source.skipped.iter().take(SKIPPED_SHOWN) {
         let location = &skipped.location;
-        eprintln!("seaworthy: warning: {}:{}: skipped: {}", location.file, location.line, skipped.reason);
+        let line = format!("{}:{}: skipped: {}", location.file, location.line, skipped.reason);
+        eprintln!("seaworthy: warning: {}", report::inert(&line));
     }
     if source.skipped.len() > SKIPPED_SHOWN {
         eprintln!(
@@ -308,10 +310,11 @@ fn warn_about_input(source: &report::SourceInfo) {
         );
     }
     for duplicate in &source.duplicates {
-        eprintln!(
-            "seaworthy: warning: {}:{}: duplicate of {} read at {}:{}; judged once",
+        let line = format!(
+            "{}:{}: duplicate of {} read at {}:{}; judged once",
             duplicate.again.file, duplicate.again.line, duplicate.object, duplicate.first.file, duplicate.first.line
         );
+        eprintln!("seaworthy: warning: {}", report::inert(&line));
     }
 }
 

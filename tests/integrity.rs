@@ -554,3 +554,32 @@ fn invalid_exceptions_are_refused_naming_the_entry() {
         seaworthy(&["scan", "--manifests", "testdata/clusters/hardened", "--config", config.to_str().expect("UTF-8")]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
 }
+
+#[test]
+fn escape_sequences_from_the_input_never_reach_the_terminal_raw() {
+    let dir = scratch();
+    // Clear screen in the name, a window title in the namespace, OSC 52 (clipboard) in the image.
+    let pod = "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"web\\u001b[2J\", \"namespace\": \"app\\u001b]0;owned\\u0007\"}, \"spec\": {\"containers\": [{\"name\": \"c\", \"image\": \"evil\\u001b]52;c;cHduZWQ=\\u0007:1\", \"securityContext\": {\"privileged\": true}}]}}\n---\n{\"apiVersion\": \"v1\", \"kind\": \"Widget\\u001b[31m\", \"metadata\": {\"name\": \"w\"}}\n";
+    let file = write(dir.path(), "pod.yaml", pod);
+    let output = seaworthy(&["scan", "--manifests", file.to_str().expect("UTF-8")]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    for (stream, text) in [("stdout", stdout(&output)), ("stderr", stderr(&output))] {
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{stream} carries a raw control character: {text:?}"
+        );
+    }
+    let table = stdout(&output);
+    assert!(table.contains("web\\u{1b}[2J"), "the name is shown, escaped: {table}");
+    assert!(stderr(&output).contains("Widget\\u{1b}[31m"), "{}", stderr(&output));
+    // Control: JSON keeps the value exactly (JSON escapes it by itself).
+    let report = json_of(&seaworthy(&["scan", "--manifests", file.to_str().expect("UTF-8"), "-o", "json"]));
+    let names: Vec<String> = report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .flat_map(|result| result["findings"].as_array().cloned().unwrap_or_default())
+        .map(|finding| finding["subject"]["name"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(names.iter().any(|name| name == "web\u{1b}[2J"), "{names:?}");
+}

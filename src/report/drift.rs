@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use comfy_table::Cell;
 
+use super::inert;
 use super::table::{Style, subject_text, table};
 use crate::drift::{Change, Drift, ScanSummary};
 
@@ -51,9 +52,9 @@ pub fn render(drift: &Drift, style: Style) -> String {
         for change in changes {
             section.add_row(vec![
                 Cell::new(change.severity.as_str()),
-                Cell::new(format!("{}\n{}", change.rule_id, change.title)),
-                Cell::new(subject_text(&change.subject)),
-                Cell::new(&change.message),
+                Cell::new(inert(&format!("{}\n{}", change.rule_id, change.title))),
+                Cell::new(inert(&subject_text(&change.subject))),
+                Cell::new(inert(&change.message)),
             ]);
         }
         let _ = writeln!(out, "{section}");
@@ -81,7 +82,7 @@ fn still_failing(changes: &[Change], style: Style) -> String {
         let first = &group[0];
         section.add_row(vec![
             Cell::new(first.severity.as_str()),
-            Cell::new(format!("{}\n{}", first.rule_id, first.title)),
+            Cell::new(inert(&format!("{}\n{}", first.rule_id, first.title))),
             Cell::new(group.len()),
         ]);
     }

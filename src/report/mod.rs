@@ -298,6 +298,28 @@ fn collections(facts: &Facts) -> Vec<CollectionInfo> {
         .collect()
 }
 
+/// `text` made safe for a terminal: control characters (other than newline), DEL, C1
+/// controls and Unicode bidirectional overrides are written as `\u{…}` escapes. Object
+/// names, images, flags and rule files come from the input, and an escape sequence in
+/// one must never clear the screen, retitle the window or write the clipboard (OSC 52).
+pub fn inert(text: &str) -> String {
+    let dangerous = |character: char| {
+        (character.is_control() && character != '\n')
+            || matches!(character, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.contains(dangerous) {
+        return text.to_owned();
+    }
+    text.chars().fold(String::with_capacity(text.len() + 8), |mut out, character| {
+        if dangerous(character) {
+            out.extend(character.escape_unicode());
+        } else {
+            out.push(character);
+        }
+        out
+    })
+}
+
 /// JSON Schema of the report, committed as `docs/report.schema.json`.
 pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(Report)).expect("a schema is plain JSON")
@@ -315,5 +337,18 @@ impl From<&crate::engine::Rule> for RuleInfo {
             remediation: rule.remediation.trim().to_owned(),
             references: rule.references.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inert;
+
+    #[test]
+    fn terminal_controls_are_escaped_and_text_is_kept() {
+        assert_eq!(inert("web-1 ok\nnext"), "web-1 ok\nnext");
+        assert_eq!(inert("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(inert("\u{1b}]52;c;cHduZWQ=\u{7}"), "\\u{1b}]52;c;cHduZWQ=\\u{7}");
+        assert_eq!(inert("x\u{9b}y\u{202e}z\r"), "x\\u{9b}y\\u{202e}z\\u{d}");
     }
 }

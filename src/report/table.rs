@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
 
-use super::{InputKind, Report};
+use super::{InputKind, Report, inert};
 use crate::engine::{BaselineState, Finding, Severity, Status};
 use crate::exception::ExceptionState;
 use crate::facts::Subject;
@@ -131,8 +131,9 @@ fn header(report: &Report, style: Style) -> String {
         score.categories.iter().map(|(category, value)| format!("{category} {value:.1}")).collect();
     let summary = &report.summary;
     let mut table = table(style);
-    table.add_row(vec![Cell::new("Source"), Cell::new(format!("{source}: {}", report.source.paths.join(", ")))]);
-    table.add_row(vec![Cell::new("Cluster"), Cell::new(identity)]);
+    table
+        .add_row(vec![Cell::new("Source"), Cell::new(inert(&format!("{source}: {}", report.source.paths.join(", "))))]);
+    table.add_row(vec![Cell::new("Cluster"), Cell::new(inert(&identity))]);
     table.add_row(vec![Cell::new("Score"), grade]);
     table.add_row(vec![Cell::new("Coverage"), Cell::new(format!("{:.1}% of applicable rules judged", score.coverage))]);
     table.add_row(vec![Cell::new("Categories"), Cell::new(categories.join(", "))]);
@@ -184,12 +185,12 @@ fn failing_section(report: &Report, severity: Severity, style: Style) -> String 
         if result.findings.len() > FINDINGS_PER_RULE {
             lines.push(format!("… and {} more (see -o json)", result.findings.len() - FINDINGS_PER_RULE));
         }
-        let id = Cell::new(format!("{}\n{}", rule.id, rule.title)).add_attribute(Attribute::Bold);
+        let id = Cell::new(inert(&format!("{}\n{}", rule.id, rule.title))).add_attribute(Attribute::Bold);
         let id = if style.colour { id.fg(severity_colour(severity)) } else { id };
         // The first paragraph, unwrapped: the table wraps it to the column.
         let remediation =
             rule.remediation.split("\n\n").next().unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
-        section.add_row(vec![id, Cell::new(lines.join("\n")), Cell::new(remediation)]);
+        section.add_row(vec![id, Cell::new(inert(&lines.join("\n"))), Cell::new(inert(&remediation))]);
     }
     let heading = severity.as_str().to_uppercase();
     format!("\n{heading} — {} failing rule(s), {findings} finding(s)\n{section}\n", failing.len())
@@ -204,7 +205,7 @@ fn not_evaluated_section(report: &Report, style: Style) -> String {
     section.set_header(vec!["Rule", "Reason"]);
     for missing in &report.coverage.not_evaluated {
         let title = report.rule(&missing.rule_id).map_or("", |rule| rule.title.as_str());
-        section.add_row(vec![format!("{}\n{title}", missing.rule_id), missing.reason.clone()]);
+        section.add_row(vec![inert(&format!("{}\n{title}", missing.rule_id)), inert(&missing.reason)]);
     }
     format!("\nNOT EVALUATED — missing evidence never counts as a pass\n{section}\n")
 }
@@ -224,9 +225,9 @@ fn exceptions_section(report: &Report, style: Style) -> String {
         };
         section.add_row(vec![
             state.to_owned(),
-            exception.rule.clone(),
-            serde_json::to_string(&exception.subject).unwrap_or_default(),
-            exception.owner.clone(),
+            inert(&exception.rule),
+            inert(&serde_json::to_string(&exception.subject).unwrap_or_default()),
+            inert(&exception.owner),
             exception.expires.clone().unwrap_or_else(|| "never".into()),
             exception.findings.to_string(),
         ]);

@@ -205,8 +205,10 @@ fn collection_key(group: &str, version: &str, plural: &str) -> String {
 fn load(
     cluster: &str,
     rewrite: &[(String, String)],
+    home: SocketAddr,
 ) -> (BTreeMap<String, Vec<serde_json::Value>>, Option<serde_json::Value>) {
     let dir = repo().join("testdata/clusters").join(cluster); // an absolute `cluster` replaces the base
+    let relocated = relocate_fixture_addresses(home, rewrite);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
         .map(|entry| entry.expect("readable").path())
@@ -217,7 +219,7 @@ fn load(
     let mut kubelet_config = None;
     for file in files {
         let mut text = std::fs::read_to_string(&file).expect("fixture is readable");
-        for (from, to) in rewrite {
+        for (from, to) in rewrite.iter().chain(&relocated) {
             text = text.replace(from.as_str(), to);
         }
         let options = serde_saphyr::options! { budget: serde_saphyr::budget! { max_documents: usize::MAX, max_nodes: usize::MAX, max_events: usize::MAX, max_total_scalar_bytes: usize::MAX } };
@@ -235,6 +237,35 @@ fn load(
         }
     }
     (objects, kubelet_config)
+}
+
+/// The fixtures' own node and Service addresses (`127.0.10.x`, `127.0.20.x`).
+const FIXTURE_ADDRESSES: &[&str] = &[
+    // Longest first: 127.0.20.1 is a prefix of 127.0.20.11.
+    "127.0.20.11",
+    "127.0.20.12",
+    "127.0.20.13",
+    "127.0.10.1",
+    "127.0.10.2",
+    "127.0.10.3",
+    "127.0.10.4",
+    "127.0.10.5",
+    "127.0.20.1",
+    "127.0.20.2",
+    "127.0.20.3",
+];
+
+/// Moves every fixture address a test did not place itself to an address of that
+/// test's own (derived from the fake's own address, which is the test's), so that a scan
+/// that probes never reaches another test's listeners. Nothing listens there: probes
+/// find those ports closed.
+fn relocate_fixture_addresses(home: SocketAddr, rewrite: &[(String, String)]) -> Vec<(String, String)> {
+    let seed = home.to_string();
+    FIXTURE_ADDRESSES
+        .iter()
+        .filter(|fixture| !rewrite.iter().any(|(from, _)| from == *fixture))
+        .map(|fixture| ((*fixture).to_owned(), loopback::ip_with_ports(&format!("{seed}/{fixture}"), &[]).to_string()))
+        .collect()
 }
 
 impl FakeApi {
@@ -256,7 +287,7 @@ impl FakeApi {
             .expect("server certificate");
         let mut tls = tls;
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let (objects, kubelet_config) = load(&settings.cluster, &settings.rewrite);
+        let (objects, kubelet_config) = load(&settings.cluster, &settings.rewrite, address);
         let shared = Arc::new(Shared {
             allow_only: Mutex::new(settings.allow_only.clone()),
             objects,

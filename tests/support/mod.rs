@@ -18,7 +18,7 @@ pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The SARIF 2.1.0 schema shared beside the repository (`../shared/schemas`).
+/// The SARIF 2.1.0 schema, vendored under `testdata/schemas` (see its README).
 ///
 /// The published schema's `language` patterns have a stray `]` that ECMA-262 reads as
 /// a literal but Rust's regex engines reject, so the validator refuses the whole
@@ -37,7 +37,7 @@ pub fn sarif_schema() -> serde_json::Value {
             _ => {}
         }
     }
-    let path = repo().join("../shared/schemas/sarif-2.1.0.json");
+    let path = repo().join("testdata/schemas/sarif-2.1.0.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|error| panic!("the SARIF schema must be at {}: {error}", path.display()));
     let mut schema: serde_json::Value = serde_json::from_str(&text).expect("the SARIF schema is JSON");
