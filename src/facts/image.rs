@@ -1,8 +1,14 @@
-//! Container image references, parsed the way container runtimes resolve them.
+//! Container image references, parsed by the distribution grammar (`oci-spec`'s
+//! `Reference`, a port of the reference regexp Docker and containerd use).
 //!
-//! Grammar: `[registry[:port]/]repository[:tag][@digest]`. The first path component is
-//! a registry only when it contains `.` or `:` or is `localhost`; otherwise the image is
-//! on Docker Hub, where one-component names live under `library/`.
+//! `[registry[:port]/]repository[:tag][@digest]`: the first path component is a
+//! registry only when it contains `.` or `:` or is `localhost`; otherwise the image is
+//! on Docker Hub, where one-component names live under `library/`. A digest pins the
+//! image only when its algorithm is known and its hex part has the algorithm's length in
+//! lower case, as the OCI image spec requires; an invalid reference pins nothing and is
+//! reported as invalid.
+
+use oci_spec::distribution::Reference;
 
 use super::ImageRef;
 
@@ -11,46 +17,55 @@ pub const DEFAULT_REGISTRY: &str = "docker.io";
 
 /// Parses an image reference as written in a pod spec.
 pub fn parse(reference: &str) -> ImageRef {
-    let (name_and_tag, digest) = match reference.split_once('@') {
-        Some((name, digest)) => (name, digest.to_owned()),
-        None => (reference, String::new()),
-    };
-    // A tag follows the last ':' only if no '/' comes after it (else it is a port).
-    let (name, tag) = match name_and_tag.rsplit_once(':') {
-        Some((name, tag)) if !tag.contains('/') => (name, tag.to_owned()),
-        _ => (name_and_tag, String::new()),
-    };
-    let (registry, repository) = match name.split_once('/') {
-        Some((first, rest)) if first.contains('.') || first.contains(':') || first == "localhost" => {
-            (first.to_owned(), rest.to_owned())
+    let parsed =
+        Reference::try_from(reference).map_err(|error| error.to_string()).and_then(|parsed| match parsed.digest() {
+            // The OCI image spec allows only lower-case hex in sha256/sha512 digests.
+            Some(digest) if digest.chars().any(|character| character.is_ascii_uppercase()) => {
+                Err("digest must be lower-case hex".to_owned())
+            }
+            _ => Ok(parsed),
+        });
+    let parsed = match parsed {
+        Ok(parsed) => parsed,
+        Err(problem) => {
+            return ImageRef {
+                reference: reference.to_owned(),
+                name: reference.to_owned(),
+                invalid: problem,
+                ..ImageRef::default()
+            };
         }
-        _ => (DEFAULT_REGISTRY.to_owned(), name.to_owned()),
     };
-    let registry = if registry == "index.docker.io" { DEFAULT_REGISTRY.to_owned() } else { registry };
-    let repository = if registry == DEFAULT_REGISTRY && !repository.contains('/') {
-        format!("library/{repository}")
-    } else {
-        repository
-    };
+    let digest = parsed.digest().unwrap_or_default().to_owned();
+    // The parser reads a reference without tag or digest as `:latest`; the facts keep
+    // what was written, so that "no tag" and "`latest`" can be told apart in messages.
+    let name_part = reference.split('@').next().unwrap_or_default();
+    let tag_written = name_part.rsplit_once(':').is_some_and(|(_, tag)| !tag.contains('/'));
+    let tag = if tag_written { parsed.tag().unwrap_or_default().to_owned() } else { String::new() };
     let digest_pinned = !digest.is_empty();
     ImageRef {
         reference: reference.to_owned(),
-        name: format!("{registry}/{repository}"),
-        registry,
-        repository,
-        latest: tag == "latest" || (tag.is_empty() && !digest_pinned),
+        name: format!("{}/{}", parsed.registry(), parsed.repository()),
+        registry: parsed.registry().to_owned(),
+        repository: parsed.repository().to_owned(),
+        // A digest pins the image whatever the tag says: `nginx:latest@sha256:…` is pinned.
+        latest: !digest_pinned && (tag.is_empty() || tag == "latest"),
         tag,
         digest,
         digest_pinned,
+        invalid: String::new(),
     }
 }
 
 /// The reference without digest, normalised so that spellings of one image agree
 /// (`nginx:1.27` and `docker.io/library/nginx:1.27`): `registry/repository:tag`, with
 /// `latest` for an untagged reference, or `registry/repository@digest` when only a
-/// digest is given.
+/// digest is given. An invalid reference stays as written.
 pub fn normalized(reference: &str) -> String {
     let image = parse(reference);
+    if !image.invalid.is_empty() {
+        return image.reference;
+    }
     match (image.tag.as_str(), image.digest.as_str()) {
         ("", "") => format!("{}:latest", image.name),
         ("", digest) => format!("{}@{digest}", image.name),
@@ -121,6 +136,24 @@ mod tests {
         assert_eq!(normalized(&format!("nginx:1.27@{DIGEST}")), "docker.io/library/nginx:1.27");
         assert_eq!(normalized("nginx"), "docker.io/library/nginx:latest");
         assert_eq!(normalized(&format!("nginx@{DIGEST}")), format!("docker.io/library/nginx@{DIGEST}"));
+    }
+
+    #[test]
+    fn only_a_valid_digest_pins() {
+        for invalid in ["nginx@latest", "nginx@sha256:abc", "nginx@md5:0123456789abcdef0123456789abcdef", "Nginx:1"] {
+            let image = parse(invalid);
+            assert!(!image.invalid.is_empty(), "{invalid} is invalid");
+            assert!(!image.digest_pinned, "{invalid} pins nothing");
+        }
+        let upper = format!("nginx@{}", DIGEST.to_uppercase().replace("SHA256", "sha256"));
+        assert_eq!(parse(&upper).invalid, "digest must be lower-case hex");
+        assert!(!parse(&upper).digest_pinned);
+        // `sha256:abc` as a whole reference is an image named sha256 with tag abc.
+        let odd = parse("sha256:abc");
+        assert_eq!((odd.repository.as_str(), odd.tag.as_str(), odd.digest_pinned), ("library/sha256", "abc", false));
+        // Control: a real digest pins, with a tag too, even `latest`.
+        let pinned = parse(&format!("nginx:latest@{DIGEST}"));
+        assert!(pinned.digest_pinned && !pinned.latest && pinned.invalid.is_empty());
     }
 
     #[test]

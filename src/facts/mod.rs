@@ -320,8 +320,13 @@ pub struct ImageRef {
     pub digest: String,
     /// Pinned by digest: the image cannot change under the same reference.
     pub digest_pinned: bool,
-    /// Tag `latest`, or neither tag nor digest (which means `latest`).
+    /// Tag `latest`, or neither tag nor digest (which means `latest`); false when a
+    /// digest pins the image.
     pub latest: bool,
+    /// Why the reference is not a valid image reference (`invalid reference format`,
+    /// `invalid checksum digest length`, …); empty when it is valid.
+    #[serde(default)]
+    pub invalid: String,
 }
 
 /// A container of a workload.
