@@ -122,6 +122,32 @@ fn positive(text: &str) -> Result<f64, String> {
     }
 }
 
+/// Parses a sink URL without ever quoting it back: clap's own errors repeat the value,
+/// and a webhook or Pushgateway URL may carry a token in its path, userinfo or query.
+#[derive(Clone)]
+struct SinkUrl(fn(&str) -> Result<reqwest::Url, String>);
+
+impl clap::builder::TypedValueParser for SinkUrl {
+    type Value = reqwest::Url;
+
+    fn parse_ref(
+        &self,
+        _command: &clap::Command,
+        argument: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<reqwest::Url, clap::Error> {
+        let option = argument.and_then(clap::Arg::get_long).unwrap_or("the sink URL");
+        let invalid = |reason: &str| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for --{option}: {reason} (the value is not shown: it may hold credentials)\n"),
+            )
+        };
+        let text = value.to_str().ok_or_else(|| invalid("not UTF-8"))?;
+        (self.0)(text).map_err(|reason| invalid(&reason))
+    }
+}
+
 /// The longest duration any option takes: timeouts beyond a day are typing mistakes,
 /// and far larger ones overflow the clock arithmetic of the runtime.
 const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
@@ -270,10 +296,10 @@ pub struct ScanArgs {
     pub fail_on_new: bool,
     /// Push metrics (score, grade, coverage, findings by severity and category) to this
     /// Pushgateway: its base URL, or a group URL `…/metrics/job/<job>[/<label>/<value>…]`.
-    #[arg(long, value_name = "URL", env = "SEAWORTHY_PUSH_METRICS", value_parser = crate::sink::push_url)]
+    #[arg(long, value_name = "URL", env = "SEAWORTHY_PUSH_METRICS", hide_env_values = true, value_parser = SinkUrl(crate::sink::push_url))]
     pub push_metrics: Option<reqwest::Url>,
     /// POST the JSON report to this URL (https certificates are verified).
-    #[arg(long, value_name = "URL", env = "SEAWORTHY_WEBHOOK", hide_env_values = true, value_parser = crate::sink::webhook_url)]
+    #[arg(long, value_name = "URL", env = "SEAWORTHY_WEBHOOK", hide_env_values = true, value_parser = SinkUrl(crate::sink::webhook_url))]
     pub webhook: Option<reqwest::Url>,
 }
 

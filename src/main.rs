@@ -35,7 +35,8 @@ fn main() -> ExitCode {
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             // Paths and parser messages quote the input: nothing in it reaches the terminal raw.
-            eprintln!("seaworthy: error: {}{}", report::inert(&format!("{error:#}")), hint(&error));
+            let line = seaworthy::redact::text(&format!("{error:#}"));
+            eprintln!("seaworthy: error: {}{}", report::inert(&line), hint(&error));
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -135,8 +136,24 @@ fn init_logging(verbose: u8) {
         _ => (LevelFilter::DEBUG, LevelFilter::DEBUG),
     };
     let filter = Targets::new().with_target("seaworthy", own).with_default(libraries);
-    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(verbose > 1);
+    let layer = tracing_subscriber::fmt::layer().with_writer(|| RedactedStderr).with_target(verbose > 1);
     tracing_subscriber::registry().with(layer).with(filter).init();
+}
+
+/// Stderr for logs, with credentials redacted: at `-vv` the libraries log requests and
+/// configuration, and nothing they print may carry a token. Each event arrives whole.
+struct RedactedStderr;
+
+impl std::io::Write for RedactedStderr {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        let shown = seaworthy::redact::text(&String::from_utf8_lossy(buffer));
+        std::io::stderr().write_all(shown.as_bytes())?;
+        Ok(buffer.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 fn live_options(args: &LiveArgs, progress: bool) -> LiveOptions {

@@ -6,8 +6,7 @@
 
 use std::collections::BTreeMap;
 
-/// What replaces the value of a secret-looking flag.
-pub const REDACTED: &str = "<redacted>";
+pub use crate::redact::REDACTED;
 
 /// Flags parsed from one container.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -34,14 +33,17 @@ pub fn parse(command: &[String], args: &[String]) -> Flags {
         let (name, value) = match flag.split_once('=') {
             Some((name, value)) => (name, value.to_owned()),
             None => match words.get(index) {
-                Some(next) if !next.starts_with('-') => {
+                // pflag gives a non-boolean flag the next word whatever it looks like:
+                // `--token -abc` sets the token to `-abc`, which must not be read as a
+                // flag named `abc` and shown.
+                Some(next) if !next.starts_with('-') || crate::redact::is_secret_flag(flag) => {
                     index += 1;
                     (flag, (*next).to_owned())
                 }
                 _ => (flag, "true".to_owned()),
             },
         };
-        let value = redact(name, value);
+        let value = crate::redact::flag(name, &value);
         flags
             .lists
             .entry(name.to_owned())
@@ -50,17 +52,6 @@ pub fn parse(command: &[String], args: &[String]) -> Flags {
         flags.last.insert(name.to_owned(), value);
     }
     flags
-}
-
-/// Hides the values of flags that carry credentials (`--token`, `--password`,
-/// `--*secret*`, bearer strings) before they reach any output. Paths to credential
-/// files (`--token-auth-file`) are kept: a path is not a secret, and rules judge it.
-pub fn redact(name: &str, value: String) -> String {
-    let lower = name.to_ascii_lowercase();
-    let names_a_path = ["-file", "-path", "-dir"].iter().any(|suffix| lower.ends_with(suffix));
-    let secret_name = ["token", "password", "secret", "bearer"].iter().any(|word| lower.contains(word));
-    let bearer_value = value.to_ascii_lowercase().starts_with("bearer ");
-    if (secret_name && !names_a_path) || bearer_value { REDACTED.to_owned() } else { value }
 }
 
 #[cfg(test)]
@@ -121,6 +112,13 @@ mod tests {
         assert_eq!(flags.last["etcd-password"], REDACTED);
         assert_eq!(flags.last["oidc-client-secret"], REDACTED);
         assert_eq!(flags.last["token-auth-file"], "/etc/tokens.csv");
-        assert_eq!(redact("header", "Bearer abc".into()), REDACTED);
+    }
+
+    #[test]
+    fn a_dash_prefixed_secret_is_the_flags_value_not_a_flag() {
+        let flags = parse(&words("kube-apiserver --token -s3cr3t --profiling=false"), &[]);
+        assert_eq!(flags.last["token"], REDACTED);
+        assert!(!flags.last.keys().any(|name| name.contains("s3cr3t")), "{flags:?}");
+        assert_eq!(flags.last["profiling"], "false");
     }
 }

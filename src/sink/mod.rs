@@ -65,7 +65,8 @@ impl Default for Delivery {
 }
 
 fn http_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text).map_err(|error| format!("`{text}` is not a URL: {error}"))?;
+    // The text is never quoted back: a sink URL may hold a token.
+    let url = Url::parse(text).map_err(|error| format!("not a URL: {error}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(format!("`{}://…` is not an http:// or https:// URL with a host", url.scheme()));
     }

@@ -347,7 +347,8 @@ fn file(
 
 async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
     let (config, name) = client_config(options).await?;
-    let server = config.cluster_url.to_string();
+    // A kubeconfig server may carry `user:pass@` or `?token=`: never shown or stored.
+    let server = crate::redact::text(&config.cluster_url.to_string());
     let client = kube::Client::try_from(config).map_err(|error| LiveError::Kubeconfig(polite::chain(&error)))?;
     let deadline = tokio::time::Instant::now() + options.timeout;
     let limits = Limits { qps: options.qps, burst: options.burst, request_timeout: options.request_timeout, deadline };
