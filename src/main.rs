@@ -64,6 +64,9 @@ fn hint(error: &anyhow::Error) -> &'static str {
             }
             LiveError::Throttled { .. } => " (hint: the API server is overloaded: retry later, or lower --qps)",
             LiveError::Timeout { .. } => " (hint: raise --timeout, or lower --page-size on a slow API server)",
+            LiveError::NotKubernetes { .. } => {
+                " (hint: check the kubeconfig's server URL: it points at something other than a Kubernetes API server)"
+            }
         },
         Some(scan::ScanError::Source(source::SourceError::Read { .. })) => " (hint: check the path)",
         Some(scan::ScanError::Source(

@@ -42,6 +42,10 @@ async fn mutual_tls_turns_away_a_client_without_a_certificate() {
     let etcd = Etcd::start("etcd_mutual_tls_turns_away", Mode::MutualTls);
     let answer = get(etcd.client, "/version", Scheme::Https, TIMEOUTS).await;
     assert_eq!(answer.evidence.outcome, Outcome::Closed, "{answer:?}");
-    assert_eq!(answer.evidence.reason.as_deref(), Some("TLS: the server requires a client certificate"));
+    assert_eq!(
+        answer.evidence.reason.as_deref(),
+        Some("TLS: the server requires a client certificate (alert BadCertificate)"),
+        "real etcd refuses with a bad_certificate alert"
+    );
     assert!(answer.evidence.tls.expect("TLS evidence").client_certificate_requested);
 }

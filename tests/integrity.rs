@@ -583,3 +583,31 @@ fn escape_sequences_from_the_input_never_reach_the_terminal_raw() {
         .collect();
     assert!(names.iter().any(|name| name == "web\u{1b}[2J"), "{names:?}");
 }
+
+#[test]
+fn a_server_that_is_not_kubernetes_is_not_graded() {
+    let version = serde_json::json!({"major": "1", "minor": "31", "gitVersion": "v1.31.1"});
+    for (case, body, expected) in [
+        ("empty-object", serde_json::json!({}), "/version has no Kubernetes gitVersion"),
+        ("any-json", serde_json::json!({"status": "ok", "items": []}), "/version has no Kubernetes gitVersion"),
+        ("version-only", version, "/api does not list the core v1 API"),
+    ] {
+        let mut settings = support::fake_api::Settings::cluster("hardened");
+        settings.impostor = Some(body);
+        let api = support::fake_api::FakeApi::start(&format!("a_server_that_is_not_kubernetes_{case}"), settings);
+        let kubeconfig = api.kubeconfig.to_str().expect("UTF-8");
+        let output = seaworthy(&["scan", "--kubeconfig", kubeconfig, "--no-probes", "-o", "json", "--timeout", "60s"]);
+        assert_eq!(code(&output), 2, "{case}: {}", stderr(&output));
+        let errors = stderr(&output);
+        assert!(errors.contains("is not a Kubernetes API server") && errors.contains(expected), "{case}: {errors}");
+        assert!(stdout(&output).is_empty(), "{case}: no report");
+    }
+    // Control: the same fake serving Kubernetes is graded.
+    let api = support::fake_api::FakeApi::start(
+        "a_server_that_is_not_kubernetes_control",
+        support::fake_api::Settings::cluster("hardened"),
+    );
+    let kubeconfig = api.kubeconfig.to_str().expect("UTF-8");
+    let output = seaworthy(&["scan", "--kubeconfig", kubeconfig, "--no-probes", "-o", "json", "--timeout", "60s"]);
+    assert!(json_of(&output)["score"]["grade"].is_string(), "{}", stderr(&output));
+}

@@ -161,8 +161,62 @@ async fn tls_that_requires_a_client_certificate_is_closed() {
     let (address, _) = tls_server("probe_tls_that_requires_a_client_certificate", Some(true)).await;
     let answer = get(address, "/version", Scheme::Https, TIMEOUTS).await;
     assert_eq!(answer.evidence.outcome, Outcome::Closed, "{answer:?}");
-    assert_eq!(answer.evidence.reason.as_deref(), Some("TLS: the server requires a client certificate"));
+    let reason = answer.evidence.reason.as_deref().unwrap_or_default();
+    assert!(reason.starts_with("TLS: the server requires a client certificate (alert"), "{reason}");
     assert!(answer.evidence.tls.expect("TLS evidence").client_certificate_requested);
+}
+
+/// A TLS server that asks for (but does not require) a client certificate, then ends
+/// the connection its own way instead of answering: with garbage, or with a reset.
+async fn asking_then(test: &str, garbage: bool) -> SocketAddr {
+    use tokio::io::AsyncWriteExt as _;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (listener, address) = listener(test).await;
+    let ca = support::pki::Ca::new("probe-test-ca");
+    let leaf = ca.server(address.ip());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(rustls::pki_types::CertificateDer::from(pem_to_der(&ca.cert_pem))).expect("CA root");
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .allow_unauthenticated()
+        .build()
+        .expect("client verifier");
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(vec![leaf.cert_der.clone()], leaf.key_der())
+        .expect("server certificate");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            if let Ok(stream) = acceptor.accept(tcp).await {
+                let (mut tcp, _) = stream.into_inner();
+                if garbage {
+                    let _ = tcp
+                        .write_all(
+                            b"garbage that is no TLS record at all
+",
+                        )
+                        .await;
+                } else {
+                    let _ = tcp.set_zero_linger();
+                }
+                drop(tcp);
+            }
+        }
+    });
+    address
+}
+
+#[tokio::test]
+async fn tls_that_asks_for_a_certificate_then_misbehaves_is_inconclusive() {
+    for garbage in [true, false] {
+        let address = asking_then(&format!("probe_tls_asks_then_misbehaves_{garbage}"), garbage).await;
+        let answer = get(address, "/version", Scheme::Https, TIMEOUTS).await;
+        assert_eq!(answer.evidence.outcome, Outcome::Inconclusive, "garbage {garbage}: {answer:?}");
+        assert!(answer.evidence.tls.expect("TLS evidence").client_certificate_requested);
+    }
 }
 
 #[tokio::test]

@@ -55,10 +55,13 @@ pub async fn get(address: SocketAddr, path: &str, scheme: Scheme, timeouts: Time
             let recorder = Arc::new(Recorder::default());
             let result = timeout(timeouts.request, async {
                 let connector = tokio_rustls::TlsConnector::from(Arc::new(observing_config(&recorder)));
-                let stream = connector
-                    .connect(ServerName::IpAddress(address.ip().into()), tcp)
-                    .await
-                    .map_err(|error| Failed::Other(format!("TLS handshake: {error}")))?;
+                let stream =
+                    connector.connect(ServerName::IpAddress(address.ip().into()), tcp).await.map_err(|error| {
+                        match certificate_alert(&error) {
+                            Some(alert) => Failed::CertificateRefused(alert),
+                            None => Failed::Other(format!("TLS handshake: {error}")),
+                        }
+                    })?;
                 let version = stream.get_ref().1.protocol_version().map(|version| format!("{version:?}"));
                 recorder.state().version = version;
                 recorder.state().handshake = true;
@@ -68,18 +71,37 @@ pub async fn get(address: SocketAddr, path: &str, scheme: Scheme, timeouts: Time
             let tls = recorder.state().clone();
             let client_certificate_requested = tls.client_certificate_requested;
             evidence.tls = Some(tls);
-            // With TLS 1.3 a server that demands a client certificate lets the handshake
-            // finish and then alerts: either way, it refused to talk without one.
-            if client_certificate_requested && matches!(result, Ok(Err(_))) {
-                return concluded(evidence, Outcome::Closed, "TLS: the server requires a client certificate".into());
+            // Only the server's own word proves that it requires a certificate: a TLS alert
+            // saying so (with TLS 1.3 it comes after the handshake). A server that merely
+            // asked and then reset or sent garbage has proven nothing either way.
+            match result {
+                Ok(Err(Failed::CertificateRefused(alert))) if client_certificate_requested => {
+                    return concluded(
+                        evidence,
+                        Outcome::Closed,
+                        format!("TLS: the server requires a client certificate (alert {alert:?})"),
+                    );
+                }
+                Ok(Err(Failed::CertificateRefused(alert))) => {
+                    Ok(Err(Failed::Other(format!("TLS alert {alert:?} without a certificate request"))))
+                }
+                Ok(Err(Failed::NoAnswer)) if client_certificate_requested => {
+                    Ok(Err(Failed::Other("TLS: asked for a client certificate, then closed without an alert".into())))
+                }
+                Ok(Err(Failed::Other(reason))) if client_certificate_requested => {
+                    Ok(Err(Failed::Other(format!("TLS: asked for a client certificate, then: {reason}"))))
+                }
+                other => other,
             }
-            result
         }
     };
     match exchanged {
         Err(_) => concluded(evidence, Outcome::Inconclusive, format!("no answer within {:?}", timeouts.request)),
         Ok(Err(Failed::NoAnswer)) => concluded(evidence, Outcome::Closed, NO_ANSWER.into()),
         Ok(Err(Failed::Other(reason))) => concluded(evidence, Outcome::Inconclusive, reason),
+        Ok(Err(Failed::CertificateRefused(alert))) => {
+            concluded(evidence, Outcome::Inconclusive, format!("TLS alert {alert:?}"))
+        }
         Ok(Ok((status, body, truncated))) => {
             evidence.outcome = Outcome::Open;
             evidence.status = Some(status);
@@ -158,8 +180,31 @@ enum Failed {
     /// The server closed the connection before sending a response: it accepts TCP but
     /// does not speak this protocol (a TLS port asked in plaintext, typically).
     NoAnswer,
+    /// The server sent a TLS alert refusing the connection for want of a certificate.
+    CertificateRefused(rustls::AlertDescription),
     /// Anything else, described.
     Other(String),
+}
+
+/// The TLS alert in an error's chain that refuses a connection without a client
+/// certificate: `certificate_required` (TLS 1.3), `bad_certificate` or
+/// `handshake_failure` (what TLS 1.2 servers send when a required certificate is
+/// missing).
+fn certificate_alert(error: &(dyn std::error::Error + 'static)) -> Option<rustls::AlertDescription> {
+    use rustls::AlertDescription::{BadCertificate, CertificateRequired, HandshakeFailure};
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        let tls = current
+            .downcast_ref::<rustls::Error>()
+            .or_else(|| current.downcast_ref::<std::io::Error>()?.get_ref()?.downcast_ref::<rustls::Error>());
+        if let Some(rustls::Error::AlertReceived(alert @ (CertificateRequired | BadCertificate | HandshakeFailure))) =
+            tls
+        {
+            return Some(*alert);
+        }
+        cause = current.source();
+    }
+    None
 }
 
 const NO_ANSWER: &str = "closed the connection without an HTTP answer";
@@ -171,7 +216,13 @@ impl From<String> for Failed {
 }
 
 fn http_failure(error: &hyper::Error) -> Failed {
-    if error.is_incomplete_message() { Failed::NoAnswer } else { Failed::Other(format!("HTTP: {error}")) }
+    if let Some(alert) = certificate_alert(error) {
+        Failed::CertificateRefused(alert)
+    } else if error.is_incomplete_message() {
+        Failed::NoAnswer
+    } else {
+        Failed::Other(format!("HTTP: {error}"))
+    }
 }
 
 /// Sends one GET and reads the status and at most [`BODY_CAP`] bytes of the body.

@@ -65,6 +65,9 @@ pub struct Settings {
     pub token: String,
     /// Extra API groups announced by `/apis` (e.g. `config.openshift.io`).
     pub extra_groups: Vec<String>,
+    /// Not Kubernetes at all: every authenticated GET answers 200 with this JSON body
+    /// (a `/version` that is not a version document, no discovery).
+    pub impostor: Option<serde_json::Value>,
 }
 
 /// One resource a ClusterRole rule grants verbs on.
@@ -125,6 +128,7 @@ impl Settings {
             insecure_port: false,
             token: "seaworthy-test-token".into(),
             extra_groups: Vec::new(),
+            impostor: None,
         }
     }
 }
@@ -585,6 +589,9 @@ fn route(shared: &Shared, method: &Method, path: &str, query: &str, body: &[u8])
     }
     if method != Method::GET {
         return status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "the fake serves GET only");
+    }
+    if let Some(body) = &shared.settings.impostor {
+        return json(body);
     }
     match path {
         "/version" => {

@@ -86,6 +86,15 @@ pub enum LiveError {
         /// Requests sent.
         attempts: u32,
     },
+    /// The server answers, but not as a Kubernetes API server: grading it would grade
+    /// nothing.
+    #[error("{server} is not a Kubernetes API server: {reason}")]
+    NotKubernetes {
+        /// API server URL.
+        server: String,
+        /// What gave it away.
+        reason: String,
+    },
     /// The overall `--timeout` passed.
     #[error("the scan did not finish within {limit:?}: {reason}")]
     Timeout {
@@ -313,6 +322,20 @@ impl Collector<'_> {
     }
 
     /// GETs a JSON document; `Ok(None)` for 403 and 404.
+    /// Refuses a server that is not a Kubernetes API server: its `/version` must be a
+    /// Kubernetes build, and it must serve core discovery at `/api` (every API server
+    /// lists `v1` there; one that forbids it may still be one, one without it is not).
+    async fn check_kubernetes(&self, version: &k8s_openapi::apimachinery::pkg::version::Info) -> Result<(), LiveError> {
+        let not_kubernetes = |reason: String| LiveError::NotKubernetes { server: self.server.clone(), reason };
+        kubernetes_version(version).map_err(not_kubernetes)?;
+        match self.polite.get("/api").await {
+            Ok(body) => kubernetes_discovery(&body).map_err(not_kubernetes),
+            Err(Failure::Forbidden(_)) => Ok(()),
+            Err(Failure::NotFound) => Err(not_kubernetes("/api is not served (404)".into())),
+            Err(failure) => fatal(&failure, "/api", &self.server, self.options).map_or(Ok(()), Err),
+        }
+    }
+
     async fn document<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>, LiveError> {
         match self.polite.get(path).await {
             Ok(body) => Ok(serde_json::from_slice(&body).ok()),
@@ -343,6 +366,49 @@ fn file(
         }
     }
     *availability(inventory) = combined;
+}
+
+/// Checks that `/version` describes a Kubernetes build: `gitVersion` like `v1.31.1`
+/// (distributions add suffixes: `v1.30.4-eks-a737599`, `v1.31.1+k3s1`) and a numeric major.
+fn kubernetes_version(version: &k8s_openapi::apimachinery::pkg::version::Info) -> Result<(), String> {
+    let numbers: Vec<&str> = version
+        .git_version
+        .strip_prefix('v')
+        .unwrap_or_default()
+        .split(['-', '+'])
+        .next()
+        .unwrap_or_default()
+        .split('.')
+        .collect();
+    let semantic = numbers.len() == 3
+        && numbers.iter().all(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit()));
+    if !semantic {
+        return Err(format!(
+            "/version has no Kubernetes gitVersion (found `{}`)",
+            crate::report::inert(&version.git_version)
+        ));
+    }
+    if version.major.is_empty() || !version.major.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err("/version has no numeric major version".into());
+    }
+    Ok(())
+}
+
+/// Checks that `/api` is the core discovery document (`kind: APIVersions` with `v1`).
+fn kubernetes_discovery(body: &[u8]) -> Result<(), String> {
+    #[derive(serde::Deserialize)]
+    struct Discovery {
+        #[serde(default)]
+        kind: String,
+        #[serde(default)]
+        versions: Vec<String>,
+    }
+    let discovery: Discovery =
+        serde_json::from_slice(body).map_err(|error| format!("/api is not a discovery document: {error}"))?;
+    if discovery.kind != "APIVersions" || !discovery.versions.iter().any(|version| version == "v1") {
+        return Err("/api does not list the core v1 API (kind APIVersions)".into());
+    }
+    Ok(())
 }
 
 async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
@@ -377,6 +443,7 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
             }));
         }
     };
+    collector.check_kubernetes(&version).await?;
     let groups: Option<APIGroupList> = collector.document("/apis").await?;
     let group_names: Vec<String> = groups.into_iter().flat_map(|list| list.groups).map(|group| group.name).collect();
 
