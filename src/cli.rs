@@ -81,6 +81,9 @@ pub struct LiveArgs {
     /// Timeout of the whole collection.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
     pub timeout: Duration,
+    /// Stop with an error when one list returns more objects than this.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_list_objects: u64,
     /// Also read each kubelet's configuration (/configz) through the API server's node
     /// proxy. This needs `get nodes/proxy`, a permission that also lets its holder run
     /// commands in any pod of the node: grant it only to a dedicated identity for scans.

@@ -64,6 +64,9 @@ fn hint(error: &anyhow::Error) -> &'static str {
             }
             LiveError::Throttled { .. } => " (hint: the API server is overloaded: retry later, or lower --qps)",
             LiveError::Timeout { .. } => " (hint: raise --timeout, or lower --page-size on a slow API server)",
+            LiveError::RunawayList { .. } => {
+                " (hint: a list that never ends is a broken or hostile API server; raise --max-list-objects only for a cluster that big)"
+            }
             LiveError::NotKubernetes { .. } => {
                 " (hint: check the kubeconfig's server URL: it points at something other than a Kubernetes API server)"
             }
@@ -171,6 +174,7 @@ fn live_options(args: &LiveArgs, progress: bool) -> LiveOptions {
         provider: args.provider.clone(),
         read_kubelet_config: args.read_kubelet_config,
         progress,
+        max_list_objects: usize::try_from(args.max_list_objects).unwrap_or(usize::MAX),
     }
 }
 

@@ -611,3 +611,34 @@ fn a_server_that_is_not_kubernetes_is_not_graded() {
     let output = seaworthy(&["scan", "--kubeconfig", kubeconfig, "--no-probes", "-o", "json", "--timeout", "60s"]);
     assert!(json_of(&output)["score"]["grade"].is_string(), "{}", stderr(&output));
 }
+
+#[test]
+fn live_lists_stop_on_a_repeated_continue_token_or_past_the_cap() {
+    let mut settings = support::fake_api::Settings::cluster("weak");
+    settings.repeat_continue = true;
+    let api = support::fake_api::FakeApi::start("live_lists_stop_on_a_repeated_continue_token", settings);
+    let kubeconfig = api.kubeconfig.to_str().expect("UTF-8");
+    let output = run_bounded(scan_command(&[
+        "scan",
+        "--kubeconfig",
+        kubeconfig,
+        "--no-probes",
+        "--page-size",
+        "1",
+        "--timeout",
+        "60s",
+    ]));
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    assert!(stderr(&output).contains("the server repeated a continue token"), "{}", stderr(&output));
+
+    let api =
+        support::fake_api::FakeApi::start("live_lists_stop_past_the_cap", support::fake_api::Settings::cluster("weak"));
+    let kubeconfig = api.kubeconfig.to_str().expect("UTF-8");
+    let args = ["scan", "--kubeconfig", kubeconfig, "--no-probes", "--page-size", "1", "--timeout", "60s"];
+    let output = seaworthy(&[&args[..], &["--max-list-objects", "2"]].concat());
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    assert!(stderr(&output).contains("more than 2 objects (--max-list-objects"), "{}", stderr(&output));
+    // Control: the same paginated lists under the default cap are read whole.
+    let output = seaworthy(&args);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+}

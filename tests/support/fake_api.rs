@@ -47,6 +47,9 @@ pub struct Settings {
     pub allow_only: Option<Vec<Grant>>,
     /// Answer 410 Gone to the first request that presents a continue token.
     pub expire_first_continue: bool,
+    /// A hostile pager: every page of a list repeats the first continue token, so a
+    /// client that trusts it lists forever.
+    pub repeat_continue: bool,
     /// Failures to inject.
     pub inject: Option<Injection>,
     /// Status for requests without credentials to `/version` and `/api` (and 403 for
@@ -121,6 +124,7 @@ impl Settings {
             forbidden: Vec::new(),
             allow_only: None,
             expire_first_continue: false,
+            repeat_continue: false,
             inject: None,
             anonymous: 401,
             anonymous_reads: false,
@@ -497,7 +501,8 @@ impl Shared {
             .collect();
         let mut metadata = serde_json::json!({"resourceVersion": "1"});
         if end < items.len() {
-            metadata["continue"] = serde_json::Value::from(format!("offset:{end}"));
+            let next = if self.settings.repeat_continue { limit.min(items.len()) } else { end };
+            metadata["continue"] = serde_json::Value::from(format!("offset:{next}"));
         }
         json(&serde_json::json!({"kind": "List", "apiVersion": "v1", "metadata": metadata, "items": page}))
     }

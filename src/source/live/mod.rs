@@ -9,6 +9,7 @@
 pub mod polite;
 pub mod provider;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -52,6 +53,8 @@ pub struct LiveOptions {
     pub read_kubelet_config: bool,
     /// Show a progress spinner on stderr.
     pub progress: bool,
+    /// The most objects one list may return before the scan stops (`--max-list-objects`).
+    pub max_list_objects: usize,
 }
 
 /// Reading the cluster failed as a whole (a forbidden resource is not a failure).
@@ -93,6 +96,15 @@ pub enum LiveError {
         /// API server URL.
         server: String,
         /// What gave it away.
+        reason: String,
+    },
+    /// A list did not end the way a Kubernetes list does: it repeated a continue token
+    /// (it would be listed forever) or returned more objects than the cap.
+    #[error("listing {resource}: {reason}")]
+    RunawayList {
+        /// The resource, e.g. `pods`.
+        resource: String,
+        /// What went wrong.
         reason: String,
     },
     /// The overall `--timeout` passed.
@@ -239,6 +251,7 @@ impl Collector<'_> {
             let mut items = Vec::new();
             let mut token: Option<String> = None;
             let mut pages = 0;
+            let mut tokens_seen: BTreeSet<String> = BTreeSet::new();
             loop {
                 let mut path = base.clone();
                 if let Some(token) = &token {
@@ -269,7 +282,19 @@ impl Collector<'_> {
                 };
                 // Project and drop the page before reading the next: memory stays flat.
                 items.extend(page.items.iter().map(|object| object.project(object.meta(None))));
+                let runaway = |reason: String| LiveError::RunawayList { resource: resource.clone(), reason };
+                if items.len() > self.options.max_list_objects {
+                    return Err(runaway(format!(
+                        "more than {} objects (--max-list-objects raises the cap)",
+                        self.options.max_list_objects
+                    )));
+                }
                 token = page.metadata.continue_.filter(|token| !token.is_empty());
+                if let Some(token) = &token
+                    && !tokens_seen.insert(token.clone())
+                {
+                    return Err(runaway(format!("the server repeated a continue token after {pages} pages")));
+                }
                 if token.is_none() {
                     return Ok(Gathered { availability: Availability::Collected, items });
                 }
