@@ -90,7 +90,7 @@ pub struct LiveArgs {
     #[arg(long)]
     pub read_kubelet_config: bool,
     /// Override provider detection.
-    #[arg(long, value_name = "NAME", value_parser = ["kubeadm", "eks", "gke", "aks", "k3s", "rke2", "openshift", "unknown"])]
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(crate::facts::Provider::ALL.map(crate::facts::Provider::as_str)))]
     pub provider: Option<String>,
     /// Network probes of the cluster's own endpoints.
     #[command(flatten)]

@@ -642,3 +642,46 @@ fn live_lists_stop_on_a_repeated_continue_token_or_past_the_cap() {
     let output = seaworthy(&args);
     assert_eq!(code(&output), 1, "{}", stderr(&output));
 }
+
+#[test]
+fn rules_with_misspelt_values_functions_or_non_boolean_conditions_do_not_load() {
+    let rule = |id: &str, body: &str| {
+        format!(
+            "id: {id}\ntitle: t\nseverity: high\ncategory: security\n{body}\nmessage: m\nrationale: r\nremediation: r\nreferences: [https://example.com]\n"
+        )
+    };
+    for (body, expected) in [
+        (
+            "each: kubelets\nrequire: \"it.anonymous != 'alowed'\"",
+            "TEAM-001.yaml:6: require: compares a closed-set field with 'alowed', which it never holds (allowed: 'allowed', 'closed', 'enabled', 'off', 'unknown')",
+        ),
+        (
+            "each: containers\nrequire: \"!it.image.reference.endWith(':latest')\"",
+            "TEAM-001.yaml:6: require: unknown function `endWith`",
+        ),
+        (
+            "each: containers\nrequire: it.name",
+            "TEAM-001.yaml:6: require: must be a boolean expression, this is a string",
+        ),
+        (
+            "each: etcd\nunknown: \"it.clientCertAuth == 'maybe'\"\nrequire: \"true\"",
+            "TEAM-001.yaml:6: unknown: compares a closed-set field with 'maybe'",
+        ),
+    ] {
+        let dir = scratch();
+        write(dir.path(), "TEAM-001.yaml", &rule("TEAM-001", body));
+        let output = seaworthy(&["rules", "--rules", dir.path().to_str().expect("UTF-8")]);
+        assert_eq!(code(&output), 2, "{body}: {}", stdout(&output));
+        assert!(stderr(&output).contains(expected), "{body}: {}", stderr(&output));
+    }
+    // Control: the same rules, spelt right, load.
+    let dir = scratch();
+    write(dir.path(), "TEAM-001.yaml", &rule("TEAM-001", "each: kubelets\nrequire: \"it.anonymous != 'allowed'\""));
+    write(
+        dir.path(),
+        "TEAM-002.yaml",
+        &rule("TEAM-002", "each: containers\nrequire: \"!it.image.reference.endsWith(':latest')\""),
+    );
+    let output = seaworthy(&["rules", "--rules", dir.path().to_str().expect("UTF-8")]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+}

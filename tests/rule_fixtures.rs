@@ -97,18 +97,36 @@ fn merge(base: &mut Value, patch: Value) {
     }
 }
 
+/// The committed facts schema (`docs/facts.schema.json`), compiled once.
+fn facts_schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/facts.schema.json");
+        let schema: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("the facts schema is committed"))
+                .expect("the facts schema is JSON");
+        jsonschema::validator_for(&schema).expect("the facts schema compiles")
+    })
+}
+
 /// A live facts document (nothing probed) with the case's collections laid over it.
 fn facts_case(case: &Path) -> Facts {
     let text = std::fs::read_to_string(case).expect("readable fixture");
-    let patch: serde_json::Map<String, Value> =
-        serde_saphyr::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", case.display()));
+    facts_from_patch(&text).unwrap_or_else(|error| panic!("{}: {error}", case.display()))
+}
+
+/// Lays a fixture's collections over a live facts document and checks the result
+/// against the facts schema: a value outside a closed set is refused, as the rule
+/// loader refuses it in a rule.
+fn facts_from_patch(text: &str) -> Result<Facts, String> {
+    let patch: serde_json::Map<String, Value> = serde_saphyr::from_str(text).map_err(|error| error.to_string())?;
     let mut facts = facts::build(&Inventory::default(), SourceKind::Live);
     wire::attach(&mut facts, &Probing::Skipped("fixture".into()), now());
     let mut document = serde_json::to_value(&facts).expect("facts are JSON");
     for (collection, items) in patch {
         let items: Vec<Value> = items
             .as_array()
-            .unwrap_or_else(|| panic!("{}: `{collection}` is not a list", case.display()))
+            .ok_or_else(|| format!("`{collection}` is not a list"))?
             .iter()
             .map(|item| {
                 let mut full = template(&collection);
@@ -118,7 +136,20 @@ fn facts_case(case: &Path) -> Facts {
             .collect();
         document[&collection] = json!({"status": "collected", "items": items});
     }
-    serde_json::from_value(document).unwrap_or_else(|error| panic!("{}: not a facts document: {error}", case.display()))
+    let violations: Vec<String> =
+        facts_schema().iter_errors(&document).map(|error| format!("{error} at {}", error.instance_path())).collect();
+    if !violations.is_empty() {
+        return Err(format!("violates docs/facts.schema.json: {}", violations.join("; ")));
+    }
+    serde_json::from_value(document).map_err(|error| format!("not a facts document: {error}"))
+}
+
+#[test]
+fn a_fixture_with_a_value_outside_the_vocabulary_is_refused() {
+    let error = facts_from_patch("kubelets:\n- {anonymous: of}\n").expect_err("`of` is no anonymous state");
+    assert!(error.contains("violates docs/facts.schema.json") && error.contains("anonymous"), "{error}");
+    // Control: a value of the vocabulary is accepted.
+    assert!(facts_from_patch("kubelets:\n- {anonymous: allowed}\n").is_ok());
 }
 
 fn fixtures_root() -> PathBuf {

@@ -563,7 +563,7 @@ mod tests {
     fn a_not_applicable_collection_makes_the_rule_not_applicable() {
         let mut facts = facts_of(DEPLOYMENT);
         facts.components.availability = Availability::NotApplicable { reason: "managed control plane: eks".into() };
-        let result = judge_one("each: components\nrequire: it.component != ''", &facts);
+        let result = judge_one("each: components\nrequire: it.component != 'etcd'", &facts);
         assert_eq!(result.status, Status::NotApplicable);
         assert_eq!(result.reason.as_deref(), Some("components: managed control plane: eks"));
     }
@@ -585,8 +585,9 @@ mod tests {
 
     #[test]
     fn a_non_boolean_condition_is_an_evaluation_error() {
+        // `dyn` hides the type until run time; a plain string field is refused at load.
         let facts = facts_of(DEPLOYMENT);
-        let result = judge_one("each: workloads\nrequire: it.subject.name", &facts);
+        let result = judge_one("each: workloads\nrequire: \"dyn(it.subject.name)\"", &facts);
         assert_eq!(result.status, Status::NotEvaluated);
     }
 
@@ -620,6 +621,27 @@ mod tests {
             ("require: \"it.x\"", "T-001.yaml:5: require: unknown variable `it`"),
             ("require: \"nodes.exists(n, n.zonee == '')\"", "T-001.yaml:5: require: unknown field `zonee`"),
             ("require: \"1 +\"", "T-001.yaml:5: require: "),
+            (
+                "each: containers\nrequire: \"it.name.endWith('x')\"",
+                "T-001.yaml:6: require: unknown function `endWith`",
+            ),
+            (
+                "each: containers\nrequire: \"it.type != 'initContainr'\"",
+                "T-001.yaml:6: require: compares a closed-set field with 'initContainr', which it never holds (allowed: 'container', 'ephemeralContainer', 'initContainer')",
+            ),
+            (
+                "each: containers\nrequire: \"it.type in ['container', 'sidecar']\"",
+                "T-001.yaml:6: require: compares a closed-set field with 'sidecar'",
+            ),
+            (
+                "each: containers\nrequire: it.name",
+                "T-001.yaml:6: require: must be a boolean expression, this is a string",
+            ),
+            ("require: size(nodes)", "T-001.yaml:5: require: must be a boolean expression, this is a number"),
+            (
+                "when: \"'yes'\"\nrequire: \"true\"",
+                "T-001.yaml:5: when: must be a boolean expression, this is a string",
+            ),
             ("require: \"true\"\nmessage2: x", "T-001.yaml:6: unknown field `message2`"),
         ];
         for (body, expected) in cases {

@@ -167,6 +167,9 @@ fn valid_id(id: &str) -> bool {
         && number.chars().all(|c| c.is_ascii_digit())
 }
 
+/// The keys whose expressions decide a verdict: each must be boolean.
+const CONDITIONS: &[&str] = &["when", "unknown", "require"];
+
 fn line_of<T>(spanned: &Spanned<T>) -> u32 {
     u32::try_from(spanned.referenced.line()).unwrap_or(u32::MAX)
 }
@@ -198,9 +201,13 @@ pub fn load(origin: &str, text: &str, vocabulary: &Vocabulary) -> Result<Rule, R
     let mut compile = |key: &str, spanned: &Spanned<String>| -> Result<Condition, RuleError> {
         let program = super::compile(&spanned.value)
             .map_err(|error| invalid(line_of(spanned), format!("{key}: {}", first_line(&error.to_string()))))?;
-        let used = vocabulary
+        let (used, shape) = vocabulary
             .check(program.expression(), &scope)
             .map_err(|error| invalid(line_of(spanned), format!("{key}: {error}")))?;
+        if CONDITIONS.contains(&key) && shape.is_never_boolean() {
+            let found = shape.describe();
+            return Err(invalid(line_of(spanned), format!("{key}: must be a boolean expression, this is {found}")));
+        }
         dependencies.extend(used);
         Ok(Condition { source: spanned.value.clone(), program })
     };

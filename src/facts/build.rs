@@ -4,17 +4,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::rbac::{self, RoleIndex};
 use super::{
-    ApiserverEndpointFact, BindingFact, ClusterFacts, Collection, ComponentFact, ContainerFact, ControlPlaneFact,
-    FACTS_SCHEMA_VERSION, Facts, HostPathFact, ImageFact, KubeletConfigFact, NamespaceFact, NodeFact, PdbFact,
-    PodSecurityFact, ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact, flags, image,
+    Addon, ApiserverEndpointFact, BindingFact, ClusterFacts, Collection, Component, ComponentFact, ContainerFact,
+    ControlPlaneFact, FACTS_SCHEMA_VERSION, Facts, HostPathFact, ImageFact, KubeletConfigFact, NamespaceFact, NodeFact,
+    PdbFact, PodSecurityFact, Provider, ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact, flags,
+    image,
 };
 use crate::inventory::{Availability, Inventory, Meta, Pdb, RunningImage, Workload};
-
-/// Control-plane components recognised by their binary or `component` label.
-pub const COMPONENTS: &[&str] = &["kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler"];
-
-/// Providers whose control plane the vendor runs and hides.
-pub const MANAGED_PROVIDERS: &[&str] = &["eks", "gke", "aks"];
 
 /// Namespaces Kubernetes itself creates and uses.
 const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
@@ -31,11 +26,11 @@ pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
     let images = images(&roots, &containers);
     let rbac_available =
         Availability::combine([workloads_available, &inventory.roles.availability, &inventory.bindings.availability]);
-    let provider = inventory.cluster.provider.clone().unwrap_or_else(|| "unknown".into());
+    let provider = inventory.cluster.provider.as_deref().map_or(Provider::Unknown, Provider::named);
     // A managed control plane is run by the vendor: judging its nodes and pods makes
     // no sense, and their absence is no failure.
-    let managed = MANAGED_PROVIDERS
-        .contains(&provider.as_str())
+    let managed = provider
+        .is_managed()
         .then(|| Availability::NotApplicable { reason: format!("managed control plane: {provider}") });
     let components_available = if let Some(managed) = &managed {
         managed.clone()
@@ -55,7 +50,7 @@ pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
     });
     let version = components
         .iter()
-        .find(|component| component.component == "kube-apiserver")
+        .find(|component| component.component == Component::KubeApiserver)
         .map(|component| image::parse(&component.image).tag)
         .filter(|tag| tag.starts_with('v'));
     let cluster = ClusterFacts {
@@ -215,15 +210,14 @@ fn reference(meta: &Meta) -> String {
 }
 
 /// The component a container runs: its binary's name, else the pod's `component` label.
-fn component_of(workload: &Workload) -> Option<(&'static str, &crate::inventory::Container)> {
+fn component_of(workload: &Workload) -> Option<(Component, &crate::inventory::Container)> {
     let by_binary = workload.pod.containers.iter().find_map(|container| {
         let binary = container.command.first()?.rsplit('/').next()?;
-        COMPONENTS.iter().find(|name| **name == binary).map(|name| (*name, container))
+        Component::named(binary).map(|component| (component, container))
     });
     by_binary.or_else(|| {
         let label = workload.meta.labels.get("component").or_else(|| workload.pod.labels.get("component"))?;
-        let name = COMPONENTS.iter().find(|name| *name == label)?;
-        Some((*name, workload.pod.containers.first()?))
+        Some((Component::named(label)?, workload.pod.containers.first()?))
     })
 }
 
@@ -281,7 +275,7 @@ fn is_control_plane_node(labels: &BTreeMap<String, String>) -> bool {
 }
 
 fn components(roots: &[Root<'_>], membership: &Membership) -> Vec<ComponentFact> {
-    let mut placed: BTreeSet<(&str, String)> = BTreeSet::new();
+    let mut placed: BTreeSet<(Component, String)> = BTreeSet::new();
     roots
         .iter()
         .filter(|root| membership.proves(root.workload))
@@ -294,7 +288,7 @@ fn components(roots: &[Root<'_>], membership: &Membership) -> Vec<ComponentFact>
             Some(ComponentFact {
                 subject: subject_of(&workload.meta),
                 location: workload.meta.location.clone(),
-                component: component.into(),
+                component,
                 node,
                 first_on_node,
                 image: container.image.clone(),
@@ -305,7 +299,7 @@ fn components(roots: &[Root<'_>], membership: &Membership) -> Vec<ComponentFact>
         .collect()
 }
 
-fn addon_of(workload: &Workload) -> &'static str {
+fn addon_of(workload: &Workload) -> Addon {
     let name = workload.meta.name.as_str();
     let images: Vec<String> =
         workload.pod.containers.iter().map(|container| image::parse(&container.image).repository).collect();
@@ -316,11 +310,11 @@ fn addon_of(workload: &Workload) -> &'static str {
                 || repository.contains("kubernetes-dashboard-")
         })
     {
-        "dashboard"
+        Addon::Dashboard
     } else if name == "tiller-deploy" || images.iter().any(|repository| repository.ends_with("/tiller")) {
-        "tiller"
+        Addon::Tiller
     } else {
-        ""
+        Addon::None
     }
 }
 
@@ -376,7 +370,7 @@ fn workload_fact(root: &Root<'_>, pdbs: &[Pdb], membership: &Membership) -> Work
         cluster_dns: system
             && meta.kind != "Pod"
             && (dns_label || matches!(meta.name.as_str(), "coredns" | "kube-dns")),
-        addon: addon_of(workload).into(),
+        addon: addon_of(workload),
         disruption_budgets: pdbs
             .iter()
             .filter(|pdb| {
@@ -534,11 +528,11 @@ fn service_accounts(inventory: &Inventory, roots: &[Root<'_>], workloads: &[Work
             }
             let addon = users
                 .iter()
-                .map(|(_, fact)| fact.addon.as_str())
-                .find(|addon| !addon.is_empty())
+                .map(|(_, fact)| fact.addon)
+                .find(|addon| *addon != Addon::None)
                 .or(match name.as_str() {
-                    "kubernetes-dashboard" => Some("dashboard"),
-                    "tiller" => Some("tiller"),
+                    "kubernetes-dashboard" => Some(Addon::Dashboard),
+                    "tiller" => Some(Addon::Tiller),
                     _ => None,
                 })
                 .unwrap_or_default();
@@ -556,7 +550,7 @@ fn service_accounts(inventory: &Inventory, roots: &[Root<'_>], workloads: &[Work
                 cluster_admin,
                 wildcard,
                 grants,
-                addon: addon.into(),
+                addon,
             }
         })
         .collect()

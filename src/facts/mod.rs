@@ -12,7 +12,7 @@ pub mod image;
 mod rbac;
 pub mod wire;
 
-pub use build::{MANAGED_PROVIDERS, build};
+pub use build::build;
 pub use docs::markdown;
 
 use std::collections::BTreeMap;
@@ -102,6 +102,114 @@ impl Facts {
     }
 }
 
+/// A control-plane component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Component {
+    /// The API server.
+    KubeApiserver,
+    /// etcd.
+    Etcd,
+    /// The controller manager.
+    KubeControllerManager,
+    /// The scheduler.
+    KubeScheduler,
+}
+
+impl Component {
+    /// Every component.
+    pub const ALL: [Component; 4] = [Self::KubeApiserver, Self::Etcd, Self::KubeControllerManager, Self::KubeScheduler];
+
+    /// Its binary's name, as in `command` and the `component` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::KubeApiserver => "kube-apiserver",
+            Self::Etcd => "etcd",
+            Self::KubeControllerManager => "kube-controller-manager",
+            Self::KubeScheduler => "kube-scheduler",
+        }
+    }
+
+    /// The component whose binary or label is `name`.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|component| component.as_str() == name)
+    }
+}
+
+/// The Kubernetes distribution.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// kubeadm.
+    Kubeadm,
+    /// Amazon EKS (managed control plane).
+    Eks,
+    /// Google GKE (managed control plane).
+    Gke,
+    /// Azure AKS (managed control plane).
+    Aks,
+    /// k3s.
+    K3s,
+    /// RKE2.
+    Rke2,
+    /// OpenShift.
+    Openshift,
+    /// Not recognised.
+    #[default]
+    Unknown,
+}
+
+impl Provider {
+    /// Every provider.
+    pub const ALL: [Provider; 8] =
+        [Self::Kubeadm, Self::Eks, Self::Gke, Self::Aks, Self::K3s, Self::Rke2, Self::Openshift, Self::Unknown];
+
+    /// The lower-case name, as in `--provider` and the facts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Kubeadm => "kubeadm",
+            Self::Eks => "eks",
+            Self::Gke => "gke",
+            Self::Aks => "aks",
+            Self::K3s => "k3s",
+            Self::Rke2 => "rke2",
+            Self::Openshift => "openshift",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// The provider named `name`; `unknown` for any other name.
+    pub fn named(name: &str) -> Self {
+        Self::ALL.into_iter().find(|provider| provider.as_str() == name).unwrap_or_default()
+    }
+
+    /// True when the vendor runs and hides the control plane.
+    pub fn is_managed(self) -> bool {
+        matches!(self, Self::Eks | Self::Gke | Self::Aks)
+    }
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// A well-known add-on with a history of cluster-admin grants.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Addon {
+    /// None of them.
+    #[default]
+    #[serde(rename = "")]
+    None,
+    /// The Kubernetes Dashboard.
+    #[serde(rename = "dashboard")]
+    Dashboard,
+    /// Helm v2's Tiller.
+    #[serde(rename = "tiller")]
+    Tiller,
+}
+
 /// A collection: its items and whether they were collected.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Collection<T> {
@@ -143,7 +251,7 @@ pub struct ClusterFacts {
     /// Kubernetes version, when known (from the kube-apiserver image tag for manifests).
     pub version: Option<String>,
     /// `kubeadm`, `eks`, `gke`, `aks`, `k3s`, `rke2`, `openshift` or `unknown`.
-    pub provider: String,
+    pub provider: Provider,
     /// Where the facts were read from.
     pub source: SourceKind,
     /// True when control-plane component pods were found.
@@ -235,7 +343,7 @@ pub struct ComponentFact {
     /// Manifest location, when read from manifests.
     pub location: Option<Location>,
     /// `kube-apiserver`, `etcd`, `kube-controller-manager` or `kube-scheduler`.
-    pub component: String,
+    pub component: Component,
     /// Node the pod runs on, when known.
     pub node: String,
     /// False for a second instance of the same component on the same node: counting the
@@ -297,7 +405,7 @@ pub struct WorkloadFact {
     /// The cluster DNS (CoreDNS or kube-dns in `kube-system`).
     pub cluster_dns: bool,
     /// `dashboard` (Kubernetes Dashboard), `tiller` (Helm v2) or empty.
-    pub addon: String,
+    pub addon: Addon,
     /// Names of PodDisruptionBudgets selecting this workload's pods.
     pub disruption_budgets: Vec<String>,
 }
@@ -403,7 +511,7 @@ pub struct ServiceAccountFact {
     /// The grants, as `BindingKind/name → RoleKind/name`.
     pub grants: Vec<String>,
     /// `dashboard`, `tiller` or empty: the add-on it belongs to.
-    pub addon: String,
+    pub addon: Addon,
 }
 
 /// A RoleBinding or ClusterRoleBinding.

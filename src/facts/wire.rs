@@ -9,12 +9,172 @@ use jiff::Timestamp;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Collection, Facts, MANAGED_PROVIDERS, Subject};
+use super::{Addon, Collection, Component, Facts, Subject};
 use crate::inventory::Availability;
 use crate::probe::certificate::{self, CertificateFact};
 use crate::probe::run::{Check, Probed};
 use crate::probe::targets::TargetKind;
 use crate::probe::{Outcome, TlsEvidence};
+
+/// Declares a closed set of verdicts: a Rust enum serialized in kebab-case, so that the
+/// facts schema lists its values and the rule loader can refuse any other.
+macro_rules! verdict {
+    ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum $name {
+            $($(#[$variant_meta])* $variant),+
+        }
+    };
+}
+
+verdict! {
+    /// What anonymous requests get from an API server or a kubelet.
+    Anonymous {
+        /// 401 to every anonymous request.
+        Off,
+        /// 403, or 200 on a harmless path (`/version`, `/api`): authenticated as
+        /// `system:anonymous`.
+        Enabled,
+        /// 200 on a request for real data.
+        Allowed,
+        /// Nothing listens.
+        Closed,
+        /// The wire could not tell.
+        #[default]
+        Unknown,
+    }
+}
+
+verdict! {
+    /// Whether etcd's client port demands a client certificate.
+    ClientCertAuth {
+        /// TLS refused a client without a certificate.
+        Required,
+        /// Answered without one, in plaintext or over TLS.
+        Off,
+        /// Nothing listens.
+        Closed,
+        /// The wire could not tell.
+        #[default]
+        Unknown,
+    }
+}
+
+verdict! {
+    /// Whether etcd's peer port speaks TLS.
+    PeerTls {
+        /// A TLS handshake was answered.
+        On,
+        /// It answers in plaintext.
+        Off,
+        /// Nothing listens.
+        Closed,
+        /// The wire could not tell.
+        #[default]
+        Unknown,
+    }
+}
+
+verdict! {
+    /// Who issued etcd's serving certificate, against the cluster CA.
+    ClusterCa {
+        /// The cluster CA from `kube-root-ca.crt`.
+        Shared,
+        /// Another CA.
+        Separate,
+        /// No certificate: plaintext, or closed.
+        None,
+        /// No certificate seen, or no cluster CA to compare with.
+        #[default]
+        Unknown,
+    }
+}
+
+verdict! {
+    /// Configuration set against the wire.
+    Reconciliation {
+        /// Both sides say the same.
+        Agree,
+        /// They differ: see `disagreements`.
+        Disagree,
+        /// The wire (or the configuration) could not tell.
+        #[default]
+        Unknown,
+        /// No configuration belongs to this endpoint (a load balancer, a target given by hand).
+        Unmapped,
+    }
+}
+
+verdict! {
+    /// Whether `/metrics/cadvisor` answers without credentials.
+    MetricsAnonymous {
+        /// It does, on one of the kubelet's ports.
+        Yes,
+        /// Neither port serves it anonymously.
+        No,
+        /// The wire could not tell.
+        #[default]
+        Unknown,
+    }
+}
+
+verdict! {
+    /// A kubelet's serving certificate.
+    ServingCertificate {
+        /// Issued by a CA.
+        CaSigned,
+        /// Issued by itself.
+        SelfSigned,
+        /// The port is closed: no certificate.
+        None,
+        /// Not X.509, or no handshake in time.
+        #[default]
+        Unknown,
+    }
+}
+
+verdict! {
+    /// The component behind a TLS endpoint whose certificate was looked at.
+    CertificateComponent {
+        /// An API server.
+        #[default]
+        KubeApiserver,
+        /// etcd's client port.
+        Etcd,
+        /// etcd's peer port.
+        EtcdPeer,
+        /// A kubelet.
+        Kubelet,
+        /// The Kubernetes Dashboard.
+        Dashboard,
+    }
+}
+
+impl CertificateComponent {
+    /// The name used in subjects and rules.
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::KubeApiserver => "kube-apiserver",
+            Self::Etcd => "etcd",
+            Self::EtcdPeer => "etcd-peer",
+            Self::Kubelet => "kubelet",
+            Self::Dashboard => "dashboard",
+        }
+    }
+}
+
+verdict! {
+    /// Whether an endpoint's certificate was seen.
+    CertificateStatus {
+        /// The handshake showed a certificate.
+        Seen,
+        /// No handshake completed in time.
+        #[default]
+        Inconclusive,
+    }
+}
 
 /// One probe request: what was sent, what came back, and the verdict.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -22,7 +182,7 @@ use crate::probe::{Outcome, TlsEvidence};
 pub struct CheckFact {
     /// `open` (it answered), `closed` (refused, or demanded a client certificate) or
     /// `inconclusive` (timeout, reset, unexpected answer).
-    pub status: String,
+    pub status: Outcome,
     /// The port probed.
     pub port: i64,
     /// What was sent, e.g. `GET http://127.0.0.12:10255/pods`.
@@ -57,14 +217,14 @@ pub struct ApiserverProbeFact {
     pub namespaces: CheckFact,
     /// `off` (401 everywhere), `enabled` (403, or 200 on `/version` or `/api`),
     /// `allowed` (200 on `/api/v1/namespaces`), `closed` (nothing listens) or `unknown`.
-    pub anonymous: String,
+    pub anonymous: Anonymous,
     /// Plain-HTTP `GET /version` on the insecure port of the same host.
     pub insecure_port: CheckFact,
     /// What the kube-apiserver pod on this host configures (`--anonymous-auth`,
     /// `--insecure-port`) against what the wire showed: `agree`, `disagree`, `unknown`
     /// (the wire could not tell) or `unmapped` (no pod runs on this host: a load
     /// balancer, or a target given by hand).
-    pub reconciliation: String,
+    pub reconciliation: Reconciliation,
     /// Each disagreement between flags and wire, in words.
     pub disagreements: Vec<String>,
 }
@@ -91,18 +251,18 @@ pub struct EtcdProbeFact {
     pub peer_tls: CheckFact,
     /// `required` (TLS refused a client without a certificate), `off` (answered without
     /// one, in plaintext or over TLS), `closed` or `unknown`.
-    pub client_cert_auth: String,
+    pub client_cert_auth: ClientCertAuth,
     /// Peer port: `on` (TLS), `off` (answers in plaintext), `closed` or `unknown`.
-    pub peer_tls_status: String,
+    pub peer_tls_status: PeerTls,
     /// `shared` (the serving certificate was issued by the cluster CA from
     /// `kube-root-ca.crt`), `separate`, `none` (no certificate: plaintext or closed) or
     /// `unknown`.
-    pub cluster_ca: String,
+    pub cluster_ca: ClusterCa,
     /// Issuer of the serving certificate; empty when none was seen.
     pub server_certificate_issuer: String,
     /// The etcd pod's `--client-cert-auth` and `--listen-client-urls` against the wire:
     /// `agree`, `disagree`, `unknown` or `unmapped` (no etcd pod for this address).
-    pub reconciliation: String,
+    pub reconciliation: Reconciliation,
     /// Each disagreement between flags and wire, in words.
     pub disagreements: Vec<String>,
 }
@@ -129,16 +289,16 @@ pub struct KubeletProbeFact {
     pub cadvisor: CheckFact,
     /// Kubelet API to anonymous requests: `off` (401), `enabled` (403), `allowed`
     /// (200), `closed` or `unknown`.
-    pub anonymous: String,
+    pub anonymous: Anonymous,
     /// `/metrics/cadvisor` served without credentials on either port: `yes`, `no` or
     /// `unknown`.
-    pub metrics_anonymous: String,
+    pub metrics_anonymous: MetricsAnonymous,
     /// Serving certificate: `ca-signed`, `self-signed`, `none` (port closed) or `unknown`.
-    pub serving_certificate: String,
+    pub serving_certificate: ServingCertificate,
     /// The node's kubelet configuration (`readOnlyPort`, anonymous authentication)
     /// against the wire: `agree`, `disagree`, `unknown` (configuration not read, or the
     /// wire could not tell) or `unmapped` (no configuration for this node).
-    pub reconciliation: String,
+    pub reconciliation: Reconciliation,
     /// Each disagreement between configuration and wire, in words.
     pub disagreements: Vec<String>,
 }
@@ -150,7 +310,7 @@ pub struct AddonProbeFact {
     /// The endpoint (`Endpoint <addon>/<host>/<port>`).
     pub subject: Subject,
     /// `tiller` or `dashboard`.
-    pub addon: String,
+    pub addon: Addon,
     /// Host probed (the Service's cluster IP).
     pub host: String,
     /// Port probed.
@@ -170,9 +330,9 @@ pub struct CertificateProbeFact {
     /// `https://<host>:<port>`.
     pub endpoint: String,
     /// `kube-apiserver`, `etcd`, `etcd-peer`, `kubelet` or `dashboard`.
-    pub component: String,
+    pub component: CertificateComponent,
     /// `seen`, or `inconclusive` when the endpoint did not complete a handshake in time.
-    pub status: String,
+    pub status: CertificateStatus,
     /// Why, for inconclusive ones.
     pub reason: String,
     /// The leaf certificate; absent when not seen.
@@ -235,8 +395,8 @@ pub fn attach(facts: &mut Facts, probing: &Probing, now: Timestamp) {
         .collect();
     facts.apiservers = Collection::new(apiservers_available, apiservers);
 
-    let provider = facts.cluster.provider.as_str();
-    let etcd_available = if MANAGED_PROVIDERS.contains(&provider) {
+    let provider = facts.cluster.provider;
+    let etcd_available = if provider.is_managed() {
         Availability::NotApplicable { reason: format!("managed control plane: {provider}") }
     } else {
         etcd_found
@@ -264,14 +424,14 @@ pub fn attach(facts: &mut Facts, probing: &Probing, now: Timestamp) {
     let addons = probed
         .iter()
         .filter_map(|probed| {
-            let addon = match probed.target.kind {
-                TargetKind::Tiller => "tiller",
-                TargetKind::Dashboard => "dashboard",
+            let (addon, name) = match probed.target.kind {
+                TargetKind::Tiller => (Addon::Tiller, "tiller"),
+                TargetKind::Dashboard => (Addon::Dashboard, "dashboard"),
                 _ => return None,
             };
             Some(AddonProbeFact {
-                subject: endpoint_subject(addon, &probed.target.host, Some(probed.target.port)),
-                addon: addon.into(),
+                subject: endpoint_subject(name, &probed.target.host, Some(probed.target.port)),
+                addon,
                 host: probed.target.host.clone(),
                 port: i64::from(probed.target.port),
                 origin: probed.target.origin.clone(),
@@ -313,7 +473,7 @@ fn check_fact(check: &Check) -> CheckFact {
         (outcome, _) => format!("{} ({reason})", status_word(outcome)),
     };
     CheckFact {
-        status: status_word(evidence.outcome).into(),
+        status: evidence.outcome,
         port: i64::from(check.port),
         request: evidence.request.clone(),
         http_status: evidence.status.map_or(0, i64::from),
@@ -329,7 +489,7 @@ fn named(probed: Option<&Probed>, name: &str) -> CheckFact {
     match probed.and_then(|probed| probed.check(name)) {
         Some(check) => check_fact(check),
         None => CheckFact {
-            status: "inconclusive".into(),
+            status: Outcome::Inconclusive,
             reason: "not probed".into(),
             evidence: format!("{name}: not probed"),
             ..CheckFact::default()
@@ -339,24 +499,23 @@ fn named(probed: Option<&Probed>, name: &str) -> CheckFact {
 
 /// Anonymous access from the answers to unauthenticated requests; `allowed` needs
 /// `resource` (a request for real data) to be answered 200.
-fn anonymous_access(checks: &[&CheckFact], resource: &CheckFact) -> String {
+fn anonymous_access(checks: &[&CheckFact], resource: &CheckFact) -> Anonymous {
     let any = |status: i64| checks.iter().any(|check| check.http_status == status);
     if resource.http_status == 200 {
-        "allowed"
+        Anonymous::Allowed
     } else if any(200) || any(403) {
-        "enabled"
+        Anonymous::Enabled
     } else if checks.iter().all(|check| check.http_status == 401) {
-        "off"
-    } else if checks.iter().all(|check| check.status == "closed") {
-        "closed"
+        Anonymous::Off
+    } else if checks.iter().all(|check| check.status == Outcome::Closed) {
+        Anonymous::Closed
     } else {
-        "unknown"
+        Anonymous::Unknown
     }
-    .into()
 }
 
 /// The component pod of `component` running on the node that owns `host`.
-fn component_on<'a>(facts: &'a Facts, component: &str, host: &str) -> Option<&'a super::ComponentFact> {
+fn component_on<'a>(facts: &'a Facts, component: Component, host: &str) -> Option<&'a super::ComponentFact> {
     let node = facts.nodes.items.iter().find(|node| node.internal_ips.iter().any(|ip| ip == host))?;
     facts.components.items.iter().find(|candidate| candidate.component == component && candidate.node == node.name)
 }
@@ -373,14 +532,13 @@ enum Compared {
 }
 
 /// `agree`, `disagree`, `unknown` or `unmapped`.
-fn reconciliation(disagreements: &[String], compared: &Compared) -> String {
+fn reconciliation(disagreements: &[String], compared: &Compared) -> Reconciliation {
     match compared {
-        _ if !disagreements.is_empty() => "disagree",
-        Compared::Known => "agree",
-        Compared::Unknown => "unknown",
-        Compared::Unmapped => "unmapped",
+        _ if !disagreements.is_empty() => Reconciliation::Disagree,
+        Compared::Known => Reconciliation::Agree,
+        Compared::Unknown => Reconciliation::Unknown,
+        Compared::Unmapped => Reconciliation::Unmapped,
     }
-    .into()
 }
 
 fn compared(known: bool) -> Compared {
@@ -395,15 +553,15 @@ fn apiserver(facts: &Facts, probed: &Probed, insecure: Option<&Probed>) -> Apise
     let insecure_port = named(insecure, "version");
     let mut disagreements = Vec::new();
     let mut comparison = Compared::Unmapped;
-    if let Some(pod) = component_on(facts, "kube-apiserver", &probed.target.host) {
+    if let Some(pod) = component_on(facts, Component::KubeApiserver, &probed.target.host) {
         // The API server's default is --anonymous-auth=true.
         let flag_on = pod.flags.get("anonymous-auth").is_none_or(|value| value != "false");
-        match (flag_on, anonymous.as_str()) {
-            (false, "enabled" | "allowed") => disagreements.push(format!(
+        match (flag_on, anonymous) {
+            (false, Anonymous::Enabled | Anonymous::Allowed) => disagreements.push(format!(
                 "--anonymous-auth=false, but without credentials: {}; {}",
                 api.evidence, namespaces.evidence
             )),
-            (true, "off") => disagreements.push(format!(
+            (true, Anonymous::Off) => disagreements.push(format!(
                 "--anonymous-auth is on, but every anonymous request was refused with 401 (is something in front of the API server?): {}",
                 api.evidence
             )),
@@ -414,8 +572,10 @@ fn apiserver(facts: &Facts, probed: &Probed, insecure: Option<&Probed>) -> Apise
         if insecure_flag_off && insecure_port.http_status == 200 {
             disagreements.push(format!("--insecure-port is off, but {}", insecure_port.evidence));
         }
-        comparison =
-            compared(anonymous != "unknown" && anonymous != "closed" && insecure_port.status != "inconclusive");
+        comparison = compared(
+            !matches!(anonymous, Anonymous::Unknown | Anonymous::Closed)
+                && insecure_port.status != Outcome::Inconclusive,
+        );
     }
     ApiserverProbeFact {
         subject: endpoint_subject("kube-apiserver", &probed.target.host, Some(probed.target.port)),
@@ -439,7 +599,7 @@ fn tls_of<'a>(probed: Option<&'a Probed>, name: &str) -> Option<&'a TlsEvidence>
 
 /// Whether a TLS check was turned away for want of a client certificate.
 fn demanded_client_certificate(check: &CheckFact, tls: Option<&TlsEvidence>) -> bool {
-    check.status == "closed" && tls.is_some_and(|tls| tls.client_certificate_requested)
+    check.status == Outcome::Closed && tls.is_some_and(|tls| tls.client_certificate_requested)
 }
 
 fn etcd(
@@ -453,41 +613,40 @@ fn etcd(
     let peer_plaintext = named(peer, "plaintext");
     let peer_tls = named(peer, "tls");
     let transport = |plaintext: &CheckFact, tls: &CheckFact, tls_evidence: Option<&TlsEvidence>| {
-        if plaintext.http_status == 200 || tls.status == "open" {
-            "off"
+        if plaintext.http_status == 200 || tls.status == Outcome::Open {
+            ClientCertAuth::Off
         } else if demanded_client_certificate(tls, tls_evidence) {
-            "required"
-        } else if plaintext.status == "closed" && tls.status == "closed" {
-            "closed"
+            ClientCertAuth::Required
+        } else if plaintext.status == Outcome::Closed && tls.status == Outcome::Closed {
+            ClientCertAuth::Closed
         } else {
-            "unknown"
+            ClientCertAuth::Unknown
         }
     };
-    let client_cert_auth = transport(&plaintext, &tls, tls_of(Some(probed), "tls")).to_owned();
+    let client_cert_auth = transport(&plaintext, &tls, tls_of(Some(probed), "tls"));
     // The peer port has TLS when a handshake was answered, with or without a client
     // certificate; only a plaintext answer means it has none.
     let peer_tls_status = match transport(&peer_plaintext, &peer_tls, tls_of(peer, "tls")) {
-        "off" if peer_plaintext.http_status == 200 => "off",
-        "off" | "required" => "on",
-        other => other,
-    }
-    .to_owned();
+        ClientCertAuth::Off if peer_plaintext.http_status == 200 => PeerTls::Off,
+        ClientCertAuth::Off | ClientCertAuth::Required => PeerTls::On,
+        ClientCertAuth::Closed => PeerTls::Closed,
+        ClientCertAuth::Unknown => PeerTls::Unknown,
+    };
     let leaf = tls_of(Some(probed), "tls").and_then(|tls| tls.peer_certificates.first());
     let server_certificate_issuer = leaf
         .and_then(|der| certificate::describe(der, Timestamp::UNIX_EPOCH).ok())
         .map(|fact| fact.issuer)
         .unwrap_or_default();
     let cluster_ca = match (leaf, cluster_ca) {
-        (None, _) if plaintext.http_status == 200 || tls.status == "closed" => "none",
+        (None, _) if plaintext.http_status == 200 || tls.status == Outcome::Closed => ClusterCa::None,
         (Some(leaf), Some(Ok(ca))) => match certificate::issued_by(leaf, ca) {
-            Ok(true) => "shared",
-            Ok(false) => "separate",
-            Err(_) => "unknown",
+            Ok(true) => ClusterCa::Shared,
+            Ok(false) => ClusterCa::Separate,
+            Err(_) => ClusterCa::Unknown,
         },
         // No certificate seen, or no readable cluster CA to compare it with.
-        _ => "unknown",
-    }
-    .to_owned();
+        _ => ClusterCa::Unknown,
+    };
     let mut disagreements = Vec::new();
     let mut comparison = Compared::Unmapped;
     if let Some(pod) = etcd_pod(facts, &probed.target.host) {
@@ -496,17 +655,17 @@ fn etcd(
             .get("listen-client-urls")
             .is_some_and(|urls| !urls.is_empty() && urls.iter().all(|url| url.starts_with("https://")));
         let configured = all_https && pod.flags.get("client-cert-auth").is_some_and(|value| value == "true");
-        match (configured, client_cert_auth.as_str()) {
-            (true, "off") => disagreements.push(format!(
+        match (configured, client_cert_auth) {
+            (true, ClientCertAuth::Off) => disagreements.push(format!(
                 "--client-cert-auth=true over https, but without a client certificate: {}",
                 if plaintext.http_status == 200 { &plaintext.evidence } else { &tls.evidence }
             )),
-            (false, "required") => {
+            (false, ClientCertAuth::Required) => {
                 disagreements.push(format!("client certificates are not required by the flags, but {}", tls.evidence));
             }
             _ => {}
         }
-        comparison = compared(matches!(client_cert_auth.as_str(), "off" | "required"));
+        comparison = compared(matches!(client_cert_auth, ClientCertAuth::Off | ClientCertAuth::Required));
     }
     EtcdProbeFact {
         subject: endpoint_subject("etcd", &probed.target.host, Some(probed.target.port)),
@@ -528,9 +687,9 @@ fn etcd(
 
 /// The etcd pod serving `host`: on the node with that address, or listening on it.
 fn etcd_pod<'a>(facts: &'a Facts, host: &str) -> Option<&'a super::ComponentFact> {
-    component_on(facts, "etcd", host).or_else(|| {
+    component_on(facts, Component::Etcd, host).or_else(|| {
         facts.components.items.iter().find(|component| {
-            component.component == "etcd"
+            component.component == Component::Etcd
                 && component
                     .flag_lists
                     .get("advertise-client-urls")
@@ -561,22 +720,20 @@ fn kubelet(
     let cadvisor = named(cadvisor, "root");
     let anonymous = anonymous_access(&[&pods, &metrics], &pods);
     let metrics_anonymous = if metrics.http_status == 200 || read_only_metrics.http_status == 200 {
-        "yes"
-    } else if metrics.status != "inconclusive" && read_only_metrics.status != "inconclusive" {
-        "no"
+        MetricsAnonymous::Yes
+    } else if metrics.status != Outcome::Inconclusive && read_only_metrics.status != Outcome::Inconclusive {
+        MetricsAnonymous::No
     } else {
-        "unknown"
-    }
-    .to_owned();
+        MetricsAnonymous::Unknown
+    };
     let leaf = tls_of(Some(probed), "pods").and_then(|tls| tls.peer_certificates.first());
     let serving_certificate = match leaf.map(|der| certificate::describe(der, now)) {
-        Some(Ok(fact)) if fact.self_signed => "self-signed",
-        Some(Ok(_)) => "ca-signed",
-        None if pods.status == "closed" && pods.reason == "connection refused" => "none",
+        Some(Ok(fact)) if fact.self_signed => ServingCertificate::SelfSigned,
+        Some(Ok(_)) => ServingCertificate::CaSigned,
+        None if pods.status == Outcome::Closed && pods.reason == "connection refused" => ServingCertificate::None,
         // Not X.509, or no handshake in time.
-        Some(Err(_)) | None => "unknown",
-    }
-    .to_owned();
+        Some(Err(_)) | None => ServingCertificate::Unknown,
+    };
     let mut disagreements = Vec::new();
     let config = facts.kubelet_configs.items.iter().find(|config| !node.is_empty() && config.node == node);
     // Without /configz the node's configuration could have been read: unknown, not unmapped.
@@ -592,15 +749,16 @@ fn kubelet(
                 config.read_only_port, read_only_pods.evidence
             ));
         }
-        match (config.anonymous_auth, anonymous.as_str()) {
-            (false, "enabled" | "allowed") => disagreements
+        match (config.anonymous_auth, anonymous) {
+            (false, Anonymous::Enabled | Anonymous::Allowed) => disagreements
                 .push(format!("anonymous authentication is off in the configuration, but {}", pods.evidence)),
-            (true, "off") => disagreements
+            (true, Anonymous::Off) => disagreements
                 .push(format!("anonymous authentication is on in the configuration, but {}", pods.evidence)),
             _ => {}
         }
         comparison = compared(
-            matches!(anonymous.as_str(), "off" | "enabled" | "allowed") && read_only_pods.status != "inconclusive",
+            matches!(anonymous, Anonymous::Off | Anonymous::Enabled | Anonymous::Allowed)
+                && read_only_pods.status != Outcome::Inconclusive,
         );
     }
     KubeletProbeFact {
@@ -625,20 +783,20 @@ fn kubelet(
 /// that refused connections or does not speak TLS presents none and has no item.
 fn certificate_fact(probed: &Probed, now: Timestamp) -> Option<CertificateProbeFact> {
     let component = match probed.target.kind {
-        TargetKind::ApiServer => "kube-apiserver",
-        TargetKind::EtcdClient => "etcd",
-        TargetKind::EtcdPeer => "etcd-peer",
-        TargetKind::Kubelet => "kubelet",
-        TargetKind::Dashboard => "dashboard",
+        TargetKind::ApiServer => CertificateComponent::KubeApiserver,
+        TargetKind::EtcdClient => CertificateComponent::Etcd,
+        TargetKind::EtcdPeer => CertificateComponent::EtcdPeer,
+        TargetKind::Kubelet => CertificateComponent::Kubelet,
+        TargetKind::Dashboard => CertificateComponent::Dashboard,
         _ => return None,
     };
     let tls_checks: Vec<&Check> =
         probed.checks.iter().filter(|check| check.evidence.request.starts_with("GET https://")).collect();
-    let item = |status: &str, reason: String, certificate| CertificateProbeFact {
-        subject: endpoint_subject(component, &probed.target.host, Some(probed.target.port)),
+    let item = |status: CertificateStatus, reason: String, certificate| CertificateProbeFact {
+        subject: endpoint_subject(component.as_str(), &probed.target.host, Some(probed.target.port)),
         endpoint: format!("https://{}", crate::probe::run::host_port(&probed.target.host, probed.target.port)),
-        component: component.into(),
-        status: status.into(),
+        component,
+        status,
         reason,
         certificate,
     };
@@ -646,8 +804,8 @@ fn certificate_fact(probed: &Probed, now: Timestamp) -> Option<CertificateProbeF
         tls_checks.iter().find_map(|check| check.evidence.tls.as_ref().and_then(|tls| tls.peer_certificates.first()))
     {
         return Some(match certificate::describe(der, now) {
-            Ok(fact) => item("seen", String::new(), Some(fact)),
-            Err(reason) => item("inconclusive", reason, None),
+            Ok(fact) => item(CertificateStatus::Seen, String::new(), Some(fact)),
+            Err(reason) => item(CertificateStatus::Inconclusive, reason, None),
         });
     }
     let timed_out = tls_checks.iter().find(|check| {
@@ -656,7 +814,7 @@ fn certificate_fact(probed: &Probed, now: Timestamp) -> Option<CertificateProbeF
                 reason.starts_with("no TCP answer within") || reason.starts_with("no answer within")
             })
     })?;
-    Some(item("inconclusive", timed_out.evidence.reason.clone().unwrap_or_default(), None))
+    Some(item(CertificateStatus::Inconclusive, timed_out.evidence.reason.clone().unwrap_or_default(), None))
 }
 
 #[cfg(test)]
@@ -697,14 +855,14 @@ mod tests {
 
     #[test]
     fn anonymous_access_is_read_from_the_status_codes() {
-        let open = |status| CheckFact { status: "open".into(), http_status: status, ..CheckFact::default() };
-        let closed = CheckFact { status: "closed".into(), ..CheckFact::default() };
-        let silent = CheckFact { status: "inconclusive".into(), ..CheckFact::default() };
-        assert_eq!(anonymous_access(&[&open(401), &open(401)], &open(401)), "off");
-        assert_eq!(anonymous_access(&[&open(200), &open(403)], &open(403)), "enabled", "/version is public");
-        assert_eq!(anonymous_access(&[&open(200), &open(200)], &open(200)), "allowed");
-        assert_eq!(anonymous_access(&[&closed, &closed], &closed), "closed");
-        assert_eq!(anonymous_access(&[&open(401), &silent], &silent), "unknown", "silence is never `off`");
+        let open = |status| CheckFact { status: Outcome::Open, http_status: status, ..CheckFact::default() };
+        let closed = CheckFact { status: Outcome::Closed, ..CheckFact::default() };
+        let silent = CheckFact { status: Outcome::Inconclusive, ..CheckFact::default() };
+        assert_eq!(anonymous_access(&[&open(401), &open(401)], &open(401)), Anonymous::Off);
+        assert_eq!(anonymous_access(&[&open(200), &open(403)], &open(403)), Anonymous::Enabled, "/version is public");
+        assert_eq!(anonymous_access(&[&open(200), &open(200)], &open(200)), Anonymous::Allowed);
+        assert_eq!(anonymous_access(&[&closed, &closed], &closed), Anonymous::Closed);
+        assert_eq!(anonymous_access(&[&open(401), &silent], &silent), Anonymous::Unknown, "silence is never `off`");
     }
 
     #[test]
@@ -725,8 +883,8 @@ mod tests {
         );
         attach(&mut facts, &Probing::Ran(vec![apiserver, insecure]), Timestamp::UNIX_EPOCH);
         let item = &facts.apiservers.items[0];
-        assert_eq!(item.anonymous, "off");
-        assert_eq!(item.reconciliation, "disagree", "{:?}", item.disagreements);
+        assert_eq!(item.anonymous, Anonymous::Off);
+        assert_eq!(item.reconciliation, Reconciliation::Disagree, "{:?}", item.disagreements);
         assert!(item.disagreements[0].starts_with("--anonymous-auth is on"), "{:?}", item.disagreements);
         assert_eq!(item.subject.name, "kube-apiserver/127.0.10.1/1");
     }
@@ -741,11 +899,11 @@ mod tests {
         let client = probed(TargetKind::EtcdClient, "127.0.10.1", vec![plaintext, tls]);
         attach(&mut facts, &Probing::Ran(vec![client]), Timestamp::UNIX_EPOCH);
         let item = &facts.etcd.items[0];
-        assert_eq!(item.client_cert_auth, "required");
-        assert_eq!(item.peer_tls_status, "unknown", "the peer port was not probed: unknown, never `on`");
+        assert_eq!(item.client_cert_auth, ClientCertAuth::Required);
+        assert_eq!(item.peer_tls_status, PeerTls::Unknown, "the peer port was not probed: unknown, never `on`");
         assert_eq!(item.peer_plaintext.reason, "not probed");
         // The weak etcd pod listens on http:// without --client-cert-auth: the wire disagrees.
-        assert_eq!(item.reconciliation, "disagree", "{:?}", item.disagreements);
+        assert_eq!(item.reconciliation, Reconciliation::Disagree, "{:?}", item.disagreements);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 pub const BODY_CAP: usize = 64 * 1024;
 
 /// What a probe concluded about an endpoint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Outcome {
     /// It answered.
@@ -27,6 +27,7 @@ pub enum Outcome {
     /// It refused the connection (or, for TLS, refused to talk without credentials).
     Closed,
     /// It could not be told: a timeout, a reset, an unexpected answer.
+    #[default]
     Inconclusive,
 }
 

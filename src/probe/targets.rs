@@ -150,7 +150,9 @@ pub fn targets(facts: &Facts, ports: Ports, manual: &[ManualTarget]) -> Vec<Targ
     }
     // etcd: where the API servers say it is, else on the control-plane nodes.
     let mut etcd_servers = BTreeSet::new();
-    for component in facts.components.items.iter().filter(|component| component.component == "kube-apiserver") {
+    for component in
+        facts.components.items.iter().filter(|component| component.component == crate::facts::Component::KubeApiserver)
+    {
         for url in component.flag_lists.get("etcd-servers").into_iter().flatten() {
             let Some((host, port)) = host_and_port(url) else { continue };
             let port = port.unwrap_or(ports.etcd_client);
