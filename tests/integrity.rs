@@ -685,3 +685,89 @@ fn rules_with_misspelt_values_functions_or_non_boolean_conditions_do_not_load() 
     let output = seaworthy(&["rules", "--rules", dir.path().to_str().expect("UTF-8")]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
 }
+
+fn team_rule(id: &str, body: &str) -> String {
+    format!(
+        "id: {id}\ntitle: t\nseverity: low\ncategory: operations\n{body}\nmessage: m\nrationale: r\nremediation: r\nreferences: [https://example.com]\n"
+    )
+}
+
+#[test]
+fn huge_or_deep_rule_expressions_are_load_errors_not_crashes() {
+    for (body, expected) in [
+        (format!("require: \"{} || true\"", vec!["false"; 10_000].join(" || ")), "at most 4096 are allowed"),
+        (format!("require: \"{}true{}\"", "(".repeat(1_000), ")".repeat(1_000)), "brackets nested more than 12 deep"),
+        (format!("require: \"{} > 0\"", vec!["1"; 300].join(" + ")), "expression nested more than 64 deep"),
+    ] {
+        let dir = scratch();
+        write(dir.path(), "TEAM-001.yaml", &team_rule("TEAM-001", &body));
+        let rules = dir.path().to_str().expect("UTF-8");
+        for args in [
+            vec!["rules", "--rules", rules],
+            vec!["scan", "--manifests", "testdata/clusters/hardened", "--rules", rules],
+        ] {
+            let output = run_bounded(scan_command(&args));
+            assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+            assert!(stderr(&output).contains(expected), "{args:?}: {}", stderr(&output));
+        }
+    }
+}
+
+#[test]
+fn costly_rules_are_not_evaluated_and_the_scan_goes_on() {
+    let dir = scratch();
+    let rules = dir.path().join("rules");
+    // Doubling a string forty times, and a map nested in a map over every workload.
+    write(
+        &rules,
+        "TEAM-001.yaml",
+        &team_rule("TEAM-001", &format!("require: \"'ab'{} != ''\"", ".replace('a', 'aa')".repeat(40))),
+    );
+    write(
+        &rules,
+        "TEAM-002.yaml",
+        &team_rule(
+            "TEAM-002",
+            "require: \"size(workloads.map(a, workloads.map(b, workloads.map(c, a.replicas + b.replicas + c.replicas)))) > 0\"",
+        ),
+    );
+    // Control: a cheap rule beside them is judged.
+    write(&rules, "TEAM-003.yaml", &team_rule("TEAM-003", "each: workloads\nrequire: \"it.replicas >= 0\""));
+    let mut manifests = String::new();
+    for index in 0..300 {
+        manifests.push_str(&DEPLOYMENT.replace("name: web,", &format!("name: web{index},")));
+        manifests.push_str("---\n");
+    }
+    let file = write(dir.path(), "apps.yaml", &manifests);
+    let output = run_bounded(scan_command(&[
+        "scan",
+        "--manifests",
+        file.to_str().expect("UTF-8"),
+        "--rules",
+        rules.to_str().expect("UTF-8"),
+        "--select",
+        "TEAM-*",
+        "-o",
+        "json",
+    ]));
+    assert!(matches!(output.status.code(), Some(0 | 1)), "{}", stderr(&output));
+    let report = json_of(&output);
+    let result = |rule: &str| {
+        report["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .find(|result| result["ruleId"] == rule)
+            .expect("ran")
+            .clone()
+    };
+    for rule in ["TEAM-001", "TEAM-002"] {
+        let result = result(rule);
+        assert_eq!(result["status"], "not_evaluated", "{result}");
+        assert!(
+            result["reason"].as_str().is_some_and(|reason| reason.starts_with("rule exceeded its evaluation budget")),
+            "{result}"
+        );
+    }
+    assert_eq!(result("TEAM-003")["status"], "pass");
+}

@@ -4,6 +4,7 @@
 //! files at load time. Each rule yields `pass`, `fail` (one finding per failing
 //! subject), `not_evaluated` (with the reason) or `not_applicable`.
 
+pub mod budget;
 pub mod rule;
 mod shape;
 mod template;
@@ -274,6 +275,8 @@ pub struct Tally {
     pub errors: usize,
     /// The first evaluation error.
     pub first_error: Option<String>,
+    /// Evaluation steps charged against the rule's budget (estimates; see `budget`).
+    pub steps: u64,
 }
 
 impl Tally {
@@ -374,7 +377,8 @@ pub fn evaluate(catalog: &Catalog, facts: &Facts, inputs: &RuleInputs) -> Vec<Ru
         collections.insert(name.clone(), CollectionView { availability, items });
     }
     let cluster_subject = Subject { kind: "Cluster".into(), name: facts.cluster.name.clone(), ..Subject::default() };
-    catalog.rules.iter().map(|rule| judge(rule, &context, &collections, &cluster_subject, &identity)).collect()
+    let sizes = budget::Sizes::of(&document);
+    catalog.rules.iter().map(|rule| judge(rule, &context, &collections, &cluster_subject, &identity, &sizes)).collect()
 }
 
 /// A stable fingerprint for a finding.
@@ -413,19 +417,84 @@ fn check(condition: &rule::Condition, key: &str, scope: &Context<'_, '_>) -> Res
     }
 }
 
-/// The verdict on one subject; `None` when `when` excludes it.
-fn verdict(rule: &Rule, scope: &Context<'_, '_>) -> Result<Option<Verdict>, String> {
-    if let Some(when) = &rule.when
-        && !check(when, "when", scope)?
-    {
-        return Ok(None);
+/// The verdict on one subject; `None` when `when` excludes it. Each condition is
+/// charged to `meter` before it runs.
+fn verdict(
+    rule: &Rule,
+    costs: &RuleCosts,
+    meter: &mut budget::Meter,
+    scope: &Context<'_, '_>,
+) -> Result<Option<Verdict>, Spent> {
+    if let Some(when) = &rule.when {
+        meter.charge(costs.when).then_some(()).ok_or(Spent::Budget)?;
+        if !check(when, "when", scope).map_err(Spent::Error)? {
+            return Ok(None);
+        }
     }
-    if let Some(unknown) = &rule.unknown
-        && check(unknown, "unknown", scope)?
-    {
-        return Ok(Some(Verdict::Inconclusive));
+    if let Some(unknown) = &rule.unknown {
+        meter.charge(costs.unknown).then_some(()).ok_or(Spent::Budget)?;
+        if check(unknown, "unknown", scope).map_err(Spent::Error)? {
+            return Ok(Some(Verdict::Inconclusive));
+        }
     }
-    Ok(Some(if check(&rule.require, "require", scope)? { Verdict::Pass } else { Verdict::Fail }))
+    meter.charge(costs.require).then_some(()).ok_or(Spent::Budget)?;
+    Ok(Some(if check(&rule.require, "require", scope).map_err(Spent::Error)? { Verdict::Pass } else { Verdict::Fail }))
+}
+
+/// Why a subject got no verdict.
+enum Spent {
+    /// Its evaluation failed.
+    Error(String),
+    /// The rule's budget ran out before it.
+    Budget,
+}
+
+/// The estimated cost of each of a rule's expressions over the facts being judged.
+struct RuleCosts {
+    when: budget::Cost,
+    unknown: budget::Cost,
+    require: budget::Cost,
+    /// Message and evidence, for a failing subject.
+    finding: budget::Cost,
+}
+
+impl RuleCosts {
+    fn of(rule: &Rule, sizes: &budget::Sizes) -> Self {
+        let cost = |condition: Option<&rule::Condition>| {
+            condition
+                .map_or_else(budget::Cost::default, |condition| budget::estimate(condition.program.expression(), sizes))
+        };
+        let finding = rule.evidence.iter().map(|(_, condition)| condition).chain(rule.message.holes()).fold(
+            budget::Cost::default(),
+            |total, condition| {
+                let cost = cost(Some(condition));
+                budget::Cost {
+                    steps: total.steps.saturating_add(cost.steps),
+                    string_bytes: total.string_bytes.max(cost.string_bytes),
+                }
+            },
+        );
+        Self {
+            when: cost(rule.when.as_ref()),
+            unknown: cost(rule.unknown.as_ref()),
+            require: cost(Some(&rule.require)),
+            finding,
+        }
+    }
+
+    /// Why the rule may not run at all: one of its expressions alone is over budget.
+    fn refusal(&self) -> Option<String> {
+        [
+            ("when", self.when),
+            ("unknown", self.unknown),
+            ("require", self.require),
+            ("message and evidence", self.finding),
+        ]
+        .into_iter()
+        .find_map(|(key, cost)| {
+            cost.refusal().map(|why| format!("rule exceeded its evaluation budget: {key} needs {why}"))
+        })
+    }
 }
 
 /// The finding for a failing subject: message, evidence, location and fingerprint.
@@ -467,12 +536,19 @@ fn judge(
     collections: &BTreeMap<String, CollectionView>,
     cluster_subject: &Subject,
     identity: &str,
+    sizes: &budget::Sizes,
 ) -> RuleResult {
     let mut tally = Tally { scope: rule.each.clone().unwrap_or_else(|| "cluster".into()), ..Tally::default() };
     if let Some(blocked) = missing_dependency(rule, collections) {
         tally.blocked = Some(blocked);
         return RuleResult::new(rule.id.clone(), tally, Vec::new());
     }
+    let costs = RuleCosts::of(rule, sizes);
+    if let Some(refusal) = costs.refusal() {
+        tally.blocked = Some((Status::NotEvaluated, refusal));
+        return RuleResult::new(rule.id.clone(), tally, Vec::new());
+    }
+    let mut meter = budget::Meter::default();
     let cluster_item = serde_json::json!({ "subject": cluster_subject });
     let subjects: Vec<(&serde_json::Value, Option<&Value>)> = match &rule.each {
         Some(each) => collections
@@ -482,26 +558,44 @@ fn judge(
         None => vec![(&cluster_item, None)],
     };
     let mut findings = Vec::new();
-    for (item, cel_item) in subjects {
+    let total = subjects.len();
+    for (judged, (item, cel_item)) in subjects.into_iter().enumerate() {
         let mut scope = context.new_inner_scope();
         if let Some(cel_item) = cel_item {
             scope.add_variable_from_value("it", cel_item.clone());
         }
-        match verdict(rule, &scope) {
-            Ok(None) => {}
+        let outcome = verdict(rule, &costs, &mut meter, &scope);
+        let over_budget = match outcome {
+            Ok(Some(Verdict::Fail)) => !meter.charge(costs.finding),
+            Err(Spent::Budget) => true,
+            _ => false,
+        };
+        if over_budget {
+            let reason = format!(
+                "rule exceeded its evaluation budget: {} steps spent on {judged} of {total} subject(s), the budget is {}",
+                meter.spent(),
+                budget::RULE_BUDGET
+            );
+            tally.blocked = Some((Status::NotEvaluated, reason));
+            tally.steps = meter.spent();
+            return RuleResult::new(rule.id.clone(), tally, Vec::new());
+        }
+        match outcome {
+            Ok(None) | Err(Spent::Budget) => {}
             Ok(Some(Verdict::Inconclusive)) => tally.inconclusive += 1,
             Ok(Some(Verdict::Pass)) => tally.passing += 1,
             Ok(Some(Verdict::Fail)) => {
                 tally.failing += 1;
                 findings.push(finding(rule, &scope, item, cluster_subject, identity));
             }
-            Err(error) => {
+            Err(Spent::Error(error)) => {
                 tally.errors += 1;
                 tally.first_error.get_or_insert(error);
             }
         }
     }
     findings.sort_by(|a, b| a.subject.cmp(&b.subject));
+    tally.steps = meter.spent();
     RuleResult::new(rule.id.clone(), tally, findings)
 }
 
@@ -601,6 +695,93 @@ mod tests {
         assert_eq!(mixed.status, Status::Fail);
         assert_eq!(mixed.findings.len(), 1);
         assert_eq!(mixed.reason.as_deref(), Some("also not judged: evidence inconclusive for 1 subject(s)"));
+    }
+
+    #[test]
+    fn no_built_in_rule_comes_near_the_evaluation_budget() {
+        // A large cluster: 100,000 workloads and what comes with them.
+        let collections = [
+            ("nodes", 5_000),
+            ("controlPlane", 1),
+            ("components", 12),
+            ("workloads", 100_000),
+            ("containers", 150_000),
+            ("images", 10_000),
+            ("serviceAccounts", 20_000),
+            ("bindings", 20_000),
+            ("namespaces", 2_000),
+            ("services", 20_000),
+            ("pdbs", 5_000),
+            ("apiserverEndpoints", 3),
+            ("kubeletConfigs", 5_000),
+            ("apiservers", 3),
+            ("etcd", 3),
+            ("kubelets", 5_000),
+            ("addonEndpoints", 10),
+            ("certificates", 5_000),
+        ];
+        let sizes = budget::Sizes {
+            collections: collections.iter().map(|(name, items)| ((*name).to_owned(), *items)).collect(),
+            longest_list: 200,
+            longest_string: 4096,
+        };
+        let catalog = Catalog::load(true, &[]).expect("the built-in catalog loads");
+        for rule in &catalog.rules {
+            let costs = RuleCosts::of(rule, &sizes);
+            for (key, cost) in [
+                ("when", costs.when),
+                ("unknown", costs.unknown),
+                ("require", costs.require),
+                ("finding", costs.finding),
+            ] {
+                assert!(cost.steps < budget::SUBJECT_BUDGET / 2, "{} {key}: {cost:?}", rule.id);
+                assert!(cost.string_bytes < budget::MAX_STRING_BYTES / 16, "{} {key}: {cost:?}", rule.id);
+            }
+        }
+        // And judging the weak example spends a sliver of each rule's budget.
+        let facts = facts_of(include_str!("../../testdata/clusters/weak/workloads.yaml"));
+        for result in evaluate(&catalog, &facts, &RuleInputs::default()) {
+            assert!(
+                result.tally.steps < budget::RULE_BUDGET / 1000,
+                "{}: {} steps",
+                result.rule_id,
+                result.tally.steps
+            );
+        }
+    }
+
+    #[test]
+    fn a_rule_over_budget_is_not_evaluated_and_the_scan_goes_on() {
+        let mut manifests = String::new();
+        for index in 0..1_200 {
+            manifests.push_str(&DEPLOYMENT.replace("name: web,", &format!("name: web{index},")));
+            manifests.push_str("---\n");
+        }
+        let facts = facts_of(&manifests);
+        let catalog = Catalog::from_sources(&[
+            // Cubic: refused before it runs.
+            rule("T-001", "require: \"workloads.all(a, workloads.all(b, workloads.all(c, a != b || b != c)))\""),
+            // Quadratic per subject, so cubic in all: stopped once the rule's budget is
+            // spent (`exists` stops at its first match, so it runs quickly up to there).
+            rule("T-002", "each: workloads\nrequire: \"workloads.all(a, workloads.exists(b, true))\""),
+            rule("T-003", "each: workloads\nrequire: \"it.replicas >= 1\""),
+        ])
+        .expect("rules load");
+        let results = evaluate(&catalog, &facts, &RuleInputs::default());
+        let nested = &results[0];
+        assert_eq!(nested.status, Status::NotEvaluated, "{nested:?}");
+        assert!(
+            nested
+                .reason
+                .as_deref()
+                .is_some_and(|reason| reason.starts_with("rule exceeded its evaluation budget: require needs"))
+        );
+        let quadratic = &results[1];
+        assert_eq!(quadratic.status, Status::NotEvaluated, "{quadratic:?}");
+        assert!(quadratic.reason.as_deref().is_some_and(|reason| reason.contains("steps spent on")), "{quadratic:?}");
+        // Control: a linear rule over the same workloads is judged.
+        assert_eq!(results[2].status, Status::Pass, "{:?}", results[2]);
+        assert_eq!(results[2].subjects, 1_200);
     }
 
     #[test]

@@ -199,8 +199,13 @@ pub fn load(origin: &str, text: &str, vocabulary: &Vocabulary) -> Result<Rule, R
     }
     let mut dependencies: BTreeSet<String> = file.each.iter().map(|each| each.value.clone()).collect();
     let mut compile = |key: &str, spanned: &Spanned<String>| -> Result<Condition, RuleError> {
+        // Size first: the parser recurses, and a deep expression would overflow its stack.
+        super::budget::check_source(&spanned.value)
+            .map_err(|error| invalid(line_of(spanned), format!("{key}: {error}")))?;
         let program = super::compile(&spanned.value)
             .map_err(|error| invalid(line_of(spanned), format!("{key}: {}", first_line(&error.to_string()))))?;
+        super::budget::check_depth(program.expression())
+            .map_err(|error| invalid(line_of(spanned), format!("{key}: {error}")))?;
         let (used, shape) = vocabulary
             .check(program.expression(), &scope)
             .map_err(|error| invalid(line_of(spanned), format!("{key}: {error}")))?;

@@ -43,6 +43,14 @@ impl Template {
         Ok(Self { parts })
     }
 
+    /// The compiled expressions of the holes.
+    pub fn holes(&self) -> impl Iterator<Item = &Condition> {
+        self.parts.iter().filter_map(|part| match part {
+            Part::Hole(condition) => Some(condition),
+            Part::Text(_) => None,
+        })
+    }
+
     /// Renders the message; a hole that fails to evaluate shows its error in place.
     pub fn render(&self, context: &Context<'_, '_>) -> String {
         self.parts
