@@ -56,6 +56,17 @@ pub enum DriftError {
     },
 }
 
+impl DriftError {
+    /// The next step a user can take.
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::Read { .. } => "check the path",
+            Self::NotAReport { .. } | Self::Version { .. } => "give a report written by `seaworthy scan -o json`",
+            Self::OtherCluster { .. } => "compare two scans of one cluster; fingerprints include its identity",
+        })
+    }
+}
+
 /// A scan report as far as drift needs it (its tool and layout version are checked
 /// by [`parse`] before it is read).
 #[derive(Clone, Debug, Deserialize)]

@@ -16,7 +16,7 @@ use seaworthy::probe::run::ProbeSettings;
 use seaworthy::report::{self, Report, table};
 use seaworthy::scan::{self, Clock, FixedClock, Input, ProbeOptions, SystemClock};
 use seaworthy::sink::{self, Delivery, Sinks};
-use seaworthy::source::live::{LiveError, LiveOptions};
+use seaworthy::source::live::LiveOptions;
 use seaworthy::{config, drift, source};
 
 /// Findings at or above `--fail-on`, or a score below `--min-score`.
@@ -48,46 +48,19 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-/// A short next step for the errors users can fix themselves.
-fn hint(error: &anyhow::Error) -> &'static str {
-    let cause = error.chain().find_map(|cause| cause.downcast_ref::<scan::ScanError>());
-    match cause {
-        Some(scan::ScanError::Source(source::SourceError::Live(live))) => match live {
-            LiveError::Kubeconfig(_) => {
-                " (hint: check --kubeconfig and --context; `kubectl config get-contexts` lists them)"
-            }
-            LiveError::Unreachable { .. } => {
-                " (hint: is the API server reachable from here? a TLS error means the kubeconfig's CA does not match the server)"
-            }
-            LiveError::Unauthorized { .. } => {
-                " (hint: the credentials expired or are wrong: log in again, or pick another --context)"
-            }
-            LiveError::Throttled { .. } => " (hint: the API server is overloaded: retry later, or lower --qps)",
-            LiveError::Timeout { .. } => " (hint: raise --timeout, or lower --page-size on a slow API server)",
-            LiveError::RunawayList { .. } => {
-                " (hint: a list that never ends is a broken or hostile API server; raise --max-list-objects only for a cluster that big)"
-            }
-            LiveError::NotKubernetes { .. } => {
-                " (hint: check the kubeconfig's server URL: it points at something other than a Kubernetes API server)"
-            }
-        },
-        Some(scan::ScanError::Source(source::SourceError::Read { .. })) => " (hint: check the path)",
-        Some(scan::ScanError::Source(
-            source::SourceError::Malformed { .. } | source::SourceError::InvalidObject { .. },
-        )) => " (hint: fix the manifest at that line, or leave the file out)",
-        Some(scan::ScanError::Rule(_)) => " (hint: see docs/writing-rules.md for the rule format)",
-        Some(scan::ScanError::Config(_) | scan::ScanError::Exception(_)) => " (hint: see docs/configuration.md)",
-        _ => match error.chain().find_map(|cause| cause.downcast_ref::<drift::DriftError>()) {
-            Some(drift::DriftError::Read { .. }) => " (hint: check the path)",
-            Some(drift::DriftError::NotAReport { .. } | drift::DriftError::Version { .. }) => {
-                " (hint: give a report written by `seaworthy scan -o json`)"
-            }
-            Some(drift::DriftError::OtherCluster { .. }) => {
-                " (hint: compare two scans of one cluster; fingerprints include its identity)"
-            }
-            None => "",
-        },
-    }
+/// A short next step for the errors users can fix themselves; each layer's error type
+/// knows its own.
+fn hint(error: &anyhow::Error) -> String {
+    error
+        .chain()
+        .find_map(|cause| {
+            cause
+                .downcast_ref::<scan::ScanError>()
+                .and_then(scan::ScanError::hint)
+                .or_else(|| cause.downcast_ref::<drift::DriftError>().and_then(drift::DriftError::hint))
+        })
+        .map(|hint| format!(" (hint: {hint})"))
+        .unwrap_or_default()
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -95,6 +95,17 @@ pub enum ScanError {
     Exception(#[from] ExceptionError),
 }
 
+impl ScanError {
+    /// The next step a user can take.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Self::Source(source) => source.hint(),
+            Self::Rule(_) => Some("see docs/writing-rules.md for the rule format"),
+            Self::Config(_) | Self::Exception(_) => Some("see docs/configuration.md"),
+        }
+    }
+}
+
 /// Reads the input into facts; a live cluster's endpoints are probed too.
 pub fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, SourceInfo), SourceError> {
     match input {

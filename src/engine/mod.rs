@@ -19,7 +19,6 @@ use cel::{Context, Env, Program, Value};
 use globset::{Glob, GlobMatcher};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 pub use rule::{Category, Rule, Severity};
 use shape::Vocabulary;
@@ -383,8 +382,9 @@ pub fn evaluate(catalog: &Catalog, facts: &Facts, inputs: &RuleInputs) -> Vec<Ru
 
 /// A stable fingerprint for a finding.
 pub fn fingerprint(identity: &str, rule_id: &str, subject: &Subject) -> String {
-    let digest = Sha256::digest(format!("{identity}\u{1f}{rule_id}\u{1f}{}", subject.key()));
-    digest.iter().fold(String::with_capacity(64), |mut hex, byte| {
+    let key = format!("{identity}\u{1f}{rule_id}\u{1f}{}", subject.key());
+    let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
+    digest.as_ref().iter().fold(String::with_capacity(64), |mut hex, byte| {
         let _ = write!(hex, "{byte:02x}");
         hex
     })

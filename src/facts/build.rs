@@ -319,18 +319,8 @@ fn addon_of(workload: &Workload) -> Addon {
 }
 
 fn selector_matches(pdb: &Pdb, labels: &BTreeMap<String, String>) -> bool {
-    let labels_match = pdb.match_labels.iter().all(|(key, value)| labels.get(key) == Some(value));
-    let expressions_match = pdb.match_expressions.iter().all(|(key, operator, values)| {
-        let value = labels.get(key);
-        match operator.as_str() {
-            "In" => value.is_some_and(|value| values.contains(value)),
-            "NotIn" => value.is_none_or(|value| !values.contains(value)),
-            "Exists" => value.is_some(),
-            "DoesNotExist" => value.is_none(),
-            _ => false,
-        }
-    });
-    labels_match && expressions_match
+    use kube::core::SelectorExt as _;
+    pdb.selector.as_ref().is_some_and(|selector| selector.matches(labels))
 }
 
 fn workload_fact(root: &Root<'_>, pdbs: &[Pdb], membership: &Membership) -> WorkloadFact {
@@ -820,9 +810,28 @@ apiVersion: policy/v1
 kind: PodDisruptionBudget
 metadata: {name: other-namespace, namespace: other}
 spec: {maxUnavailable: 1, selector: {matchLabels: {app: web}}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: empty-selects-all, namespace: app}
+spec: {maxUnavailable: 1, selector: {}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: null-selects-none, namespace: app}
+spec: {maxUnavailable: 1}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: unknown-operator, namespace: app}
+spec: {maxUnavailable: 1, selector: {matchExpressions: [{key: tier, operator: Like, values: [front]}]}}
 ";
         let facts = facts_of(&format!("{OWNED}{budgets}"));
-        assert_eq!(facts.workloads.items[0].disruption_budgets, vec!["by-labels", "by-expression"]);
+        // policy/v1: an empty selector selects every pod of the namespace, a null one none.
+        assert_eq!(
+            facts.workloads.items[0].disruption_budgets,
+            vec!["by-labels", "by-expression", "empty-selects-all"]
+        );
     }
 
     #[test]

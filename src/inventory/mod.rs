@@ -495,10 +495,10 @@ pub struct Service {
 pub struct Pdb {
     /// Identity.
     pub meta: Meta,
-    /// `spec.selector.matchLabels`.
-    pub match_labels: BTreeMap<String, String>,
-    /// `spec.selector.matchExpressions` as (key, operator, values).
-    pub match_expressions: Vec<(String, String, Vec<String>)>,
+    /// `spec.selector`, matched as the API server matches it (`kube::core::Selector`);
+    /// `None` when absent or invalid (an unknown operator): then it selects no pod, as a
+    /// null selector does in `policy/v1`.
+    pub selector: Option<kube::core::Selector>,
     /// `spec.minAvailable` as written.
     pub min_available: Option<String>,
     /// `spec.maxUnavailable` as written.

@@ -480,18 +480,9 @@ fn project_pdb(meta: Meta, pdb: &policy::PodDisruptionBudget) -> Pdb {
             IntOrString::String(text) => text.clone(),
         })
     };
-    let selector = spec.and_then(|spec| spec.selector.as_ref());
     Pdb {
         meta,
-        match_labels: selector.and_then(|selector| selector.match_labels.clone()).unwrap_or_default(),
-        match_expressions: selector
-            .and_then(|selector| selector.match_expressions.as_ref())
-            .into_iter()
-            .flatten()
-            .map(|expression| {
-                (expression.key.clone(), expression.operator.clone(), expression.values.clone().unwrap_or_default())
-            })
-            .collect(),
+        selector: spec.and_then(|spec| spec.selector.clone()).and_then(|selector| selector.try_into().ok()),
         min_available: int_or_string(spec.and_then(|spec| spec.min_available.as_ref())),
         max_unavailable: int_or_string(spec.and_then(|spec| spec.max_unavailable.as_ref())),
     }

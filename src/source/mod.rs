@@ -7,6 +7,22 @@ pub mod snapshot;
 use std::io::Read as _;
 use std::path::Path;
 
+impl SourceError {
+    /// The next step a user can take.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Self::Read { .. } => Some("check the path"),
+            Self::TooLarge { .. } => Some("raise --max-input-size if the input really is that large"),
+            Self::NotAFile { .. } => Some("give a regular file or a directory; `-` reads stdin"),
+            Self::Malformed { .. } | Self::InvalidObject { .. } => {
+                Some("fix the manifest at that line, or leave the file out")
+            }
+            Self::Live(live) => live.hint(),
+            Self::Snapshot { .. } => Some("give a file written by `seaworthy snapshot`"),
+        }
+    }
+}
+
 /// Reads one regular file of at most `max_bytes` as UTF-8 text. A device, FIFO or socket
 /// is refused before it is opened: opening a FIFO blocks, and `/dev/zero` never ends.
 pub fn read_regular_file(path: &Path, max_bytes: u64) -> Result<String, SourceError> {

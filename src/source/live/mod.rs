@@ -117,6 +117,29 @@ pub enum LiveError {
     },
 }
 
+impl LiveError {
+    /// The next step a user can take.
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::Kubeconfig(_) => "check --kubeconfig and --context; `kubectl config get-contexts` lists them",
+            Self::Unreachable { .. } => {
+                "is the API server reachable from here? a TLS error means the kubeconfig's CA does not match the server"
+            }
+            Self::Unauthorized { .. } => {
+                "the credentials expired or are wrong: log in again, or pick another --context"
+            }
+            Self::Throttled { .. } => "the API server is overloaded: retry later, or lower --qps",
+            Self::Timeout { .. } => "raise --timeout, or lower --page-size on a slow API server",
+            Self::RunawayList { .. } => {
+                "a list that never ends is a broken or hostile API server; raise --max-list-objects only for a cluster that big"
+            }
+            Self::NotKubernetes { .. } => {
+                "check the kubeconfig's server URL: it points at something other than a Kubernetes API server"
+            }
+        })
+    }
+}
+
 /// Reads the cluster into an inventory.
 pub fn collect(options: &LiveOptions) -> Result<Inventory, LiveError> {
     // The one TLS provider compiled in; installing it twice is harmless.

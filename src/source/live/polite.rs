@@ -101,19 +101,24 @@ impl Polite {
     /// (`nodes/proxy` names a subresource), in `namespace` or cluster-wide. `None` when
     /// the question itself could not be answered.
     pub async fn may(&self, verb: &str, group: &str, resource: &str, namespace: Option<&str>) -> Option<bool> {
+        use k8s_openapi::api::authorization::v1::{
+            ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+        };
         let (resource, subresource) = resource.split_once('/').unwrap_or((resource, ""));
-        let mut attributes = serde_json::json!({"verb": verb, "group": group, "resource": resource});
-        if !subresource.is_empty() {
-            attributes["subresource"] = subresource.into();
-        }
-        if let Some(namespace) = namespace {
-            attributes["namespace"] = namespace.into();
-        }
-        let review = serde_json::json!({
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SelfSubjectAccessReview",
-            "spec": {"resourceAttributes": attributes},
-        });
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    verb: Some(verb.to_owned()),
+                    group: Some(group.to_owned()),
+                    resource: Some(resource.to_owned()),
+                    subresource: (!subresource.is_empty()).then(|| subresource.to_owned()),
+                    namespace: namespace.map(str::to_owned),
+                    ..ResourceAttributes::default()
+                }),
+                ..SelfSubjectAccessReviewSpec::default()
+            },
+            ..SelfSubjectAccessReview::default()
+        };
         let body = serde_json::to_vec(&review).expect("a review serializes");
         let path = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
         let answer = self
@@ -122,8 +127,8 @@ impl Polite {
             })
             .await
             .ok()?;
-        let answer: serde_json::Value = serde_json::from_slice(&answer).ok()?;
-        answer.pointer("/status/allowed").and_then(serde_json::Value::as_bool)
+        let answer: SelfSubjectAccessReview = serde_json::from_slice(&answer).ok()?;
+        answer.status.map(|status| status.allowed)
     }
 
     async fn send(&self, build: impl Fn() -> Result<Request<Body>, http::Error>) -> Result<Vec<u8>, Failure> {
