@@ -176,7 +176,8 @@ pub struct SubjectSelector {
 /// Reads a configuration file.
 pub fn read(path: &Path) -> Result<Config, ConfigError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+    let text =
+        crate::walk::read_small_file(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
     parse(&shown, &text)
 }
 

@@ -138,7 +138,7 @@ impl ScanRecord {
 
 /// Reads a report written by `seaworthy scan -o json`.
 pub fn read(path: &Path) -> Result<ScanRecord, DriftError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DriftError::Read { path: path.into(), source })?;
+    let text = crate::walk::read_small_file(path).map_err(|source| DriftError::Read { path: path.into(), source })?;
     parse(&text, path)
 }
 

@@ -32,9 +32,45 @@ pub fn files_below(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>, (Pat
     Ok(files)
 }
 
+/// The largest rule file, configuration file or baseline report read: far beyond any
+/// real one, and a bound on what a mistaken path can make seaworthy hold in memory.
+pub const MAX_SMALL_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a rule, configuration or report file: a regular file (a FIFO would block, a
+/// device never end) of at most [`MAX_SMALL_FILE_BYTES`], as UTF-8 text.
+pub fn read_small_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let metadata = std::fs::metadata(path)?;
+    if !metadata.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file: only regular files are read",
+        ));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)?.take(MAX_SMALL_FILE_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_SMALL_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {MAX_SMALL_FILE_BYTES} bytes"),
+        ));
+    }
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_files_must_be_regular() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let file = dir.path().join("rule.yaml");
+        std::fs::write(&file, "id: X").expect("write");
+        assert_eq!(read_small_file(&file).expect("a regular file reads"), "id: X");
+        let error = read_small_file(Path::new("/dev/zero")).expect_err("a device is refused");
+        assert!(error.to_string().contains("not a regular file"), "{error}");
+    }
 
     #[test]
     fn finds_matching_files_sorted_and_survives_a_link_cycle() {

@@ -170,13 +170,14 @@ fn every_list_shape_is_read_at_any_size() {
     let output =
         seaworthy_with(&["scan", "--manifests", "-", "-o", "json", "--select", "IMAGE-002"], &[], Some(&nested));
     assert_eq!(judged_workloads(&output), 2, "{}", stderr(&output));
-    // Far beyond the parser's default budgets (1,024 documents, 250,000 nodes).
+    // Far beyond the parser's default budgets (1,024 documents, 250,000 nodes): about
+    // 400,000 nodes, where the item-line pass used to stop with "budget breached".
     let output = seaworthy_with(
         &["scan", "--manifests", "-", "-o", "json", "--select", "IMAGE-002"],
         &[],
-        Some(&pod_list(12_000, "List")),
+        Some(&pod_list(20_000, "List")),
     );
-    assert_eq!(judged_workloads(&output), 12_000, "{}", stderr(&output));
+    assert_eq!(judged_workloads(&output), 20_000, "{}", stderr(&output));
 }
 
 #[test]
@@ -279,6 +280,21 @@ fn devices_fifos_and_sockets_are_refused_at_once() {
         assert_eq!(code(&output), 2, "{shown}: {}", stderr(&output));
         let errors = stderr(&output);
         assert!(errors.contains(kind) && errors.contains("only regular files"), "{shown}: {errors}");
+    }
+    // Rule directories, the configuration and a baseline are held to the same rule.
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).expect("mkdir");
+    std::os::unix::fs::symlink(&fifo, rules.join("TEAM-001.yaml")).expect("symlink");
+    let hardened = "testdata/clusters/hardened";
+    for extra in [
+        vec!["--rules", rules.to_str().expect("UTF-8")],
+        vec!["--config", "/dev/zero"],
+        vec!["--baseline", fifo.to_str().expect("UTF-8")],
+    ] {
+        let args = [&["scan", "--manifests", hardened][..], &extra].concat();
+        let output = run_bounded(scan_command(&args));
+        assert_eq!(code(&output), 2, "{extra:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains("not a regular file"), "{extra:?}: {}", stderr(&output));
     }
     // Control: the same tree without the device is read.
     std::fs::remove_file(inside.join("zero.yaml")).expect("rm");

@@ -121,8 +121,8 @@ impl Catalog {
         for dir in dirs {
             for path in rule_files(dir)? {
                 let shown = path.display().to_string();
-                let text =
-                    std::fs::read_to_string(&path).map_err(|source| RuleError::Read { path: shown.clone(), source })?;
+                let text = crate::walk::read_small_file(&path)
+                    .map_err(|source| RuleError::Read { path: shown.clone(), source })?;
                 files.push((shown, text));
             }
         }
