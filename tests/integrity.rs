@@ -500,7 +500,7 @@ fn an_exception_on_the_only_failing_subject_never_passes_an_unjudged_rule() {
     write(
         &rules,
         "TEAM-001.yaml",
-        "id: TEAM-001\ntitle: Workload is unhappy\nseverity: high\ncategory: operations\neach: workloads\nunknown: \"it.subject.name == 'api'\"\nrequire: \"false\"\nmessage: unhappy\nrationale: r\nremediation: r\nreferences: [https://example.com]\n",
+        &team_rule("TEAM-001", "each: workloads\nunknown: \"it.subject.name == 'api'\"\nrequire: \"false\""),
     );
     let manifests =
         write(dir.path(), "apps.yaml", &format!("{DEPLOYMENT}---\n{}", DEPLOYMENT.replace("name: web,", "name: api,")));
@@ -661,11 +661,6 @@ fn live_lists_stop_on_a_repeated_continue_token_or_past_the_cap() {
 
 #[test]
 fn rules_with_misspelt_values_functions_or_non_boolean_conditions_do_not_load() {
-    let rule = |id: &str, body: &str| {
-        format!(
-            "id: {id}\ntitle: t\nseverity: high\ncategory: security\n{body}\nmessage: m\nrationale: r\nremediation: r\nreferences: [https://example.com]\n"
-        )
-    };
     for (body, expected) in [
         (
             "each: kubelets\nrequire: \"it.anonymous != 'alowed'\"",
@@ -685,18 +680,22 @@ fn rules_with_misspelt_values_functions_or_non_boolean_conditions_do_not_load() 
         ),
     ] {
         let dir = scratch();
-        write(dir.path(), "TEAM-001.yaml", &rule("TEAM-001", body));
+        write(dir.path(), "TEAM-001.yaml", &team_rule("TEAM-001", body));
         let output = seaworthy(&["rules", "--rules", dir.path().to_str().expect("UTF-8")]);
         assert_eq!(code(&output), 2, "{body}: {}", stdout(&output));
         assert!(stderr(&output).contains(expected), "{body}: {}", stderr(&output));
     }
     // Control: the same rules, spelt right, load.
     let dir = scratch();
-    write(dir.path(), "TEAM-001.yaml", &rule("TEAM-001", "each: kubelets\nrequire: \"it.anonymous != 'allowed'\""));
+    write(
+        dir.path(),
+        "TEAM-001.yaml",
+        &team_rule("TEAM-001", "each: kubelets\nrequire: \"it.anonymous != 'allowed'\""),
+    );
     write(
         dir.path(),
         "TEAM-002.yaml",
-        &rule("TEAM-002", "each: containers\nrequire: \"!it.image.reference.endsWith(':latest')\""),
+        &team_rule("TEAM-002", "each: containers\nrequire: \"!it.image.reference.endsWith(':latest')\""),
     );
     let output = seaworthy(&["rules", "--rules", dir.path().to_str().expect("UTF-8")]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
