@@ -38,10 +38,15 @@ pub struct Facts {
     /// One item summarising the control-plane nodes (built from `nodes`).
     pub control_plane: Collection<ControlPlaneFact>,
     /// Control-plane components (kube-apiserver, etcd, kube-controller-manager,
-    /// kube-scheduler) found as pods, with their parsed command-line flags.
+    /// kube-scheduler) with their parsed command-line flags: only pods proven to be
+    /// members — kube-system mirror pods (mirror annotation and a Node owner), or
+    /// kube-system pods labelled `tier: control-plane` on a control-plane node (on the
+    /// label alone when the source has no Node objects). Look-alikes elsewhere never count.
     pub components: Collection<ComponentFact>,
     /// Workloads: owning controllers (Deployment, StatefulSet, DaemonSet, ReplicaSet,
-    /// Job, CronJob) and bare Pods; pods owned by a listed controller are folded into it.
+    /// Job, CronJob) and bare Pods. An object is folded into its owner only when the
+    /// owner is in the input, of a kind that creates it, with the uid the reference names,
+    /// and the object runs exactly the owner's template; otherwise it is judged itself.
     pub workloads: Collection<WorkloadFact>,
     /// Every container (regular, init, ephemeral) of every workload.
     pub containers: Collection<ContainerFact>,
