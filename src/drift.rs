@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{BaselineState, Category, Finding, Severity, Status};
 use crate::facts::Subject;
-use crate::report::{REPORT_SCHEMA_VERSION, Report};
+use crate::report::{OLDEST_READABLE_REPORT_VERSION, REPORT_SCHEMA_VERSION, Report};
 use crate::score::Grade;
 
 /// Why a past report cannot be compared.
@@ -39,7 +39,9 @@ pub enum DriftError {
         reason: String,
     },
     /// The report has another layout version.
-    #[error("{path} has report schemaVersion {found}, this seaworthy reads {REPORT_SCHEMA_VERSION}")]
+    #[error(
+        "{path} has report schemaVersion {found}, this seaworthy reads {OLDEST_READABLE_REPORT_VERSION} to {REPORT_SCHEMA_VERSION}"
+    )]
     Version {
         /// The file.
         path: PathBuf,
@@ -150,7 +152,8 @@ pub fn parse(text: &str, path: &Path) -> Result<ScanRecord, DriftError> {
         return Err(not_a_report("no `tool.name: seaworthy`".into()));
     }
     match document.get("schemaVersion").and_then(serde_json::Value::as_u64) {
-        Some(version) if version == u64::from(REPORT_SCHEMA_VERSION) => {}
+        Some(version)
+            if (u64::from(OLDEST_READABLE_REPORT_VERSION)..=u64::from(REPORT_SCHEMA_VERSION)).contains(&version) => {}
         Some(version) => {
             return Err(DriftError::Version { path: path.into(), found: u32::try_from(version).unwrap_or(u32::MAX) });
         }

@@ -215,3 +215,22 @@ fn fail_on_new_gates_only_on_new_findings() {
     assert_eq!(code(&missing), 2);
     assert!(stdout(&missing).is_empty(), "a bad baseline stops the scan before it starts");
 }
+
+#[test]
+fn reports_of_the_previous_layout_are_still_read_and_future_ones_refused() {
+    let dir = scratch();
+    let weak = scan_into(dir.path(), "weak", &repo().join("testdata/clusters/weak"), &[]);
+    let mut report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&weak).expect("the report")).expect("JSON");
+    assert_eq!(report["schemaVersion"], 2);
+    // Layout 1 always had a numeric score; it reads as a baseline.
+    report["schemaVersion"] = 1.into();
+    let older = write(dir.path(), "v1.json", &report.to_string());
+    let output = seaworthy(&["diff", path(&older), path(&weak)]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    report["schemaVersion"] = 3.into();
+    let newer = write(dir.path(), "v3.json", &report.to_string());
+    let output = seaworthy(&["diff", path(&newer), path(&weak)]);
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("schemaVersion 3, this seaworthy reads 1 to 2"), "{}", stderr(&output));
+}

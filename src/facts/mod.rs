@@ -23,7 +23,8 @@ use serde::{Deserialize, Serialize};
 use crate::inventory::{Availability, ContainerKind, Location, RbacSubject};
 
 /// Version of the facts document layout; snapshots of another version are refused.
-pub const FACTS_SCHEMA_VERSION: u32 = 2;
+/// 3: closed sets are enums, `components[].firstOnNode` and `image.invalid` are new.
+pub const FACTS_SCHEMA_VERSION: u32 = 3;
 
 /// The facts document (also the snapshot file format).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -22,8 +22,14 @@ use crate::facts::{ClusterFacts, Facts};
 use crate::inventory::{Duplicate, Skipped};
 use crate::score::Score;
 
-/// Version of the report layout.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+/// Version of the report layout. 2: `score.overall` and `score.grade` may be `null`
+/// (nothing judged, with `score.ungraded`), and `source` lists skipped documents and
+/// duplicates.
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
+
+/// The oldest report layout `--baseline` and `seaworthy diff` still read: version 1
+/// differs only in always having a numeric score.
+pub const OLDEST_READABLE_REPORT_VERSION: u32 = 1;
 
 /// The report of one scan.
 #[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
