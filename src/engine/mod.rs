@@ -10,7 +10,7 @@ mod shape;
 mod template;
 mod value;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -342,9 +342,11 @@ impl RuleResult {
     }
 }
 
-struct CollectionView {
+/// A collection as rules see it: each item as JSON (borrowed from the one facts
+/// document, for subjects and locations of findings) and as a CEL value, built once.
+struct CollectionView<'a> {
     availability: Availability,
-    items: Vec<(serde_json::Value, Value)>,
+    items: Vec<(&'a serde_json::Value, Value)>,
 }
 
 /// Judges facts with every rule of the catalog, in catalog order.
@@ -355,6 +357,10 @@ pub fn evaluate(catalog: &Catalog, facts: &Facts, inputs: &RuleInputs) -> Vec<Ru
     let mut collections: BTreeMap<String, CollectionView> = BTreeMap::new();
     let mut context = Context::with_env(environment());
     context.add_variable_from_value("config", value::to_cel(&inputs));
+    // Only the collections some selected rule reads are turned into CEL values: the
+    // loader knows each rule's dependencies, and `--select IMAGE-*` needs two.
+    let needed: BTreeSet<&str> =
+        catalog.rules.iter().flat_map(|rule| rule.dependencies.iter().map(String::as_str)).collect();
     for (name, entry) in document.as_object().into_iter().flatten() {
         let Some(items) = entry.get("items").and_then(serde_json::Value::as_array) else {
             if entry.is_object() {
@@ -362,13 +368,15 @@ pub fn evaluate(catalog: &Catalog, facts: &Facts, inputs: &RuleInputs) -> Vec<Ru
             }
             continue;
         };
+        if !needed.contains(name.as_str()) {
+            continue;
+        }
         let availability = serde_json::from_value(serde_json::json!({
             "status": entry.get("status").cloned().unwrap_or_default(),
             "reason": entry.get("reason").cloned().unwrap_or_default(),
         }))
         .unwrap_or_default();
-        let items: Vec<(serde_json::Value, Value)> =
-            items.iter().map(|item| (item.clone(), value::to_cel(item))).collect();
+        let items: Vec<(&serde_json::Value, Value)> = items.iter().map(|item| (item, value::to_cel(item))).collect();
         context.add_variable_from_value(
             name.clone(),
             Value::List(Arc::new(items.iter().map(|(_, cel)| cel.clone()).collect())),
@@ -392,7 +400,7 @@ pub fn fingerprint(identity: &str, rule_id: &str, subject: &Subject) -> String {
 
 /// Why a rule cannot be judged, from the availability of the collections it reads:
 /// a not-applicable collection wins over a not-collected one.
-fn missing_dependency(rule: &Rule, collections: &BTreeMap<String, CollectionView>) -> Option<(Status, String)> {
+fn missing_dependency(rule: &Rule, collections: &BTreeMap<String, CollectionView<'_>>) -> Option<(Status, String)> {
     let mut missing = None;
     for dependency in &rule.dependencies {
         match collections.get(dependency).map(|view| &view.availability) {
@@ -533,7 +541,7 @@ fn finding(
 fn judge(
     rule: &Rule,
     context: &Context<'_, '_>,
-    collections: &BTreeMap<String, CollectionView>,
+    collections: &BTreeMap<String, CollectionView<'_>>,
     cluster_subject: &Subject,
     identity: &str,
     sizes: &budget::Sizes,
@@ -553,7 +561,7 @@ fn judge(
     let subjects: Vec<(&serde_json::Value, Option<&Value>)> = match &rule.each {
         Some(each) => collections
             .get(each)
-            .map(|view| view.items.iter().map(|(json, cel)| (json, Some(cel))).collect())
+            .map(|view| view.items.iter().map(|(json, cel)| (*json, Some(cel))).collect())
             .unwrap_or_default(),
         None => vec![(&cluster_item, None)],
     };

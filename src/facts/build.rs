@@ -19,9 +19,12 @@ pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
     let workloads_available = &inventory.workloads.availability;
     let roots = fold_owned_workloads(&inventory.workloads.items);
     let membership = Membership::new(inventory);
+    // Budgets only select pods of their own namespace: matching within it keeps this
+    // linear in the cluster, not workloads × budgets.
+    let pdbs_by_namespace = by_namespace(&inventory.pdbs.items, |pdb| &pdb.meta);
     let components = components(&roots, &membership);
     let workload_facts: Vec<WorkloadFact> =
-        roots.iter().map(|root| workload_fact(root, &inventory.pdbs.items, &membership)).collect();
+        roots.iter().map(|root| workload_fact(root, &pdbs_by_namespace, &membership)).collect();
     let containers = containers(&roots, &membership);
     let images = images(&roots, &containers);
     let rbac_available =
@@ -323,7 +326,16 @@ fn selector_matches(pdb: &Pdb, labels: &BTreeMap<String, String>) -> bool {
     pdb.selector.as_ref().is_some_and(|selector| selector.matches(labels))
 }
 
-fn workload_fact(root: &Root<'_>, pdbs: &[Pdb], membership: &Membership) -> WorkloadFact {
+/// Items grouped by namespace, in input order.
+fn by_namespace<'a, T>(items: &'a [T], meta: impl Fn(&'a T) -> &'a Meta) -> BTreeMap<Option<&'a str>, Vec<&'a T>> {
+    let mut index: BTreeMap<Option<&str>, Vec<&T>> = BTreeMap::new();
+    for item in items {
+        index.entry(meta(item).namespace.as_deref()).or_default().push(item);
+    }
+    index
+}
+
+fn workload_fact(root: &Root<'_>, pdbs: &BTreeMap<Option<&str>, Vec<&Pdb>>, membership: &Membership) -> WorkloadFact {
     let workload = root.workload;
     let meta = &workload.meta;
     let pod = &workload.pod;
@@ -362,10 +374,10 @@ fn workload_fact(root: &Root<'_>, pdbs: &[Pdb], membership: &Membership) -> Work
             && (dns_label || matches!(meta.name.as_str(), "coredns" | "kube-dns")),
         addon: addon_of(workload),
         disruption_budgets: pdbs
-            .iter()
-            .filter(|pdb| {
-                pdb.meta.namespace == meta.namespace && meta.kind != "Pod" && selector_matches(pdb, &pod.labels)
-            })
+            .get(&meta.namespace.as_deref())
+            .into_iter()
+            .flatten()
+            .filter(|pdb| meta.kind != "Pod" && selector_matches(pdb, &pod.labels))
             .map(|pdb| pdb.meta.name.clone())
             .collect(),
     }
@@ -636,18 +648,18 @@ fn services(inventory: &Inventory) -> Vec<ServiceFact> {
 }
 
 fn pdbs(pdbs: &[Pdb], roots: &[Root<'_>]) -> Vec<PdbFact> {
+    let roots_by_namespace = by_namespace(roots, |root| &root.workload.meta);
     pdbs.iter()
         .map(|pdb| PdbFact {
             subject: subject_of(&pdb.meta),
             location: pdb.meta.location.clone(),
             min_available: pdb.min_available.clone(),
             max_unavailable: pdb.max_unavailable.clone(),
-            workloads: roots
-                .iter()
-                .filter(|root| {
-                    root.workload.meta.namespace == pdb.meta.namespace
-                        && selector_matches(pdb, &root.workload.pod.labels)
-                })
+            workloads: roots_by_namespace
+                .get(&pdb.meta.namespace.as_deref())
+                .into_iter()
+                .flatten()
+                .filter(|root| selector_matches(pdb, &root.workload.pod.labels))
                 .map(|root| reference(&root.workload.meta))
                 .collect(),
         })

@@ -52,13 +52,14 @@ pub trait Project: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta
 /// (`apps/v1beta2`, `policy/v1beta1`, `extensions/v1beta1`) are read as the current
 /// one, whose fields they share.
 pub fn project_object(
-    object: &serde_json::Value,
+    object: serde_json::Value,
     location: Option<&Location>,
 ) -> Result<Option<Projected>, ProjectError> {
-    let kind = object.get("kind").and_then(serde_json::Value::as_str).unwrap_or_default();
-    let api_version = object.get("apiVersion").and_then(serde_json::Value::as_str).unwrap_or_default();
+    // Taken by value: the document is moved into its typed form, never copied.
+    let text = |key: &str| object.get(key).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+    let (kind, api_version) = (text("kind"), text("apiVersion"));
     let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
-    let projected = match (group, kind) {
+    let projected = match (group, kind.as_str()) {
         ("", "Node") => parse::<core::Node>(object, location)?,
         ("", "Namespace") => parse::<core::Namespace>(object, location)?,
         ("", "Pod") => parse::<core::Pod>(object, location)?,
@@ -81,14 +82,14 @@ pub fn project_object(
             // A config file has no metadata; it is named after its document.
             let name = object.pointer("/metadata/name").and_then(serde_json::Value::as_str).unwrap_or("kubelet-config");
             let meta = Meta {
-                api_version: api_version.to_owned(),
-                kind: kind.to_owned(),
+                api_version: api_version.clone(),
+                kind: kind.clone(),
                 name: name.to_owned(),
                 location: location.cloned(),
                 ..Meta::default()
             };
-            let config = super::kubelet::parse(object, meta, None)
-                .map_err(|error| ProjectError { kind: kind.to_owned(), reason: error.to_string() })?;
+            let config = super::kubelet::parse(&object, meta, None)
+                .map_err(|error| ProjectError { kind: kind.clone(), reason: error.to_string() })?;
             Projected::KubeletConfig(config)
         }
         _ => return Ok(None),
@@ -97,8 +98,7 @@ pub fn project_object(
 }
 
 /// Deserializes `object` as `K` (read as `K`'s API version) and projects it.
-fn parse<K: Project>(object: &serde_json::Value, location: Option<&Location>) -> Result<Projected, ProjectError> {
-    let mut object = object.clone();
+fn parse<K: Project>(mut object: serde_json::Value, location: Option<&Location>) -> Result<Projected, ProjectError> {
     if let Some(map) = object.as_object_mut() {
         map.insert("apiVersion".into(), K::API_VERSION.into());
     }

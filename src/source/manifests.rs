@@ -93,21 +93,26 @@ impl Reader {
                 reason: problem.reason,
             }
         };
-        let documents: Vec<Spanned<serde_json::Value>> =
-            serde_saphyr::from_multiple_with_options(text, crate::yaml::manifest_options())
-                .map_err(|error| malformed(&error))?;
-        let has_list = documents.iter().any(|document| is_list(&document.value));
-        // A second pass reads where each `items[]` entry of a List starts.
-        let item_lines: Vec<ItemLines> = if has_list {
+        // Where each `items[]` entry of a list starts takes a pass of its own, which keeps
+        // only line numbers; a text without the word `List` can hold no list.
+        let item_lines: Vec<ItemLines> = if text.contains("List") {
             serde_saphyr::from_multiple_with_options(text, crate::yaml::manifest_options())
                 .map_err(|error| malformed(&error))?
         } else {
             Vec::new()
         };
-        for (index, document) in documents.iter().enumerate() {
+        // Documents are parsed, projected and dropped one at a time: memory holds one
+        // document and the compact inventory, never the whole file's documents.
+        let mut input = text.as_bytes();
+        let documents = serde_saphyr::read_with_options::<_, Spanned<serde_json::Value>>(
+            &mut input,
+            crate::yaml::manifest_options(),
+        );
+        for (index, document) in documents.enumerate() {
+            let document = document.map_err(|error| malformed(&error))?;
             let line = saturate(document.referenced.line());
             let lines = item_lines.get(index).map_or(&[][..], |lines| lines.0.as_slice());
-            self.add_document(file, line, &document.value, lines)?;
+            self.add_document(file, line, document.value, lines)?;
         }
         Ok(())
     }
@@ -117,21 +122,25 @@ impl Reader {
         &mut self,
         file: &str,
         line: u32,
-        document: &serde_json::Value,
+        mut document: serde_json::Value,
         item_lines: &[ItemLine],
     ) -> Result<(), SourceError> {
         let location = Location { file: file.to_owned(), line };
-        if is_list(document) {
-            let items = document.get("items").and_then(serde_json::Value::as_array).map_or(&[][..], Vec::as_slice);
-            for (position, item) in items.iter().enumerate() {
+        if is_list(&document) {
+            // Items are moved out one by one and projected: each is freed once read.
+            let items = match document.get_mut("items").map(serde_json::Value::take) {
+                Some(serde_json::Value::Array(items)) => items,
+                _ => Vec::new(),
+            };
+            for (position, item) in items.into_iter().enumerate() {
                 let (item_line, nested) =
                     item_lines.get(position).map_or((line, &[][..]), |entry| (entry.line, entry.items.as_slice()));
                 self.add_document(file, item_line, item, nested)?;
             }
             return Ok(());
         }
-        let api_version = document.get("apiVersion").and_then(serde_json::Value::as_str).unwrap_or_default();
-        let kind = kind_of(document).unwrap_or_default();
+        let text = |key: &str| document.get(key).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+        let (api_version, kind) = (text("apiVersion"), text("kind"));
         if api_version.is_empty() || kind.is_empty() {
             self.skip(location, "not a Kubernetes object (no apiVersion or kind)".into());
             return Ok(());
