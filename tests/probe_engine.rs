@@ -226,3 +226,75 @@ async fn tls_that_only_asks_for_a_client_certificate_is_open() {
     assert_eq!((answer.evidence.outcome, answer.evidence.status), (Outcome::Open, Some(200)), "{answer:?}");
     assert!(answer.evidence.tls.expect("TLS evidence").client_certificate_requested, "asked, but not required");
 }
+
+/// A listener that accepts connections and never answers, recording each peer. The
+/// count is exact without any wait: connections are accepted in the order they arrive,
+/// so once a last, sentinel connection is recorded, every earlier one has been.
+struct CountingBlackHole {
+    address: SocketAddr,
+    peers: Arc<(std::sync::Mutex<Vec<SocketAddr>>, std::sync::Condvar)>,
+}
+
+impl CountingBlackHole {
+    fn start(test: &str) -> Self {
+        let address = support::loopback::address(test, 10250);
+        let listener = std::net::TcpListener::bind(address).expect("bind the loopback address");
+        let peers = Arc::new((std::sync::Mutex::new(Vec::new()), std::sync::Condvar::new()));
+        let recorded = peers.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for (stream, peer) in std::iter::from_fn(|| listener.accept().ok()) {
+                let (list, changed) = &*recorded;
+                list.lock().expect("the peer list").push(peer);
+                changed.notify_all();
+                held.push(stream);
+            }
+        });
+        Self { address, peers }
+    }
+
+    /// Connections accepted before this call, exactly.
+    fn count(&self) -> usize {
+        let sentinel = std::net::TcpStream::connect(self.address).expect("the sentinel connects");
+        let own = sentinel.local_addr().expect("the sentinel's address");
+        let (list, changed) = &*self.peers;
+        let mut peers = list.lock().expect("the peer list");
+        while !peers.contains(&own) {
+            peers = changed.wait(peers).expect("the peer list");
+        }
+        peers.len() - 1
+    }
+}
+
+#[test]
+fn a_hung_endpoint_is_asked_once_and_its_other_requests_are_inconclusive() {
+    use seaworthy::probe::run::{ProbeSettings, run};
+    use seaworthy::probe::targets::{Target, TargetKind};
+    let hole = CountingBlackHole::start("probe_a_hung_endpoint_is_asked_once");
+    let target = Target {
+        kind: TargetKind::Kubelet,
+        host: hole.address.ip().to_string(),
+        port: hole.address.port(),
+        origin: "test".into(),
+    };
+    let probed = run(&[target], ProbeSettings { timeouts: SHORT, concurrency: 4 });
+    let checks = &probed[0].checks;
+    assert_eq!(checks.len(), 2, "both planned checks are reported");
+    assert!(checks.iter().all(|check| check.evidence.outcome == Outcome::Inconclusive), "{checks:?}");
+    assert!(checks[0].evidence.reason.as_deref().is_some_and(|reason| reason.starts_with("no answer within")));
+    let second = checks[1].evidence.reason.as_deref().unwrap_or_default();
+    assert!(second.starts_with("not asked: GET https://") && second.contains("/pods got no answer"), "{second}");
+    assert_eq!(hole.count(), 1, "the second request was never sent");
+    // Control: an endpoint that refuses is asked everything (a refusal is an answer).
+    let refused = support::loopback::address("probe_a_hung_endpoint_control", 10250);
+    let target = Target {
+        kind: TargetKind::Kubelet,
+        host: refused.ip().to_string(),
+        port: refused.port(),
+        origin: "test".into(),
+    };
+    let probed = run(&[target], ProbeSettings { timeouts: SHORT, concurrency: 4 });
+    for check in &probed[0].checks {
+        assert_eq!(check.evidence.outcome, Outcome::Closed, "{check:?}");
+    }
+}

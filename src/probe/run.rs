@@ -1,8 +1,10 @@
 //! Runs the probes of every target, a bounded number at a time.
 //!
-//! Each target kind has a fixed plan of read-only requests (see [`plan`]). Every request
-//! is one task; a semaphore keeps at most `concurrency` of them in flight, so a cluster
-//! of thousands of nodes is probed at a steady, bounded pace.
+//! Each target kind has a fixed plan of read-only requests (see [`plan`]). Each target is
+//! one task that makes its requests in order; a semaphore keeps at most `concurrency`
+//! requests in flight, so a cluster of thousands of nodes is probed at a steady, bounded
+//! pace. Once a request to an endpoint gets no answer in time, its remaining requests
+//! are not sent: a hung endpoint costs one timeout, not one per request.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -93,39 +95,67 @@ async fn run_async(targets: &[Target], settings: ProbeSettings) -> Vec<Probed> {
     let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
     let mut tasks = JoinSet::new();
     for (target_index, target) in targets.iter().enumerate() {
-        for (check_index, &(name, method)) in plan(target.kind).iter().enumerate() {
-            let permits = permits.clone();
-            let host = target.host.clone();
-            let port = target.port;
-            tasks.spawn(async move {
-                let _permit = permits.acquire_owned().await.expect("the semaphore is never closed");
-                let check = probe_one(&host, port, name, method, settings.timeouts).await;
-                (target_index, check_index, check)
-            });
-        }
+        let permits = permits.clone();
+        let host = target.host.clone();
+        let port = target.port;
+        let kind = target.kind;
+        tasks.spawn(async move {
+            let mut checks: Vec<Check> = Vec::new();
+            for &(name, method) in plan(kind) {
+                if let Some(silent) = checks.iter().find(|check| timed_out(&check.evidence)) {
+                    checks.push(not_asked(&host, port, name, method, silent));
+                    continue;
+                }
+                let _permit = permits.clone().acquire_owned().await.expect("the semaphore is never closed");
+                checks.push(probe_one(&host, port, name, method, settings.timeouts).await);
+            }
+            (target_index, checks)
+        });
     }
     let mut probed: Vec<Probed> =
         targets.iter().map(|target| Probed { target: target.clone(), checks: Vec::new() }).collect();
-    let mut finished = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        finished.push(joined.expect("a probe task does not panic"));
-    }
-    finished.sort_by_key(|(target_index, check_index, _)| (*target_index, *check_index));
-    for (target_index, _, check) in finished {
-        probed[target_index].checks.push(check);
+        let (target_index, checks) = joined.expect("a probe task does not panic");
+        probed[target_index].checks = checks;
     }
     probed
+}
+
+/// True when a request got no answer in time (as opposed to a refusal or an answer).
+fn timed_out(evidence: &HttpEvidence) -> bool {
+    evidence.outcome == super::Outcome::Inconclusive
+        && evidence
+            .reason
+            .as_deref()
+            .is_some_and(|reason| reason.starts_with("no answer within") || reason.starts_with("no TCP answer within"))
+}
+
+/// The check for a request that was not sent because an earlier one to the same
+/// endpoint timed out: inconclusive, never closed.
+fn not_asked(host: &str, port: u16, name: &'static str, method: Method, silent: &Check) -> Check {
+    let reason = format!(
+        "not asked: {} got no answer ({})",
+        silent.evidence.request,
+        silent.evidence.reason.as_deref().unwrap_or_default()
+    );
+    let evidence = HttpEvidence { reason: Some(reason), ..HttpEvidence::pending(request_text(host, port, method)) };
+    Check { name, port, evidence, detail: None }
+}
+
+/// What a request sends, in words.
+fn request_text(host: &str, port: u16, method: Method) -> String {
+    match method {
+        Method::Get(scheme, path) => format!("GET {}://{}{path}", scheme_name(scheme), host_port(host, port)),
+        Method::H2cPreface => format!("HTTP/2 preface (plaintext) to {}", host_port(host, port)),
+    }
 }
 
 async fn probe_one(host: &str, port: u16, name: &'static str, method: Method, timeouts: Timeouts) -> Check {
     let address = match resolve(host, port, timeouts).await {
         Ok(address) => address,
         Err(reason) => {
-            let request = match method {
-                Method::Get(scheme, path) => format!("GET {}://{}{path}", scheme_name(scheme), host_port(host, port)),
-                Method::H2cPreface => format!("HTTP/2 preface (plaintext) to {}", host_port(host, port)),
-            };
-            let evidence = HttpEvidence { reason: Some(reason), ..HttpEvidence::pending(request) };
+            let evidence =
+                HttpEvidence { reason: Some(reason), ..HttpEvidence::pending(request_text(host, port, method)) };
             return Check { name, port, evidence, detail: None };
         }
     };
