@@ -1,6 +1,8 @@
-//! Finds the files below a directory, for manifests and rule directories alike.
+//! Finds the files below a directory, for manifests and rule directories alike, and
+//! reads a file's text within bounds: regular files only, never past a size limit.
 
 use std::collections::BTreeSet;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 /// Every file below `dir` whose extension is one of `extensions`, sorted so that
@@ -36,26 +38,74 @@ pub fn files_below(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>, (Pat
 /// real one, and a bound on what a mistaken path can make seaworthy hold in memory.
 pub const MAX_SMALL_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Reads a rule, configuration or report file: a regular file (a FIFO would block, a
-/// device never end) of at most [`MAX_SMALL_FILE_BYTES`], as UTF-8 text.
+/// Why a file's text was not read.
+#[derive(Debug)]
+pub enum Unread {
+    /// It is not a regular file: a directory, FIFO, socket or device.
+    NotAFile(&'static str),
+    /// It holds more than the limit.
+    TooLarge(u64),
+    /// Reading failed, or it is not UTF-8.
+    Io(std::io::Error),
+}
+
+/// What a path is when it is not a regular file (`metadata` follows links: what matters
+/// is what a read would open); `None` for a regular file.
+pub fn special_kind(metadata: &std::fs::Metadata) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt as _;
+    let kind = metadata.file_type();
+    Some(if metadata.is_file() {
+        return None;
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else {
+        "not a regular file"
+    })
+}
+
+/// Reads at most `max_bytes` (one more tells that the input is larger) as UTF-8 text.
+pub fn read_bounded(input: impl std::io::Read, max_bytes: u64) -> Result<String, Unread> {
+    let mut bytes = Vec::new();
+    input.take(max_bytes.saturating_add(1)).read_to_end(&mut bytes).map_err(Unread::Io)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(Unread::TooLarge(max_bytes));
+    }
+    String::from_utf8(bytes).map_err(|error| {
+        Unread::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8 text: {error}")))
+    })
+}
+
+/// Reads a regular file of at most `max_bytes` as UTF-8 text. Anything else is refused
+/// before it is opened: opening a FIFO blocks, and `/dev/zero` never ends.
+pub fn read_file(path: &Path, max_bytes: u64) -> Result<String, Unread> {
+    let metadata = std::fs::metadata(path).map_err(Unread::Io)?;
+    if let Some(kind) = special_kind(&metadata) {
+        return Err(Unread::NotAFile(kind));
+    }
+    read_bounded(std::fs::File::open(path).map_err(Unread::Io)?, max_bytes)
+}
+
+/// Reads a rule, configuration or report file: a regular file of at most
+/// [`MAX_SMALL_FILE_BYTES`], as UTF-8 text.
 pub fn read_small_file(path: &Path) -> std::io::Result<String> {
-    use std::io::Read as _;
-    let metadata = std::fs::metadata(path)?;
-    if !metadata.is_file() {
-        return Err(std::io::Error::new(
+    read_file(path, MAX_SMALL_FILE_BYTES).map_err(|unread| match unread {
+        Unread::Io(error) => error,
+        Unread::NotAFile(kind) => std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
-            "not a regular file: only regular files are read",
-        ));
-    }
-    let mut text = String::new();
-    std::fs::File::open(path)?.take(MAX_SMALL_FILE_BYTES + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > MAX_SMALL_FILE_BYTES {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("larger than {MAX_SMALL_FILE_BYTES} bytes"),
-        ));
-    }
-    Ok(text)
+            format!("{kind}, not a regular file: only regular files are read"),
+        ),
+        Unread::TooLarge(limit) => {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("larger than {limit} bytes"))
+        }
+    })
 }
 
 #[cfg(test)]

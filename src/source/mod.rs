@@ -4,7 +4,6 @@ pub mod live;
 pub mod manifests;
 pub mod snapshot;
 
-use std::io::Read as _;
 use std::path::Path;
 
 impl SourceError {
@@ -23,54 +22,32 @@ impl SourceError {
     }
 }
 
-/// Reads one regular file of at most `max_bytes` as UTF-8 text. A device, FIFO or socket
-/// is refused before it is opened: opening a FIFO blocks, and `/dev/zero` never ends.
+/// Reads one regular file of at most `max_bytes` as UTF-8 text; a FIFO, socket or
+/// device is refused before it is opened (opening a FIFO blocks, `/dev/zero` never ends).
 pub fn read_regular_file(path: &Path, max_bytes: u64) -> Result<String, SourceError> {
-    let shown = path.display().to_string();
-    let metadata = std::fs::metadata(path).map_err(|source| SourceError::Read { path: shown.clone(), source })?;
-    refuse_special(path, &metadata)?;
-    let file = std::fs::File::open(path).map_err(|source| SourceError::Read { path: shown.clone(), source })?;
-    read_limited(file, &shown, max_bytes)
+    crate::walk::read_file(path, max_bytes).map_err(|unread| unread_error(&path.display().to_string(), unread))
 }
 
-/// Reads at most `max_bytes` (one more tells that the input is larger) as UTF-8 text.
+/// Reads at most `max_bytes` of `input` (stdin) as UTF-8 text; `shown` names it.
 pub fn read_limited(input: impl std::io::Read, shown: &str, max_bytes: u64) -> Result<String, SourceError> {
-    let mut bytes = Vec::new();
-    input
-        .take(max_bytes.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|source| SourceError::Read { path: shown.to_owned(), source })?;
-    if bytes.len() as u64 > max_bytes {
-        return Err(SourceError::TooLarge { path: shown.to_owned(), limit: max_bytes });
-    }
-    String::from_utf8(bytes).map_err(|error| SourceError::Read {
-        path: shown.to_owned(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8 text: {error}")),
-    })
+    crate::walk::read_bounded(input, max_bytes).map_err(|unread| unread_error(shown, unread))
 }
 
-/// Refuses anything that is not a regular file (`metadata` follows links: what matters
-/// is what a read would open).
+/// Refuses anything that is not a regular file.
 pub fn refuse_special(path: &Path, metadata: &std::fs::Metadata) -> Result<(), SourceError> {
-    use std::os::unix::fs::FileTypeExt as _;
-    if metadata.is_file() {
-        return Ok(());
+    match crate::walk::special_kind(metadata) {
+        Some(kind) => Err(SourceError::NotAFile { path: path.display().to_string(), kind }),
+        None => Ok(()),
     }
-    let kind = metadata.file_type();
-    let kind = if kind.is_dir() {
-        "a directory"
-    } else if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_socket() {
-        "a socket"
-    } else if kind.is_char_device() {
-        "a character device"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else {
-        "not a regular file"
-    };
-    Err(SourceError::NotAFile { path: path.display().to_string(), kind })
+}
+
+fn unread_error(shown: &str, unread: crate::walk::Unread) -> SourceError {
+    use crate::walk::Unread;
+    match unread {
+        Unread::NotAFile(kind) => SourceError::NotAFile { path: shown.to_owned(), kind },
+        Unread::TooLarge(limit) => SourceError::TooLarge { path: shown.to_owned(), limit },
+        Unread::Io(source) => SourceError::Read { path: shown.to_owned(), source },
+    }
 }
 
 /// Reading a source failed.
