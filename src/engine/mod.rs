@@ -433,19 +433,20 @@ fn verdict(
     meter: &mut budget::Meter,
     scope: &Context<'_, '_>,
 ) -> Result<Option<Verdict>, Spent> {
+    let mut afford = |cost| if meter.charge(cost) { Ok(()) } else { Err(Spent::Budget) };
     if let Some(when) = &rule.when {
-        meter.charge(costs.when).then_some(()).ok_or(Spent::Budget)?;
+        afford(costs.when)?;
         if !check(when, "when", scope).map_err(Spent::Error)? {
             return Ok(None);
         }
     }
     if let Some(unknown) = &rule.unknown {
-        meter.charge(costs.unknown).then_some(()).ok_or(Spent::Budget)?;
+        afford(costs.unknown)?;
         if check(unknown, "unknown", scope).map_err(Spent::Error)? {
             return Ok(Some(Verdict::Inconclusive));
         }
     }
-    meter.charge(costs.require).then_some(()).ok_or(Spent::Budget)?;
+    afford(costs.require)?;
     Ok(Some(if check(&rule.require, "require", scope).map_err(Spent::Error)? { Verdict::Pass } else { Verdict::Fail }))
 }
 

@@ -6,6 +6,7 @@
 //! or `kind`, e.g. a Helm `values.yaml`) and kinds the facts do not use are skipped and
 //! listed with their place; malformed YAML is an error, never a skip.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -14,8 +15,6 @@ use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use super::SourceError;
-use std::collections::BTreeMap;
-
 use crate::inventory::{Availability, ClusterInfo, Duplicate, Inventory, Location, Projected, Skipped, project_object};
 
 /// The name `-` stands for standard input.
