@@ -152,10 +152,15 @@ fn report(case: &str, documents: usize, input_bytes: u64, measured: &Measured) {
 fn main() {
     let only = std::env::args().skip_while(|argument| argument != "--case").nth(1);
     let wanted = |case: &str| only.as_deref().is_none_or(|only| only == case);
-    let dir = tempfile::tempdir().expect("a temporary directory");
+    let temporary = tempfile::tempdir().expect("a temporary directory");
+    let dir = temporary.path().to_owned();
+    // `--keep` leaves the generated inputs behind, to profile a case by hand.
+    if std::env::args().any(|argument| argument == "--keep") {
+        println!("inputs kept in {}", temporary.keep().display());
+    }
     println!("manifest scans (release binary, -o json, whole process):");
     if wanted("mix") {
-        let files = dir.path().join("mix");
+        let files = dir.join("mix");
         std::fs::create_dir_all(&files).expect("mkdir");
         let bytes = write_files(&files, 1_000);
         let measured = measure(&["scan", "--manifests", files.to_str().expect("UTF-8"), "-o", "json", "--quiet"]);
@@ -166,7 +171,7 @@ fn main() {
         if !wanted(case) {
             continue;
         }
-        let file = dir.path().join(format!("{case}.yaml"));
+        let file = dir.join(format!("{case}.yaml"));
         let bytes = write_dump(&file, count);
         let measured = measure(&["scan", "--manifests", file.to_str().expect("UTF-8"), "-o", "json", "--quiet"]);
         report(case, count, bytes, &measured);

@@ -211,7 +211,9 @@ fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
     let clock = clock()?;
     let started_at = clock.now();
     let config = read_config(args.config.as_deref())?;
+    let loading = std::time::Instant::now();
     let catalog = scan::load_catalog(&args.rules.rule_dirs, &config, &args.select, &args.ignore)?;
+    tracing::info!(seconds = loading.elapsed().as_secs_f64(), rules = catalog.rules.len(), "catalog loaded");
     // Read before scanning, so that a wrong path does not cost a whole scan.
     let baseline = args.baseline.as_deref().map(drift::read).transpose()?;
     let input = input(
@@ -230,6 +232,7 @@ fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
         drift::mark(&mut report, baseline)?;
     }
 
+    let rendering = std::time::Instant::now();
     let to_terminal = args.output_file.is_none() && std::io::stdout().is_terminal();
     let text = match args.format {
         Format::Table => table::render(&report, table_style(to_terminal)),
@@ -238,6 +241,7 @@ fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
             report::sarif::render(&report, &std::env::current_dir().context("cannot read the working directory")?)
         }
     };
+    tracing::info!(seconds = rendering.elapsed().as_secs_f64(), bytes = text.len(), "report rendered");
     match &args.output_file {
         Some(path) => write_atomically(path, &text)?,
         // A reader that stops early (`| head`) still gets the gate's exit code.

@@ -110,14 +110,19 @@ impl ScanError {
 pub fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, SourceInfo), SourceError> {
     match input {
         Input::Manifests { paths, max_bytes } => {
+            let started = std::time::Instant::now();
             let inventory = manifests::read(paths, *max_bytes)?;
+            tracing::info!(seconds = started.elapsed().as_secs_f64(), "manifests read");
             let source = SourceInfo {
                 kind: InputKind::Manifests,
                 paths: paths.iter().map(|path| path.display().to_string()).collect(),
                 skipped: inventory.skipped.clone(),
                 duplicates: inventory.duplicates.clone(),
             };
-            Ok((facts::build(&inventory, SourceKind::Manifests), source))
+            let started = std::time::Instant::now();
+            let facts = facts::build(&inventory, SourceKind::Manifests);
+            tracing::info!(seconds = started.elapsed().as_secs_f64(), "facts built");
+            Ok((facts, source))
         }
         Input::Snapshot { path, max_bytes } => {
             let facts = snapshot::read(path, *max_bytes)?;
@@ -168,7 +173,9 @@ pub fn judge(
     started_at: Timestamp,
     run_id: String,
 ) -> Result<Report, ScanError> {
+    let started = std::time::Instant::now();
     let mut results = engine::evaluate(catalog, facts, &RuleInputs::from(config));
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), rules = results.len(), "rules judged");
     let today = clock.now().to_zoned(jiff::tz::TimeZone::UTC).date();
     let excepted = exception::apply(&mut results, &config.exceptions, today)?;
     let judged: Vec<Judged> = results

@@ -11,6 +11,7 @@
 //! figures never depend on the machine. Published in `docs/writing-rules.md`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use cel::common::ast::{EntryExpr, Expr, LiteralValue};
 use cel::parser::Expression;
@@ -113,43 +114,6 @@ pub struct Sizes {
     pub longest_list: u64,
     /// The longest string anywhere in the facts.
     pub longest_string: u64,
-}
-
-impl Sizes {
-    /// Measures a facts document (as JSON) once.
-    pub fn of(document: &serde_json::Value) -> Self {
-        let mut sizes = Self::default();
-        for (name, entry) in document.as_object().into_iter().flatten() {
-            match entry.get("items").and_then(serde_json::Value::as_array) {
-                Some(items) => {
-                    sizes.collections.insert(name.clone(), items.len() as u64);
-                    for item in items {
-                        sizes.measure(item);
-                    }
-                }
-                None => sizes.measure(entry),
-            }
-        }
-        sizes
-    }
-
-    fn measure(&mut self, value: &serde_json::Value) {
-        let mut pending = vec![value];
-        while let Some(value) = pending.pop() {
-            match value {
-                serde_json::Value::String(text) => self.longest_string = self.longest_string.max(text.len() as u64),
-                serde_json::Value::Array(items) => {
-                    self.longest_list = self.longest_list.max(items.len() as u64);
-                    pending.extend(items);
-                }
-                serde_json::Value::Object(fields) => {
-                    self.longest_list = self.longest_list.max(fields.len() as u64);
-                    pending.extend(fields.values());
-                }
-                _ => {}
-            }
-        }
-    }
 }
 
 /// The estimated cost of one evaluation of an expression.
@@ -313,23 +277,30 @@ impl Estimator<'_> {
     }
 }
 
-/// What a rule has spent so far, against [`RULE_BUDGET`].
+/// What a rule has spent so far, against [`RULE_BUDGET`]; shared by the threads that
+/// judge the rule's subjects.
 #[derive(Debug, Default)]
 pub struct Meter {
-    spent: u64,
+    spent: AtomicU64,
 }
 
 impl Meter {
     /// Charges `cost` before an evaluation; false when the rule's budget would be
-    /// exceeded, and nothing more may run.
-    pub fn charge(&mut self, cost: Cost) -> bool {
-        self.spent = self.spent.saturating_add(cost.steps);
-        self.spent <= RULE_BUDGET
+    /// exceeded, and nothing more may run. Whether a rule goes over budget does not
+    /// depend on the order subjects are judged in: charges only add up.
+    pub fn charge(&self, cost: Cost) -> bool {
+        let before = self.spent.fetch_add(cost.steps, Ordering::Relaxed);
+        before.saturating_add(cost.steps) <= RULE_BUDGET
+    }
+
+    /// True once a charge went over the budget.
+    pub fn exhausted(&self) -> bool {
+        self.spent() > RULE_BUDGET
     }
 
     /// Steps charged so far.
     pub fn spent(&self) -> u64 {
-        self.spent
+        self.spent.load(Ordering::Relaxed)
     }
 }
 

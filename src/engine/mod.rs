@@ -5,12 +5,13 @@
 //! subject), `not_evaluated` (with the reason) or `not_applicable`.
 
 pub mod budget;
+mod judge;
 pub mod rule;
 mod shape;
 mod template;
 mod value;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -20,12 +21,12 @@ use globset::{Glob, GlobMatcher};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use judge::{Parallelism, evaluate, evaluate_with};
 pub use rule::{Category, Rule, Severity};
 use shape::Vocabulary;
 
-use crate::config::RuleInputs;
-use crate::facts::{Facts, Subject};
-use crate::inventory::{Availability, Location};
+use crate::facts::Subject;
+use crate::inventory::Location;
 
 /// The built-in catalog: `(path, contents)` of every `rules/**/*.yaml`, embedded by `build.rs`.
 const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/catalog.rs"));
@@ -342,52 +343,6 @@ impl RuleResult {
     }
 }
 
-/// A collection as rules see it: each item as JSON (borrowed from the one facts
-/// document, for subjects and locations of findings) and as a CEL value, built once.
-struct CollectionView<'a> {
-    availability: Availability,
-    items: Vec<(&'a serde_json::Value, Value)>,
-}
-
-/// Judges facts with every rule of the catalog, in catalog order.
-pub fn evaluate(catalog: &Catalog, facts: &Facts, inputs: &RuleInputs) -> Vec<RuleResult> {
-    let document = serde_json::to_value(facts).expect("facts serialize: plain data, string keys");
-    let inputs = serde_json::to_value(inputs).expect("rule inputs serialize: plain data");
-    let identity = facts.cluster.uid.clone().unwrap_or_else(|| facts.cluster.name.clone());
-    let mut collections: BTreeMap<String, CollectionView> = BTreeMap::new();
-    let mut context = Context::with_env(environment());
-    context.add_variable_from_value("config", value::to_cel(&inputs));
-    // Only the collections some selected rule reads are turned into CEL values: the
-    // loader knows each rule's dependencies, and `--select IMAGE-*` needs two.
-    let needed: BTreeSet<&str> =
-        catalog.rules.iter().flat_map(|rule| rule.dependencies.iter().map(String::as_str)).collect();
-    for (name, entry) in document.as_object().into_iter().flatten() {
-        let Some(items) = entry.get("items").and_then(serde_json::Value::as_array) else {
-            if entry.is_object() {
-                context.add_variable_from_value(name.clone(), value::to_cel(entry));
-            }
-            continue;
-        };
-        if !needed.contains(name.as_str()) {
-            continue;
-        }
-        let availability = serde_json::from_value(serde_json::json!({
-            "status": entry.get("status").cloned().unwrap_or_default(),
-            "reason": entry.get("reason").cloned().unwrap_or_default(),
-        }))
-        .unwrap_or_default();
-        let items: Vec<(&serde_json::Value, Value)> = items.iter().map(|item| (item, value::to_cel(item))).collect();
-        context.add_variable_from_value(
-            name.clone(),
-            Value::List(Arc::new(items.iter().map(|(_, cel)| cel.clone()).collect())),
-        );
-        collections.insert(name.clone(), CollectionView { availability, items });
-    }
-    let cluster_subject = Subject { kind: "Cluster".into(), name: facts.cluster.name.clone(), ..Subject::default() };
-    let sizes = budget::Sizes::of(&document);
-    catalog.rules.iter().map(|rule| judge(rule, &context, &collections, &cluster_subject, &identity, &sizes)).collect()
-}
-
 /// A stable fingerprint for a finding.
 pub fn fingerprint(identity: &str, rule_id: &str, subject: &Subject) -> String {
     let key = format!("{identity}\u{1f}{rule_id}\u{1f}{}", subject.key());
@@ -396,24 +351,6 @@ pub fn fingerprint(identity: &str, rule_id: &str, subject: &Subject) -> String {
         let _ = write!(hex, "{byte:02x}");
         hex
     })
-}
-
-/// Why a rule cannot be judged, from the availability of the collections it reads:
-/// a not-applicable collection wins over a not-collected one.
-fn missing_dependency(rule: &Rule, collections: &BTreeMap<String, CollectionView<'_>>) -> Option<(Status, String)> {
-    let mut missing = None;
-    for dependency in &rule.dependencies {
-        match collections.get(dependency).map(|view| &view.availability) {
-            Some(Availability::NotApplicable { reason }) => {
-                return Some((Status::NotApplicable, format!("{dependency}: {reason}")));
-            }
-            Some(Availability::NotCollected { reason }) => {
-                missing.get_or_insert_with(|| (Status::NotEvaluated, format!("{dependency} not collected: {reason}")));
-            }
-            _ => {}
-        }
-    }
-    missing
 }
 
 /// Evaluates a condition that must be boolean.
@@ -430,10 +367,10 @@ fn check(condition: &rule::Condition, key: &str, scope: &Context<'_, '_>) -> Res
 fn verdict(
     rule: &Rule,
     costs: &RuleCosts,
-    meter: &mut budget::Meter,
+    meter: &budget::Meter,
     scope: &Context<'_, '_>,
 ) -> Result<Option<Verdict>, Spent> {
-    let mut afford = |cost| if meter.charge(cost) { Ok(()) } else { Err(Spent::Budget) };
+    let afford = |cost| if meter.charge(cost) { Ok(()) } else { Err(Spent::Budget) };
     if let Some(when) = &rule.when {
         afford(costs.when)?;
         if !check(when, "when", scope).map_err(Spent::Error)? {
@@ -506,108 +443,6 @@ impl RuleCosts {
     }
 }
 
-/// The finding for a failing subject: message, evidence, location and fingerprint.
-fn finding(
-    rule: &Rule,
-    scope: &Context<'_, '_>,
-    item: &serde_json::Value,
-    cluster_subject: &Subject,
-    identity: &str,
-) -> Finding {
-    let subject: Subject = item
-        .get("subject")
-        .and_then(|subject| serde_json::from_value(subject.clone()).ok())
-        .unwrap_or_else(|| cluster_subject.clone());
-    let evidence: BTreeMap<String, serde_json::Value> = rule
-        .evidence
-        .iter()
-        .map(|(name, condition)| {
-            let value = condition
-                .program
-                .execute(scope)
-                .map_or_else(|error| error.to_string().into(), |value| value::to_json(&value));
-            (name.clone(), value)
-        })
-        .collect();
-    Finding {
-        fingerprint: fingerprint(identity, &rule.id, &subject),
-        message: rule.message.render(scope),
-        evidence: (!evidence.is_empty()).then_some(evidence),
-        location: item.get("location").and_then(|location| serde_json::from_value(location.clone()).ok()),
-        subject,
-        baseline: None,
-    }
-}
-
-fn judge(
-    rule: &Rule,
-    context: &Context<'_, '_>,
-    collections: &BTreeMap<String, CollectionView<'_>>,
-    cluster_subject: &Subject,
-    identity: &str,
-    sizes: &budget::Sizes,
-) -> RuleResult {
-    let mut tally = Tally { scope: rule.each.clone().unwrap_or_else(|| "cluster".into()), ..Tally::default() };
-    if let Some(blocked) = missing_dependency(rule, collections) {
-        tally.blocked = Some(blocked);
-        return RuleResult::new(rule.id.clone(), tally, Vec::new());
-    }
-    let costs = RuleCosts::of(rule, sizes);
-    if let Some(refusal) = costs.refusal() {
-        tally.blocked = Some((Status::NotEvaluated, refusal));
-        return RuleResult::new(rule.id.clone(), tally, Vec::new());
-    }
-    let mut meter = budget::Meter::default();
-    let cluster_item = serde_json::json!({ "subject": cluster_subject });
-    let subjects: Vec<(&serde_json::Value, Option<&Value>)> = match &rule.each {
-        Some(each) => collections
-            .get(each)
-            .map(|view| view.items.iter().map(|(json, cel)| (*json, Some(cel))).collect())
-            .unwrap_or_default(),
-        None => vec![(&cluster_item, None)],
-    };
-    let mut findings = Vec::new();
-    let total = subjects.len();
-    for (judged, (item, cel_item)) in subjects.into_iter().enumerate() {
-        let mut scope = context.new_inner_scope();
-        if let Some(cel_item) = cel_item {
-            scope.add_variable_from_value("it", cel_item.clone());
-        }
-        let outcome = verdict(rule, &costs, &mut meter, &scope);
-        let over_budget = match outcome {
-            Ok(Some(Verdict::Fail)) => !meter.charge(costs.finding),
-            Err(Spent::Budget) => true,
-            _ => false,
-        };
-        if over_budget {
-            let reason = format!(
-                "rule exceeded its evaluation budget: {} steps spent on {judged} of {total} subject(s), the budget is {}",
-                meter.spent(),
-                budget::RULE_BUDGET
-            );
-            tally.blocked = Some((Status::NotEvaluated, reason));
-            tally.steps = meter.spent();
-            return RuleResult::new(rule.id.clone(), tally, Vec::new());
-        }
-        match outcome {
-            Ok(None) | Err(Spent::Budget) => {}
-            Ok(Some(Verdict::Inconclusive)) => tally.inconclusive += 1,
-            Ok(Some(Verdict::Pass)) => tally.passing += 1,
-            Ok(Some(Verdict::Fail)) => {
-                tally.failing += 1;
-                findings.push(finding(rule, &scope, item, cluster_subject, identity));
-            }
-            Err(Spent::Error(error)) => {
-                tally.errors += 1;
-                tally.first_error.get_or_insert(error);
-            }
-        }
-    }
-    findings.sort_by(|a, b| a.subject.cmp(&b.subject));
-    tally.steps = meter.spent();
-    RuleResult::new(rule.id.clone(), tally, findings)
-}
-
 enum Verdict {
     Pass,
     Fail,
@@ -617,7 +452,9 @@ enum Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::{self, SourceKind};
+    use crate::config::RuleInputs;
+    use crate::facts::{self, Facts, SourceKind};
+    use crate::inventory::Availability;
     use crate::source::manifests::read_str;
 
     fn rule(id: &str, body: &str) -> (String, String) {
@@ -787,7 +624,13 @@ mod tests {
         );
         let quadratic = &results[1];
         assert_eq!(quadratic.status, Status::NotEvaluated, "{quadratic:?}");
-        assert!(quadratic.reason.as_deref().is_some_and(|reason| reason.contains("steps spent on")), "{quadratic:?}");
+        assert!(
+            quadratic
+                .reason
+                .as_deref()
+                .is_some_and(|reason| reason.contains("before its 1200 subject(s) were all judged")),
+            "{quadratic:?}"
+        );
         // Control: a linear rule over the same workloads is judged.
         assert_eq!(results[2].status, Status::Pass, "{:?}", results[2]);
         assert_eq!(results[2].subjects, 1_200);

@@ -153,6 +153,9 @@ pub struct Rule {
     pub origin: String,
     /// Collections its expressions read (including `each`).
     pub dependencies: BTreeSet<String>,
+    /// The collections its expressions read as a whole (not through `each`): the
+    /// engine builds these once for every subject to see.
+    pub reads: BTreeSet<String>,
 }
 
 /// Rule ids: upper-case area, a dash, three digits (`ETCD-001`, `RBAC-012`).
@@ -197,7 +200,7 @@ pub fn load(origin: &str, text: &str, vocabulary: &Vocabulary) -> Result<Rule, R
         };
         scope.insert("it".into(), item);
     }
-    let mut dependencies: BTreeSet<String> = file.each.iter().map(|each| each.value.clone()).collect();
+    let mut reads: BTreeSet<String> = BTreeSet::new();
     let mut compile = |key: &str, spanned: &Spanned<String>| -> Result<Condition, RuleError> {
         // Size first: the parser recurses, and a deep expression would overflow its stack.
         super::budget::check_source(&spanned.value)
@@ -213,7 +216,7 @@ pub fn load(origin: &str, text: &str, vocabulary: &Vocabulary) -> Result<Rule, R
             let found = shape.describe();
             return Err(invalid(line_of(spanned), format!("{key}: must be a boolean expression, this is {found}")));
         }
-        dependencies.extend(used);
+        reads.extend(used);
         Ok(Condition { source: spanned.value.clone(), program })
     };
     let when = file.when.as_ref().map(|when| compile("when", when)).transpose()?;
@@ -237,6 +240,7 @@ pub fn load(origin: &str, text: &str, vocabulary: &Vocabulary) -> Result<Rule, R
         },
         |reason| invalid(message_line, reason),
     )?;
+    let dependencies = file.each.iter().map(|each| each.value.clone()).chain(reads.iter().cloned()).collect();
     Ok(Rule {
         id: file.id.value,
         title: file.title,
@@ -254,6 +258,7 @@ pub fn load(origin: &str, text: &str, vocabulary: &Vocabulary) -> Result<Rule, R
         mappings: file.mappings,
         origin: origin.to_owned(),
         dependencies,
+        reads,
     })
 }
 

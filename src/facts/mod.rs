@@ -106,7 +106,90 @@ impl Facts {
         .iter()
         .sum()
     }
+
+    /// Hands every collection to `visitor`, under its name in the facts layout.
+    pub fn visit_collections<'a, V: CollectionVisitor<'a>>(&'a self, visitor: &mut V) {
+        visitor.visit("nodes", &self.nodes);
+        visitor.visit("controlPlane", &self.control_plane);
+        visitor.visit("components", &self.components);
+        visitor.visit("workloads", &self.workloads);
+        visitor.visit("containers", &self.containers);
+        visitor.visit("images", &self.images);
+        visitor.visit("serviceAccounts", &self.service_accounts);
+        visitor.visit("bindings", &self.bindings);
+        visitor.visit("namespaces", &self.namespaces);
+        visitor.visit("services", &self.services);
+        visitor.visit("pdbs", &self.pdbs);
+        visitor.visit("apiserverEndpoints", &self.apiserver_endpoints);
+        visitor.visit("kubeletConfigs", &self.kubelet_configs);
+        visitor.visit("apiservers", &self.apiservers);
+        visitor.visit("etcd", &self.etcd);
+        visitor.visit("kubelets", &self.kubelets);
+        visitor.visit("addonEndpoints", &self.addon_endpoints);
+        visitor.visit("certificates", &self.certificates);
+    }
 }
+
+/// Receives the collections of a facts document one by one ([`Facts::visit_collections`]).
+pub trait CollectionVisitor<'a> {
+    /// One collection, by its name in the facts layout.
+    fn visit<T: Item>(&mut self, name: &'static str, collection: &'a Collection<T>);
+}
+
+/// An item of a collection: what rules read (its serialized form), what a finding
+/// names and where it was read.
+pub trait Item: Serialize + Sync {
+    /// What the item is about.
+    fn subject(&self) -> &Subject;
+    /// Manifest file and line, when read from manifests.
+    fn location(&self) -> Option<&Location>;
+}
+
+macro_rules! item {
+    ($($fact:ty),* $(,)?) => {$(
+        impl Item for $fact {
+            fn subject(&self) -> &Subject {
+                &self.subject
+            }
+            fn location(&self) -> Option<&Location> {
+                self.location.as_ref()
+            }
+        }
+    )*};
+    (without location: $($fact:ty),* $(,)?) => {$(
+        impl Item for $fact {
+            fn subject(&self) -> &Subject {
+                &self.subject
+            }
+            fn location(&self) -> Option<&Location> {
+                None
+            }
+        }
+    )*};
+}
+
+item!(
+    NodeFact,
+    ComponentFact,
+    WorkloadFact,
+    ContainerFact,
+    ImageFact,
+    ServiceAccountFact,
+    BindingFact,
+    NamespaceFact,
+    ServiceFact,
+    PdbFact,
+    ApiserverEndpointFact,
+    KubeletConfigFact,
+);
+item!(
+    without location: ControlPlaneFact,
+    wire::ApiserverProbeFact,
+    wire::EtcdProbeFact,
+    wire::KubeletProbeFact,
+    wire::AddonProbeFact,
+    wire::CertificateProbeFact,
+);
 
 /// A control-plane component.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]

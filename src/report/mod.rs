@@ -18,8 +18,8 @@ use serde::Serialize;
 use crate::drift::BaselineSummary;
 use crate::engine::{Category, Finding, RuleResult, Severity, Status};
 use crate::exception::{ExceptedFinding, ExceptionOutcome};
-use crate::facts::{ClusterFacts, Facts};
-use crate::inventory::{Duplicate, Skipped};
+use crate::facts::{ClusterFacts, Collection, CollectionVisitor, Facts, Item};
+use crate::inventory::{Availability, Duplicate, Skipped};
 use crate::score::Score;
 
 /// Version of the report layout. 2: `score.overall` and `score.grade` may be `null`
@@ -289,19 +289,23 @@ impl Report {
     }
 }
 
+/// Every collection and its availability, sorted by name.
 fn collections(facts: &Facts) -> Vec<CollectionInfo> {
-    let document = serde_json::to_value(facts).expect("facts serialize: plain data, string keys");
-    document
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(_, entry)| entry.get("items").is_some())
-        .map(|(name, entry)| CollectionInfo {
-            name: name.clone(),
-            status: entry.get("status").and_then(serde_json::Value::as_str).unwrap_or("collected").to_owned(),
-            reason: entry.get("reason").and_then(serde_json::Value::as_str).map(str::to_owned),
-        })
-        .collect()
+    struct Gather(Vec<CollectionInfo>);
+    impl CollectionVisitor<'_> for Gather {
+        fn visit<T: Item>(&mut self, name: &'static str, collection: &Collection<T>) {
+            let (status, reason) = match &collection.availability {
+                Availability::Collected => ("collected", None),
+                Availability::NotCollected { reason } => ("notCollected", Some(reason.clone())),
+                Availability::NotApplicable { reason } => ("notApplicable", Some(reason.clone())),
+            };
+            self.0.push(CollectionInfo { name: name.to_owned(), status: status.to_owned(), reason });
+        }
+    }
+    let mut gather = Gather(Vec::new());
+    facts.visit_collections(&mut gather);
+    gather.0.sort_by(|a, b| a.name.cmp(&b.name));
+    gather.0
 }
 
 /// `text` made safe for a terminal: control characters (other than newline), DEL, C1
