@@ -19,12 +19,10 @@ pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
     let workloads_available = &inventory.workloads.availability;
     let roots = fold_owned_workloads(&inventory.workloads.items);
     let membership = Membership::new(inventory);
-    // Budgets only select pods of their own namespace: matching within it keeps this
-    // linear in the cluster, not workloads × budgets.
-    let pdbs_by_namespace = by_namespace(&inventory.pdbs.items, |pdb| &pdb.meta);
+    let budgets = Budgets::match_once(&inventory.pdbs.items, &roots);
     let components = components(&roots, &membership);
     let workload_facts: Vec<WorkloadFact> =
-        roots.iter().map(|root| workload_fact(root, &pdbs_by_namespace, &membership)).collect();
+        roots.iter().zip(&budgets.of_root).map(|(root, budgets)| workload_fact(root, budgets, &membership)).collect();
     let containers = containers(&roots, &membership);
     let images = images(&roots, &containers);
     let rbac_available =
@@ -95,7 +93,7 @@ pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
         services: Collection::new(inventory.services.availability.clone(), services(inventory)),
         pdbs: Collection::new(
             Availability::combine([&inventory.pdbs.availability, workloads_available]),
-            pdbs(&inventory.pdbs.items, &roots),
+            pdbs(&inventory.pdbs.items, &roots, &budgets),
         ),
         apiserver_endpoints: Collection::new(
             inventory.apiserver_endpoints.availability.clone(),
@@ -326,16 +324,7 @@ fn selector_matches(pdb: &Pdb, labels: &BTreeMap<String, String>) -> bool {
     pdb.selector.as_ref().is_some_and(|selector| selector.matches(labels))
 }
 
-/// Items grouped by namespace, in input order.
-fn by_namespace<'a, T>(items: &'a [T], meta: impl Fn(&'a T) -> &'a Meta) -> BTreeMap<Option<&'a str>, Vec<&'a T>> {
-    let mut index: BTreeMap<Option<&str>, Vec<&T>> = BTreeMap::new();
-    for item in items {
-        index.entry(meta(item).namespace.as_deref()).or_default().push(item);
-    }
-    index
-}
-
-fn workload_fact(root: &Root<'_>, pdbs: &BTreeMap<Option<&str>, Vec<&Pdb>>, membership: &Membership) -> WorkloadFact {
+fn workload_fact(root: &Root<'_>, budgets: &[&Pdb], membership: &Membership) -> WorkloadFact {
     let workload = root.workload;
     let meta = &workload.meta;
     let pod = &workload.pod;
@@ -373,13 +362,11 @@ fn workload_fact(root: &Root<'_>, pdbs: &BTreeMap<Option<&str>, Vec<&Pdb>>, memb
             && meta.kind != "Pod"
             && (dns_label || matches!(meta.name.as_str(), "coredns" | "kube-dns")),
         addon: addon_of(workload),
-        disruption_budgets: pdbs
-            .get(&meta.namespace.as_deref())
-            .into_iter()
-            .flatten()
-            .filter(|pdb| meta.kind != "Pod" && selector_matches(pdb, &pod.labels))
-            .map(|pdb| pdb.meta.name.clone())
-            .collect(),
+        disruption_budgets: if meta.kind == "Pod" {
+            Vec::new()
+        } else {
+            budgets.iter().map(|pdb| pdb.meta.name.clone()).collect()
+        },
     }
 }
 
@@ -647,23 +634,71 @@ fn services(inventory: &Inventory) -> Vec<ServiceFact> {
         .collect()
 }
 
-fn pdbs(pdbs: &[Pdb], roots: &[Root<'_>]) -> Vec<PdbFact> {
-    let roots_by_namespace = by_namespace(roots, |root| &root.workload.meta);
+fn pdbs(pdbs: &[Pdb], roots: &[Root<'_>], budgets: &Budgets<'_>) -> Vec<PdbFact> {
     pdbs.iter()
-        .map(|pdb| PdbFact {
+        .zip(&budgets.of_pdb)
+        .map(|(pdb, selected)| PdbFact {
             subject: subject_of(&pdb.meta),
             location: pdb.meta.location.clone(),
             min_available: pdb.min_available.clone(),
             max_unavailable: pdb.max_unavailable.clone(),
-            workloads: roots_by_namespace
-                .get(&pdb.meta.namespace.as_deref())
-                .into_iter()
-                .flatten()
-                .filter(|root| selector_matches(pdb, &root.workload.pod.labels))
-                .map(|root| reference(&root.workload.meta))
-                .collect(),
+            workloads: selected.iter().map(|index| reference(&roots[*index].workload.meta)).collect(),
         })
         .collect()
+}
+
+/// Which workloads each disruption budget selects, matched once for both directions.
+struct Budgets<'a> {
+    /// Per root, in order: the budgets selecting its pods.
+    of_root: Vec<Vec<&'a Pdb>>,
+    /// Per budget, in order: the roots it selects, by index.
+    of_pdb: Vec<Vec<usize>>,
+}
+
+impl<'a> Budgets<'a> {
+    /// A budget only selects pods of its own namespace, and a selector that requires a
+    /// label value only the workloads carrying it: both are looked up, so matching stays
+    /// linear in the cluster rather than workloads × budgets.
+    fn match_once(pdbs: &'a [Pdb], roots: &[Root<'_>]) -> Self {
+        let mut by_label: BTreeMap<(Option<&str>, &str, &str), Vec<usize>> = BTreeMap::new();
+        let mut by_namespace: BTreeMap<Option<&str>, Vec<usize>> = BTreeMap::new();
+        for (index, root) in roots.iter().enumerate() {
+            let namespace = root.workload.meta.namespace.as_deref();
+            by_namespace.entry(namespace).or_default().push(index);
+            for (key, value) in &root.workload.pod.labels {
+                by_label.entry((namespace, key, value)).or_default().push(index);
+            }
+        }
+        let mut of_root = vec![Vec::new(); roots.len()];
+        let mut of_pdb = Vec::with_capacity(pdbs.len());
+        for pdb in pdbs {
+            let namespace = pdb.meta.namespace.as_deref();
+            let required = required_label(pdb);
+            let candidates = match &required {
+                Some((key, value)) => by_label.get(&(namespace, key.as_str(), value.as_str())),
+                None => by_namespace.get(&namespace),
+            };
+            let selected: Vec<usize> = candidates
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|index| selector_matches(pdb, &roots[*index].workload.pod.labels))
+                .collect();
+            for index in &selected {
+                of_root[*index].push(pdb);
+            }
+            of_pdb.push(selected);
+        }
+        Self { of_root, of_pdb }
+    }
+}
+
+/// A `key=value` the selector requires, if any: only workloads with it can match.
+fn required_label(pdb: &Pdb) -> Option<(String, String)> {
+    pdb.selector.clone()?.into_iter().find_map(|expression| match expression {
+        kube::core::Expression::Equal(key, value) => Some((key, value)),
+        _ => None,
+    })
 }
 
 fn apiserver_endpoints(slices: &[crate::inventory::EndpointSlice]) -> Vec<ApiserverEndpointFact> {

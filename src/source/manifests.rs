@@ -5,11 +5,15 @@
 //! and line and counts once. Documents that are not Kubernetes objects (no `apiVersion`
 //! or `kind`, e.g. a Helm `values.yaml`) and kinds the facts do not use are skipped and
 //! listed with their place; malformed YAML is an error, never a skip.
+//!
+//! Texts are split at their document markers and the documents parsed on every core;
+//! objects are added in input order, so results do not depend on the threads.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
 use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
@@ -31,24 +35,69 @@ pub const DEFAULT_MAX_INPUT_BYTES: u64 = 512 * 1024 * 1024;
 pub fn read(paths: &[PathBuf], max_bytes: u64) -> Result<Inventory, SourceError> {
     let mut reader = Reader::default();
     reader.inventory.cluster = ClusterInfo { name: "manifests".into(), ..ClusterInfo::default() };
+    // Texts are parsed a batch at a time, the documents of all its files on every core,
+    // and added in the order they were read; a batch is freed before the next is read.
+    let mut batch = Batch::default();
     for path in paths {
         if path.as_os_str() == STDIN {
-            let text = super::read_limited(std::io::stdin().lock(), STDIN_NAME, max_bytes)?;
-            reader.read_text(STDIN_NAME, &text)?;
+            let text = super::read_limited(std::io::stdin().lock(), STDIN_NAME, max_bytes);
+            batch.push(&mut reader, STDIN_NAME.to_owned(), text)?;
             continue;
         }
-        for file in files_under(path)? {
-            let text = super::read_regular_file(&file, max_bytes)?;
-            reader.read_text(&file.display().to_string(), &text)?;
+        let files = files_under(path);
+        for file in batch.settle(&mut reader, files)? {
+            let text = super::read_regular_file(&file, max_bytes);
+            batch.push(&mut reader, file.display().to_string(), text)?;
         }
     }
+    batch.flush(&mut reader)?;
     Ok(reader.finish())
+}
+
+/// Texts read but not yet parsed.
+#[derive(Default)]
+struct Batch {
+    texts: Vec<(String, String)>,
+    bytes: usize,
+}
+
+impl Batch {
+    /// Parse once this much text is waiting: enough documents to keep every core busy.
+    const BYTES: usize = 8 << 20;
+
+    /// Adds a text, or — when reading it failed — parses what is waiting first, so that
+    /// errors come in the order of the inputs.
+    fn push(
+        &mut self,
+        reader: &mut Reader,
+        file: String,
+        text: Result<String, SourceError>,
+    ) -> Result<(), SourceError> {
+        let text = self.settle(reader, text)?;
+        self.bytes += text.len();
+        self.texts.push((file, text));
+        if self.bytes >= Self::BYTES { self.flush(reader) } else { Ok(()) }
+    }
+
+    /// `result`, after the waiting texts are parsed if it is an error.
+    fn settle<T>(&mut self, reader: &mut Reader, result: Result<T, SourceError>) -> Result<T, SourceError> {
+        if result.is_err() {
+            self.flush(reader)?;
+        }
+        result
+    }
+
+    fn flush(&mut self, reader: &mut Reader) -> Result<(), SourceError> {
+        let texts = std::mem::take(&mut self.texts);
+        self.bytes = 0;
+        reader.read_texts(&texts)
+    }
 }
 
 /// Reads one manifest text on its own, as a whole source (for tests and fixtures).
 pub fn read_str(file: &str, text: &str) -> Result<Inventory, SourceError> {
     let mut reader = Reader::default();
-    reader.read_text(file, text)?;
+    reader.read_texts(&[(file.to_owned(), text.to_owned())])?;
     Ok(reader.finish())
 }
 
@@ -71,6 +120,9 @@ fn files_under(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
     Ok(files)
 }
 
+/// Documents parsed in parallel before their objects are added.
+const WINDOW: usize = 1024;
+
 /// Gathers the objects of every document read, once each.
 #[derive(Default)]
 struct Reader {
@@ -81,97 +133,175 @@ struct Reader {
 }
 
 impl Reader {
-    /// Parses one file's text and adds its objects to the inventory.
-    fn read_text(&mut self, file: &str, text: &str) -> Result<(), SourceError> {
-        let malformed = |error: &serde_saphyr::Error| {
-            let problem = crate::yaml::describe(error);
-            SourceError::Malformed {
-                file: file.to_owned(),
-                line: problem.line,
-                column: problem.column,
-                reason: problem.reason,
+    /// Parses the documents of `texts` (`(file, text)` pairs) on every core and adds
+    /// their objects in input order; the first error in input order is returned.
+    fn read_texts(&mut self, texts: &[(String, String)]) -> Result<(), SourceError> {
+        let documents: Vec<(&str, Document<'_>)> = texts
+            .iter()
+            .flat_map(|(file, text)| documents(text).into_iter().map(move |document| (file.as_str(), document)))
+            .collect();
+        // A window at a time, so that only a window's projections wait to be added.
+        for window in documents.chunks(WINDOW) {
+            let read: Vec<Result<Vec<Read>, SourceError>> =
+                window.par_iter().map(|(file, document)| read_document(file, document)).collect();
+            for entries in read {
+                for entry in entries? {
+                    self.add(entry);
+                }
             }
-        };
-        // Where each `items[]` entry of a list starts takes a pass of its own, which keeps
-        // only line numbers; a text without the word `List` can hold no list.
-        let item_lines: Vec<ItemLines> = if text.contains("List") {
-            serde_saphyr::from_multiple_with_options(text, crate::yaml::manifest_options())
-                .map_err(|error| malformed(&error))?
-        } else {
-            Vec::new()
-        };
-        // Documents are parsed, projected and dropped one at a time: memory holds one
-        // document and the compact inventory, never the whole file's documents.
-        let mut input = text.as_bytes();
-        let documents = serde_saphyr::read_with_options::<_, Spanned<serde_json::Value>>(
-            &mut input,
-            crate::yaml::manifest_options(),
-        );
-        for (index, document) in documents.enumerate() {
-            let document = document.map_err(|error| malformed(&error))?;
-            let line = saturate(document.referenced.line());
-            let lines = item_lines.get(index).map_or(&[][..], |lines| lines.0.as_slice());
-            self.add_document(file, line, document.value, lines)?;
         }
         Ok(())
     }
 
-    /// Adds one document: an object, or every item of a list (lists nest).
-    fn add_document(
-        &mut self,
-        file: &str,
-        line: u32,
-        mut document: serde_json::Value,
-        item_lines: &[ItemLine],
-    ) -> Result<(), SourceError> {
-        let location = Location { file: file.to_owned(), line };
-        if is_list(&document) {
-            // Items are moved out one by one and projected: each is freed once read.
-            let items = match document.get_mut("items").map(serde_json::Value::take) {
-                Some(serde_json::Value::Array(items)) => items,
-                _ => Vec::new(),
-            };
-            for (position, item) in items.into_iter().enumerate() {
-                let (item_line, nested) =
-                    item_lines.get(position).map_or((line, &[][..]), |entry| (entry.line, entry.items.as_slice()));
-                self.add_document(file, item_line, item, nested)?;
-            }
-            return Ok(());
-        }
-        let text = |key: &str| document.get(key).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
-        let (api_version, kind) = (text("apiVersion"), text("kind"));
-        if api_version.is_empty() || kind.is_empty() {
-            self.skip(location, "not a Kubernetes object (no apiVersion or kind)".into());
-            return Ok(());
-        }
-        let projected = project_object(document, Some(&location)).map_err(|error| SourceError::InvalidObject {
-            file: file.to_owned(),
-            line,
-            reason: error.to_string(),
-        })?;
-        let Some(projected) = projected else {
-            self.skip(location, format!("{api_version} {kind} is not a kind seaworthy reads"));
-            return Ok(());
+    /// Adds one object, once, or one skipped document.
+    fn add(&mut self, entry: Read) {
+        let (projected, location) = match entry {
+            Read::Skipped(skipped) => return self.inventory.skipped.push(skipped),
+            Read::Object(projected, location) => (*projected, location),
         };
         let identity = projected.meta().identity();
         if let Some(first) = self.first_read.get(&identity) {
             self.inventory.duplicates.push(Duplicate { object: identity, first: first.clone(), again: location });
-            return Ok(());
+            return;
         }
         self.first_read.insert(identity, location);
         self.kinds_seen.note(&projected);
         self.inventory.add(projected);
-        Ok(())
-    }
-
-    fn skip(&mut self, location: Location, reason: String) {
-        self.inventory.skipped.push(Skipped { location, reason });
     }
 
     fn finish(mut self) -> Inventory {
         self.kinds_seen.mark(&mut self.inventory);
         self.inventory
     }
+}
+
+/// What a document held: an object, or a place that was skipped.
+enum Read {
+    /// Boxed: a projection is ten times the size of a skip.
+    Object(Box<Projected>, Location),
+    Skipped(Skipped),
+}
+
+/// A part of a text that the YAML parser can read on its own, and the line it starts on.
+struct Document<'t> {
+    first_line: u32,
+    text: &'t str,
+}
+
+impl Document<'_> {
+    /// A line of this part as a line of the whole text (0, "unknown", stays 0).
+    fn line(&self, line: u32) -> u32 {
+        if line == 0 { 0 } else { line.saturating_add(self.first_line - 1) }
+    }
+}
+
+/// Splits a text where a document starts: a line that is `---`, alone or followed by a
+/// blank. YAML forbids such a line inside any scalar or collection, so each part parses
+/// on its own as it would in the whole text (anchors do not cross documents). A text
+/// with directives (`%YAML`) or document-end markers (`...`) stays whole.
+fn documents(text: &str) -> Vec<Document<'_>> {
+    let at_line_start = |marker: &str| text.starts_with(marker) || text.contains(&format!("\n{marker}"));
+    let mut starts = vec![0];
+    if !at_line_start("%") && !at_line_start("...") {
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            if offset > 0 && is_document_start(line) {
+                starts.push(offset);
+            }
+            offset += line.len();
+        }
+    }
+    let mut first_line = 1_u32;
+    let mut parts = Vec::with_capacity(starts.len());
+    for (index, start) in starts.iter().enumerate() {
+        let end = starts.get(index + 1).copied().unwrap_or(text.len());
+        let part = &text[*start..end];
+        parts.push(Document { first_line, text: part });
+        first_line = first_line.saturating_add(saturate(part.matches('\n').count() as u64));
+    }
+    parts
+}
+
+fn is_document_start(line: &str) -> bool {
+    line.strip_prefix("---").is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']))
+}
+
+/// Parses one part of a file into what it holds, in order: objects with their places,
+/// and skipped documents. Pure, so that parts are read on any thread.
+fn read_document(file: &str, document: &Document<'_>) -> Result<Vec<Read>, SourceError> {
+    let malformed = |error: &serde_saphyr::Error| {
+        let problem = crate::yaml::describe(error);
+        SourceError::Malformed {
+            file: file.to_owned(),
+            line: document.line(problem.line),
+            column: problem.column,
+            reason: problem.reason,
+        }
+    };
+    // Where each `items[]` entry of a list starts takes a pass of its own, which keeps
+    // only line numbers; a text without the word `List` can hold no list.
+    let item_lines: Vec<ItemLines> = if document.text.contains("List") {
+        serde_saphyr::from_multiple_with_options(document.text, crate::yaml::manifest_options())
+            .map_err(|error| malformed(&error))?
+    } else {
+        Vec::new()
+    };
+    // Documents are parsed, projected and dropped one at a time: memory holds one
+    // document and the compact projections, never the text's documents.
+    let mut input = document.text.as_bytes();
+    let parsed =
+        serde_saphyr::read_with_options::<_, Spanned<serde_json::Value>>(&mut input, crate::yaml::manifest_options());
+    let mut read = Vec::new();
+    for (index, value) in parsed.enumerate() {
+        let value = value.map_err(|error| malformed(&error))?;
+        let line = document.line(saturate(value.referenced.line()));
+        let lines = item_lines.get(index).map_or(&[][..], |lines| lines.0.as_slice());
+        expand(file, line, value.value, lines, document, &mut read)?;
+    }
+    Ok(read)
+}
+
+/// One parsed document: an object, or every item of a list (lists nest).
+fn expand(
+    file: &str,
+    line: u32,
+    mut value: serde_json::Value,
+    item_lines: &[ItemLine],
+    document: &Document<'_>,
+    read: &mut Vec<Read>,
+) -> Result<(), SourceError> {
+    let location = Location { file: file.to_owned(), line };
+    if is_list(&value) {
+        // Items are moved out one by one and projected: each is freed once read.
+        let items = match value.get_mut("items").map(serde_json::Value::take) {
+            Some(serde_json::Value::Array(items)) => items,
+            _ => Vec::new(),
+        };
+        for (position, item) in items.into_iter().enumerate() {
+            let (item_line, nested) = item_lines
+                .get(position)
+                .map_or((line, &[][..]), |entry| (document.line(entry.line), entry.items.as_slice()));
+            expand(file, item_line, item, nested, document, read)?;
+        }
+        return Ok(());
+    }
+    let text = |key: &str| value.get(key).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+    let (api_version, kind) = (text("apiVersion"), text("kind"));
+    let skip = |reason: String| Read::Skipped(Skipped { location: location.clone(), reason });
+    if api_version.is_empty() || kind.is_empty() {
+        read.push(skip("not a Kubernetes object (no apiVersion or kind)".into()));
+        return Ok(());
+    }
+    let projected = project_object(value, Some(&location)).map_err(|error| SourceError::InvalidObject {
+        file: file.to_owned(),
+        line,
+        reason: error.to_string(),
+    })?;
+    read.push(match projected {
+        Some(projected) => Read::Object(Box::new(projected), location),
+        None => skip(format!("{api_version} {kind} is not a kind seaworthy reads")),
+    });
+    Ok(())
 }
 
 /// `List` (what `kubectl get -o json` writes) and every typed `*List` kind.
@@ -438,5 +568,55 @@ mod tests {
         // Same name in another namespace: two objects.
         let other = document.replace("namespace: x", "namespace: other");
         assert_eq!(inventory_of(&format!("{document}---\n{other}")).expect("valid").service_accounts.items.len(), 2);
+    }
+
+    /// Reads a text as one part, the way it was read before texts were split.
+    fn read_whole(text: &str) -> Result<Inventory, SourceError> {
+        let mut reader = Reader::default();
+        for entry in read_document("test.yaml", &Document { first_line: 1, text })? {
+            reader.add(entry);
+        }
+        Ok(reader.finish())
+    }
+
+    #[test]
+    fn a_text_split_at_its_documents_reads_as_it_does_whole() {
+        let account =
+            |name: &str| format!("apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {name}, namespace: x}}\n");
+        let texts = [
+            format!("# header\n\n---\n{}---\n\n{}", account("a"), account("b")),
+            format!("{}---\n---\n--- \n{}", account("a"), account("b")),
+            format!("---\r\n{}", account("a").replace('\n', "\r\n")),
+            format!("{}--- {{apiVersion: v1, kind: Namespace, metadata: {{name: x}}}}\n", account("a")),
+            // `---` indented, inside a block scalar: not a document start.
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata:\n  x: |\n    a\n    ---\n    b\n---\n{}",
+                account("a")
+            ),
+            // Directives and `...` keep the text whole.
+            format!("%YAML 1.2\n---\n{}...\n---\n{}", account("a"), account("b")),
+            format!(
+                "---\n{}---\napiVersion: v1\nkind: List\nitems:\n- {}",
+                account("a"),
+                account("b").replace('\n', "\n  ").trim_end()
+            ),
+            // A duplicate across parts, and a malformed part after a good one.
+            format!("{}---\n{}", account("a"), account("a")),
+            format!("{}---\n{}---\nmetadata: [a,\n  b: c\n", account("a"), account("b")),
+            format!(
+                "{}---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d}}\nspec: {{replicas: many}}\n",
+                account("a")
+            ),
+        ];
+        for text in &texts {
+            let split = read_str("test.yaml", text);
+            let whole = read_whole(text);
+            assert_eq!(format!("{split:?}"), format!("{whole:?}"), "{text}");
+        }
+        // The split is real: three parts, and lines count from the top of the text.
+        let parts = documents(&texts[0]);
+        assert_eq!(parts.iter().map(|part| part.first_line).collect::<Vec<_>>(), vec![1, 3, 7]);
+        let error = read_str("test.yaml", &texts[8]).expect_err("malformed").to_string();
+        assert!(error.starts_with("test.yaml:9:11:"), "{error}");
     }
 }
