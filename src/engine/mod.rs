@@ -18,6 +18,7 @@ use std::sync::{Arc, OnceLock};
 
 use cel::{Context, Env, Program, Value};
 use globset::{Glob, GlobMatcher};
+use rayon::iter::{IndexedParallelIterator, IntoParallelRefIterator, ParallelIterator};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -132,10 +133,14 @@ impl Catalog {
 
     /// Builds a catalog from `(origin, text)` pairs; ids must be unique.
     pub fn from_sources(files: &[(String, String)]) -> Result<Self, RuleError> {
+        // Rules compile independently: on every core, then checked in file order.
+        let vocabulary = vocabulary();
+        let loaded: Vec<Result<Rule, RuleError>> =
+            files.par_iter().with_min_len(8).map(|(origin, text)| rule::load(origin, text, vocabulary)).collect();
         let mut rules: Vec<Rule> = Vec::new();
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
-        for (origin, text) in files {
-            let rule = rule::load(origin, text, vocabulary())?;
+        for ((origin, _), rule) in files.iter().zip(loaded) {
+            let rule = rule?;
             if let Some(first) = seen.insert(rule.id.clone(), origin.clone()) {
                 return Err(RuleError::Duplicate { id: rule.id, first, second: origin.clone() });
             }

@@ -8,6 +8,7 @@
 //! value or function) into load errors instead of rules that pass or never fire.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use cel::common::ast::{EntryExpr, Expr, LiteralValue};
 use cel::parser::Expression;
@@ -17,13 +18,13 @@ use serde_json::Value;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Shape {
     /// An object with known fields.
-    Object(BTreeMap<String, Shape>),
+    Object(Arc<BTreeMap<String, Shape>>),
     /// A map with arbitrary string keys.
-    Map(Box<Shape>),
+    Map(Arc<Shape>),
     /// A list.
-    List(Box<Shape>),
+    List(Arc<Shape>),
     /// A string from a closed set: a Rust enum of the facts.
-    Enum(BTreeSet<String>),
+    Enum(Arc<BTreeSet<String>>),
     /// A string, number, boolean or null.
     Scalar(Scalar),
     /// Anything: not checked.
@@ -124,14 +125,14 @@ impl Vocabulary {
         let mut roots = BTreeMap::new();
         let mut items = BTreeMap::new();
         if let Shape::Object(fields) = facts {
-            for (name, shape) in fields {
+            for (name, shape) in Arc::unwrap_or_clone(fields) {
                 match shape {
                     Shape::Object(collection) if collection.contains_key("items") => {
                         let item = match collection.get("items") {
                             Some(Shape::List(item)) => (**item).clone(),
                             _ => Shape::Any,
                         };
-                        roots.insert(name.clone(), Shape::List(Box::new(item.clone())));
+                        roots.insert(name.clone(), Shape::List(Arc::new(item.clone())));
                         items.insert(name, item);
                     }
                     Shape::Scalar(_) | Shape::Enum(_) => {}
@@ -191,7 +192,7 @@ impl Converter<'_> {
             };
         }
         if let Some(values) = closed_set(schema) {
-            return Shape::Enum(values);
+            return Shape::Enum(Arc::new(values));
         }
         // Optional values and flattened enums: merge the alternatives' fields.
         let alternatives: Vec<Shape> = ["anyOf", "oneOf", "allOf"]
@@ -209,13 +210,13 @@ impl Converter<'_> {
         }
         for alternative in &alternatives {
             if let Shape::Object(more) = alternative {
-                for (name, shape) in more {
+                for (name, shape) in more.iter() {
                     fields.entry(name.clone()).or_insert_with(|| shape.clone());
                 }
             }
         }
         if !fields.is_empty() {
-            return Shape::Object(fields);
+            return Shape::Object(Arc::new(fields));
         }
         if let [only] = alternatives.as_slice() {
             return only.clone();
@@ -226,12 +227,12 @@ impl Converter<'_> {
             _ => Vec::new(),
         };
         if types.contains(&"array") {
-            return Shape::List(Box::new(schema.get("items").map_or(Shape::Any, |items| self.shape(items, depth + 1))));
+            return Shape::List(Arc::new(schema.get("items").map_or(Shape::Any, |items| self.shape(items, depth + 1))));
         }
         if types.contains(&"object") {
             return match schema.get("additionalProperties") {
-                Some(values @ Value::Object(_)) => Shape::Map(Box::new(self.shape(values, depth + 1))),
-                _ => Shape::Map(Box::new(Shape::Any)),
+                Some(values @ Value::Object(_)) => Shape::Map(Arc::new(self.shape(values, depth + 1))),
+                _ => Shape::Map(Arc::new(Shape::Any)),
             };
         }
         let kinds: BTreeSet<&str> = types.iter().copied().filter(|kind| *kind != "null").collect();
@@ -346,7 +347,7 @@ impl Walk<'_> {
                 Ok(match accumulator {
                     // `exists_one` counts, then compares: a boolean too.
                     Shape::Scalar(Scalar::Boolean | Scalar::Number) => Shape::Scalar(Scalar::Boolean),
-                    Shape::List(_) => Shape::List(Box::new(Shape::Any)),
+                    Shape::List(_) => Shape::List(Arc::new(Shape::Any)),
                     _ => Shape::Any,
                 })
             }
@@ -354,7 +355,7 @@ impl Walk<'_> {
                 for element in &list.elements {
                     self.shape_of(element)?;
                 }
-                Ok(Shape::List(Box::new(Shape::Any)))
+                Ok(Shape::List(Arc::new(Shape::Any)))
             }
             Expr::Map(map) => {
                 for entry in &map.entries {
@@ -363,7 +364,7 @@ impl Walk<'_> {
                         self.shape_of(&entry.value)?;
                     }
                 }
-                Ok(Shape::Map(Box::new(Shape::Any)))
+                Ok(Shape::Map(Arc::new(Shape::Any)))
             }
             Expr::Struct(structure) => {
                 for entry in &structure.entries {
@@ -410,7 +411,7 @@ fn result_of(name: &str) -> Result<Shape, String> {
         "string" | "lowerAscii" | "upperAscii" | "replace" | "substring" | "trim" | "charAt" | "join" | "bytes" => {
             Shape::Scalar(Scalar::Text)
         }
-        "split" => Shape::List(Box::new(Shape::Scalar(Scalar::Text))),
+        "split" => Shape::List(Arc::new(Shape::Scalar(Scalar::Text))),
         // `+` adds numbers, joins strings and concatenates lists: never a boolean.
         "_+_" => Shape::Scalar(Scalar::Unknown),
         name if name.starts_with('_') || name.starts_with('@') || FUNCTIONS.contains(&name) => Shape::Any,
