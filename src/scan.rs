@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use jiff::Timestamp;
 
 use crate::config::{Config, ConfigError, RuleInputs};
-use crate::engine::{self, Catalog, RuleError};
+use crate::engine::{self, Catalog, Drafts, RuleError};
 use crate::exception::{self, ExceptionError};
 use crate::facts::wire::{self, Probing};
 use crate::facts::{self, Facts, SourceKind};
@@ -153,12 +153,13 @@ pub fn load_catalog(
     select: &[String],
     ignore: &[String],
 ) -> Result<Catalog, ScanError> {
-    let mut catalog = Catalog::load(true, rule_dirs)?;
-    let ids: Vec<&str> = catalog.rules.iter().map(|rule| rule.id.as_str()).collect();
-    exception::validate(&config.exceptions, &ids)?;
+    let mut drafts = Drafts::read(true, rule_dirs)?;
+    exception::validate(&config.exceptions, &drafts.ids())?;
     let select: Vec<String> = config.rules.select.iter().chain(select).cloned().collect();
     let ignore: Vec<String> = config.rules.ignore.iter().chain(ignore).cloned().collect();
-    catalog.select(&select, &ignore)?;
+    drafts.select(&select, &ignore)?;
+    // Only the selected rules are compiled.
+    let mut catalog = drafts.compile()?;
     catalog.override_severities(&config.severity)?;
     Ok(catalog)
 }

@@ -325,3 +325,29 @@ fn rules_lists_at_least_35_and_explain_shows_one() {
     let output = seaworthy(&["explain", "NOPE-001"]);
     assert_eq!(code(&output), 2);
 }
+
+#[test]
+fn only_the_selected_rules_are_compiled() {
+    // A team rule whose expression does not compile (an unknown field): it is an
+    // error wherever it is part of the scan, and costs nothing when it is not.
+    let dir = scratch();
+    write(
+        dir.path(),
+        "TEAM-001.yaml",
+        "id: TEAM-001\ntitle: t\nseverity: low\ncategory: operations\neach: workloads\nrequire: it.replicaz > 1\nmessage: m\nrationale: r\nremediation: r\n",
+    );
+    let rules = dir.path().to_str().expect("UTF-8");
+    let selected = seaworthy(&["scan", "--manifests", WEAK, "--rules", rules, "--select", "POD-001", "-o", "json"]);
+    assert_eq!(code(&selected), 1, "POD-001 fails on the weak example: {}", stderr(&selected));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&selected)).expect("the JSON report parses");
+    assert_eq!(report["results"].as_array().map(Vec::len), Some(1));
+    // Control: in the selection, the same file is a load error naming its line.
+    for args in [vec!["scan", "--manifests", WEAK, "--rules", rules], vec!["rules", "--rules", rules]] {
+        let output = seaworthy(&args);
+        assert_eq!(code(&output), 2, "{args:?}: {}", stdout(&output));
+        assert_one_line_error(&stderr(&output), "TEAM-001.yaml:6: require: unknown field `replicaz`");
+    }
+    // An id the selection names must still exist, compiled or not.
+    let typo = seaworthy(&["scan", "--manifests", WEAK, "--rules", rules, "--select", "TEAM-002"]);
+    assert_one_line_error(&stderr(&typo), "--select: no rule matches `TEAM-002`");
+}

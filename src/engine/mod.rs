@@ -18,7 +18,7 @@ use std::sync::{Arc, OnceLock};
 
 use cel::{Context, Env, Program, Value};
 use globset::{Glob, GlobMatcher};
-use rayon::iter::{IndexedParallelIterator, IntoParallelRefIterator, ParallelIterator};
+use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -112,10 +112,17 @@ pub struct Catalog {
     pub rules: Vec<Rule>,
 }
 
-impl Catalog {
-    /// Loads the built-in rules (unless `builtin` is false) and every `.yaml`/`.yml`
+/// The rule files of a catalog, read and checked but not compiled: what is selected
+/// from them is compiled ([`Drafts::compile`]), so `--select IMAGE-*` compiles two rules.
+pub struct Drafts {
+    /// In file order; ids are unique.
+    drafts: Vec<rule::Draft>,
+}
+
+impl Drafts {
+    /// Reads the built-in rules (unless `builtin` is false) and every `.yaml`/`.yml`
     /// file under `dirs`.
-    pub fn load(builtin: bool, dirs: &[PathBuf]) -> Result<Self, RuleError> {
+    pub fn read(builtin: bool, dirs: &[PathBuf]) -> Result<Self, RuleError> {
         let mut files: Vec<(String, String)> = Vec::new();
         if builtin {
             files.extend(BUILTIN.iter().map(|(path, text)| ((*path).to_owned(), (*text).to_owned())));
@@ -131,23 +138,60 @@ impl Catalog {
         Self::from_sources(&files)
     }
 
+    /// Parses `(origin, text)` pairs; ids must be unique.
+    pub fn from_sources(files: &[(String, String)]) -> Result<Self, RuleError> {
+        let mut drafts: Vec<rule::Draft> = Vec::with_capacity(files.len());
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for (origin, text) in files {
+            let draft = rule::parse(origin, text)?;
+            if let Some(first) = seen.insert(draft.id().to_owned(), origin.clone()) {
+                return Err(RuleError::Duplicate { id: draft.id().to_owned(), first, second: origin.clone() });
+            }
+            drafts.push(draft);
+        }
+        Ok(Self { drafts })
+    }
+
+    /// Every rule id.
+    pub fn ids(&self) -> Vec<&str> {
+        self.drafts.iter().map(rule::Draft::id).collect()
+    }
+
+    /// Keeps the rules matching any `select` pattern (all when empty), then drops those
+    /// matching any `ignore` pattern. A pattern that matches no rule is an error: a
+    /// typo must not silently select nothing.
+    pub fn select(&mut self, select: &[String], ignore: &[String]) -> Result<(), RuleError> {
+        let ids = self.ids();
+        let select = matchers("--select", select, &ids)?;
+        let ignore = matchers("--ignore", ignore, &ids)?;
+        self.drafts.retain(|draft| {
+            (select.is_empty() || select.iter().any(|matcher| matcher.is_match(draft.id())))
+                && !ignore.iter().any(|matcher| matcher.is_match(draft.id()))
+        });
+        Ok(())
+    }
+
+    /// Compiles the rules, on every core; the first error in file order is returned.
+    pub fn compile(self) -> Result<Catalog, RuleError> {
+        let vocabulary = vocabulary();
+        let compiled: Vec<Result<Rule, RuleError>> =
+            self.drafts.into_par_iter().with_min_len(8).map(|draft| rule::compile(draft, vocabulary)).collect();
+        let mut rules = compiled.into_iter().collect::<Result<Vec<Rule>, RuleError>>()?;
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(Catalog { rules })
+    }
+}
+
+impl Catalog {
+    /// Loads and compiles the built-in rules (unless `builtin` is false) and every
+    /// `.yaml`/`.yml` file under `dirs`.
+    pub fn load(builtin: bool, dirs: &[PathBuf]) -> Result<Self, RuleError> {
+        Drafts::read(builtin, dirs)?.compile()
+    }
+
     /// Builds a catalog from `(origin, text)` pairs; ids must be unique.
     pub fn from_sources(files: &[(String, String)]) -> Result<Self, RuleError> {
-        // Rules compile independently: on every core, then checked in file order.
-        let vocabulary = vocabulary();
-        let loaded: Vec<Result<Rule, RuleError>> =
-            files.par_iter().with_min_len(8).map(|(origin, text)| rule::load(origin, text, vocabulary)).collect();
-        let mut rules: Vec<Rule> = Vec::new();
-        let mut seen: BTreeMap<String, String> = BTreeMap::new();
-        for ((origin, _), rule) in files.iter().zip(loaded) {
-            let rule = rule?;
-            if let Some(first) = seen.insert(rule.id.clone(), origin.clone()) {
-                return Err(RuleError::Duplicate { id: rule.id, first, second: origin.clone() });
-            }
-            rules.push(rule);
-        }
-        rules.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(Self { rules })
+        Drafts::from_sources(files)?.compile()
     }
 
     /// The rule with this id.
@@ -155,23 +199,11 @@ impl Catalog {
         self.rules.iter().find(|rule| rule.id == id)
     }
 
-    /// Keeps the rules matching any `select` pattern (all when empty), then drops those
-    /// matching any `ignore` pattern. A pattern that matches no rule is an error: a
-    /// typo must not silently select nothing.
-    pub fn select(&mut self, select: &[String], ignore: &[String]) -> Result<(), RuleError> {
-        let select = matchers("--select", select, &self.rules)?;
-        let ignore = matchers("--ignore", ignore, &self.rules)?;
-        self.rules.retain(|rule| {
-            (select.is_empty() || select.iter().any(|matcher| matcher.is_match(&rule.id)))
-                && !ignore.iter().any(|matcher| matcher.is_match(&rule.id))
-        });
-        Ok(())
-    }
-
     /// Applies severity overrides by rule id or glob.
     pub fn override_severities(&mut self, overrides: &BTreeMap<String, Severity>) -> Result<(), RuleError> {
         for (pattern, severity) in overrides {
-            let matcher = matcher("severity", pattern, &self.rules)?;
+            let ids: Vec<&str> = self.rules.iter().map(|rule| rule.id.as_str()).collect();
+            let matcher = matcher("severity", pattern, &ids)?;
             for rule in self.rules.iter_mut().filter(|rule| matcher.is_match(&rule.id)) {
                 rule.severity = *severity;
             }
@@ -185,21 +217,21 @@ fn rule_files(dir: &Path) -> Result<Vec<PathBuf>, RuleError> {
         .map_err(|(path, source)| RuleError::Read { path: path.display().to_string(), source })
 }
 
-fn matcher(option: &str, pattern: &str, rules: &[Rule]) -> Result<GlobMatcher, RuleError> {
+fn matcher(option: &str, pattern: &str, ids: &[&str]) -> Result<GlobMatcher, RuleError> {
     let glob = Glob::new(pattern).map_err(|error| RuleError::BadPattern {
         option: option.to_owned(),
         pattern: pattern.to_owned(),
         reason: error.kind().to_string(),
     })?;
     let matcher = glob.compile_matcher();
-    if !rules.iter().any(|rule| matcher.is_match(&rule.id)) {
+    if !ids.iter().any(|id| matcher.is_match(id)) {
         return Err(RuleError::UnknownRule { option: option.to_owned(), pattern: pattern.to_owned() });
     }
     Ok(matcher)
 }
 
-fn matchers(option: &str, patterns: &[String], rules: &[Rule]) -> Result<Vec<GlobMatcher>, RuleError> {
-    patterns.iter().map(|pattern| matcher(option, pattern, rules)).collect()
+fn matchers(option: &str, patterns: &[String], ids: &[&str]) -> Result<Vec<GlobMatcher>, RuleError> {
+    patterns.iter().map(|pattern| matcher(option, pattern, ids)).collect()
 }
 
 /// The outcome of one rule.

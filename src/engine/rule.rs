@@ -177,8 +177,22 @@ fn line_of<T>(spanned: &Spanned<T>) -> u32 {
     u32::try_from(spanned.referenced.line()).unwrap_or(u32::MAX)
 }
 
-/// Parses and validates one rule file against the facts vocabulary.
-pub fn load(origin: &str, text: &str, vocabulary: &Vocabulary) -> Result<Rule, RuleError> {
+/// A rule file read and checked, its expressions not yet compiled: selection works on
+/// these, and only the selected are compiled.
+pub struct Draft {
+    origin: String,
+    file: RuleFile,
+}
+
+impl Draft {
+    /// The rule's id.
+    pub fn id(&self) -> &str {
+        &self.file.id.value
+    }
+}
+
+/// Parses one rule file: its YAML, id and texts.
+pub fn parse(origin: &str, text: &str) -> Result<Draft, RuleError> {
     let file: RuleFile = serde_saphyr::from_str(text).map_err(|error| {
         let problem = crate::yaml::describe(&error);
         RuleError::Invalid { file: origin.to_owned(), line: problem.line, reason: problem.reason }
@@ -192,6 +206,14 @@ pub fn load(origin: &str, text: &str, vocabulary: &Vocabulary) -> Result<Rule, R
             return Err(invalid(line_of(&file.id), format!("`{field}` must not be empty")));
         }
     }
+    Ok(Draft { origin: origin.to_owned(), file })
+}
+
+/// Compiles a draft's expressions and checks them against the facts vocabulary.
+pub fn compile(draft: Draft, vocabulary: &Vocabulary) -> Result<Rule, RuleError> {
+    let Draft { origin, file } = draft;
+    let origin = origin.as_str();
+    let invalid = |line: u32, reason: String| RuleError::Invalid { file: origin.to_owned(), line, reason };
     let mut scope: BTreeMap<String, Shape> = vocabulary.roots();
     if let Some(each) = &file.each {
         let Some(item) = vocabulary.item_shape(&each.value) else {
