@@ -13,6 +13,7 @@ pub mod exception;
 pub mod facts;
 pub mod inventory;
 pub mod probe;
+pub mod progress;
 pub mod redact;
 pub mod report;
 pub mod scan;

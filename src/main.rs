@@ -196,7 +196,7 @@ fn input(
     }
     Ok(match (manifests.is_empty(), snapshot) {
         (_, Some(path)) => Input::Snapshot { path: path.to_path_buf(), max_bytes },
-        (false, None) => Input::Manifests { paths: manifests.to_vec(), max_bytes },
+        (false, None) => Input::Manifests { paths: manifests.to_vec(), max_bytes, progress },
         (true, None) => Input::Live(live_options(live, progress), probe_options(&live.probes, &config.probes)?),
     })
 }
@@ -226,8 +226,14 @@ fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
     )?;
     let (facts, source_info) = scan::read_facts(&input, clock.as_ref()).map_err(scan::ScanError::from)?;
     warn_about_input(&source_info);
-    let mut report =
-        scan::judge(&facts, source_info, &catalog, &config, clock.as_ref(), started_at, scan::new_run_id())?;
+    let mut report = scan::judge(
+        &facts,
+        source_info,
+        &catalog,
+        &config,
+        clock.as_ref(),
+        scan::Run { id: scan::new_run_id(), started_at, progress },
+    )?;
     if let Some(baseline) = &baseline {
         drift::mark(&mut report, baseline)?;
     }

@@ -15,6 +15,7 @@ use crate::facts::wire::{self, Probing};
 use crate::facts::{self, Facts, SourceKind};
 use crate::probe::run::{self, ProbeSettings};
 use crate::probe::targets::{self, ManualTarget, Ports};
+use crate::progress::Progress;
 use crate::report::{InputKind, Report, ReportParts, RuleInfo, SourceInfo};
 use crate::score::{self, Judged};
 use crate::source::live::{self, LiveOptions};
@@ -53,6 +54,8 @@ pub enum Input {
         paths: Vec<PathBuf>,
         /// The size limit of each file and of stdin.
         max_bytes: u64,
+        /// Show progress on stderr when reading takes long.
+        progress: bool,
     },
     /// A facts snapshot.
     Snapshot {
@@ -109,9 +112,9 @@ impl ScanError {
 /// Reads the input into facts; a live cluster's endpoints are probed too.
 pub fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, SourceInfo), SourceError> {
     match input {
-        Input::Manifests { paths, max_bytes } => {
+        Input::Manifests { paths, max_bytes, progress } => {
             let started = std::time::Instant::now();
-            let inventory = manifests::read(paths, *max_bytes)?;
+            let inventory = manifests::read_showing(paths, *max_bytes, &Progress::on_stderr(*progress))?;
             tracing::info!(seconds = started.elapsed().as_secs_f64(), "manifests read");
             let source = SourceInfo {
                 kind: InputKind::Manifests,
@@ -164,6 +167,16 @@ pub fn load_catalog(
     Ok(catalog)
 }
 
+/// One scan's identity and how it shows its progress.
+pub struct Run {
+    /// Unique run id ([`new_run_id`]).
+    pub id: String,
+    /// When the scan started.
+    pub started_at: Timestamp,
+    /// Show progress on stderr when judging takes long.
+    pub progress: bool,
+}
+
 /// Judges facts and assembles the report.
 pub fn judge(
     facts: &Facts,
@@ -171,11 +184,12 @@ pub fn judge(
     catalog: &Catalog,
     config: &Config,
     clock: &dyn Clock,
-    started_at: Timestamp,
-    run_id: String,
+    run: Run,
 ) -> Result<Report, ScanError> {
     let started = std::time::Instant::now();
-    let mut results = engine::evaluate(catalog, facts, &RuleInputs::from(config));
+    let progress = Progress::on_stderr(run.progress);
+    let mut results =
+        engine::evaluate_with(catalog, facts, &RuleInputs::from(config), engine::Parallelism::available(), &progress);
     tracing::info!(seconds = started.elapsed().as_secs_f64(), rules = results.len(), "rules judged");
     let today = clock.now().to_zoned(jiff::tz::TimeZone::UTC).date();
     let excepted = exception::apply(&mut results, &config.exceptions, today)?;
@@ -192,8 +206,8 @@ pub fn judge(
         .collect();
     let score = score::score(&judged, facts.object_count());
     Ok(Report::new(ReportParts {
-        run_id,
-        started_at: rfc3339(started_at),
+        run_id: run.id,
+        started_at: rfc3339(run.started_at),
         finished_at: rfc3339(clock.now()),
         source,
         facts,

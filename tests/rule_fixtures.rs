@@ -172,7 +172,7 @@ fn judge(alone: &Catalog, case: &Path, inputs: &RuleInputs) -> (Status, usize, S
         facts_case(case)
     } else {
         scan::read_facts(
-            &Input::Manifests { paths: vec![case.to_path_buf()], max_bytes: DEFAULT_MAX_INPUT_BYTES },
+            &Input::Manifests { paths: vec![case.to_path_buf()], max_bytes: DEFAULT_MAX_INPUT_BYTES, progress: false },
             &FixedClock(now()),
         )
         .unwrap_or_else(|error| panic!("{}: {error}", case.display()))

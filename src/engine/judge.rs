@@ -9,6 +9,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use cel::Context;
 use cel::common::types::CelList;
 use cel::common::value::{CowVal, Val};
@@ -21,6 +23,7 @@ use super::{Catalog, Finding, Rule, RuleCosts, RuleResult, Spent, Status, Tally,
 use crate::config::RuleInputs;
 use crate::facts::{self, Collection, CollectionVisitor, Facts, Subject};
 use crate::inventory::{Availability, Location};
+use crate::progress::Progress;
 
 /// How judging is spread over threads.
 #[derive(Clone, Copy, Debug)]
@@ -52,15 +55,17 @@ fn within<R: Send>(workers: usize, work: impl FnOnce() -> R + Send) -> R {
 
 /// Judges facts with every rule of the catalog, on every core; results in catalog order.
 pub fn evaluate(catalog: &Catalog, facts: &Facts, inputs: &RuleInputs) -> Vec<RuleResult> {
-    evaluate_with(catalog, facts, inputs, Parallelism::available())
+    evaluate_with(catalog, facts, inputs, Parallelism::available(), &Progress::on_stderr(false))
 }
 
-/// [`evaluate`] with the threads given: the results are the same for any `parallelism`.
+/// [`evaluate`] with the threads given, telling `progress` how many subjects were
+/// judged: the results are the same for any `parallelism`.
 pub fn evaluate_with(
     catalog: &Catalog,
     facts: &Facts,
     inputs: &RuleInputs,
     parallelism: Parallelism,
+    progress: &Progress,
 ) -> Vec<RuleResult> {
     let mut views = Views::default();
     facts.visit_collections(&mut views);
@@ -68,6 +73,16 @@ pub fn evaluate_with(
     let sizes = sizes(facts, &views);
     let globals = globals(catalog, facts, inputs, &views);
     let judge = Judge {
+        progress,
+        judged: AtomicUsize::new(0),
+        subjects: catalog
+            .rules
+            .iter()
+            .filter_map(|rule| rule.each.as_deref())
+            .collect::<BTreeSet<&str>>()
+            .into_iter()
+            .filter_map(|name| views.get(name).map(|view| view.items.len()))
+            .sum(),
         identity: facts.cluster.uid.clone().unwrap_or_else(|| facts.cluster.name.clone()),
         cluster_subject: Subject { kind: "Cluster".into(), name: facts.cluster.name.clone(), ..Subject::default() },
         globals: &globals,
@@ -265,6 +280,10 @@ impl Partial {
 
 /// What judging needs besides the rules and the subjects.
 struct Judge<'a> {
+    progress: &'a Progress,
+    /// Subjects judged so far, of `subjects` in all collections.
+    judged: AtomicUsize,
+    subjects: usize,
     identity: String,
     cluster_subject: Subject,
     globals: &'a BTreeMap<String, Item>,
@@ -299,6 +318,9 @@ impl Judge<'_> {
                     self.subject(plan, partial, Some(value.as_ref()), Some((items, subject)));
                 }
             }
+            let done = chunk.min(items.len() - index * chunk);
+            let judged = self.judged.fetch_add(done, Ordering::Relaxed) + done;
+            self.progress.say(format!("judging: {judged} of {} subjects", self.subjects));
             partials
         };
         // Chunks come back in order, whichever thread judged them.
@@ -439,9 +461,15 @@ mod tests {
         .expect("rules load");
         catalog.rules.extend(extra.rules);
         let inputs = RuleInputs::default();
-        let sequential = evaluate_with(&catalog, &facts, &inputs, Parallelism { workers: 1, chunk: usize::MAX });
+        let sequential = evaluate_with(
+            &catalog,
+            &facts,
+            &inputs,
+            Parallelism { workers: 1, chunk: usize::MAX },
+            &Progress::on_stderr(false),
+        );
         for parallelism in [Parallelism { workers: 2, chunk: 256 }, Parallelism { workers: 4, chunk: 7 }] {
-            let parallel = evaluate_with(&catalog, &facts, &inputs, parallelism);
+            let parallel = evaluate_with(&catalog, &facts, &inputs, parallelism, &Progress::on_stderr(false));
             assert_eq!(shown(&parallel), shown(&sequential), "{parallelism:?}");
         }
         // The comparison is not vacuous: findings, errors, unknowns and a budget stop.

@@ -20,6 +20,7 @@ use serde_saphyr::Spanned;
 
 use super::SourceError;
 use crate::inventory::{Availability, ClusterInfo, Duplicate, Inventory, Location, Projected, Skipped, project_object};
+use crate::progress::Progress;
 
 /// The name `-` stands for standard input.
 pub const STDIN: &str = "-";
@@ -33,7 +34,12 @@ pub const DEFAULT_MAX_INPUT_BYTES: u64 = 512 * 1024 * 1024;
 /// files, directories and stdin are read: a device, FIFO or socket is refused at once,
 /// also inside a directory, and no input may exceed `max_bytes`.
 pub fn read(paths: &[PathBuf], max_bytes: u64) -> Result<Inventory, SourceError> {
-    let mut reader = Reader::default();
+    read_showing(paths, max_bytes, &Progress::on_stderr(false))
+}
+
+/// [`read`], telling `progress` how many documents were read.
+pub fn read_showing(paths: &[PathBuf], max_bytes: u64, progress: &Progress) -> Result<Inventory, SourceError> {
+    let mut reader = Reader { progress: Some(progress), ..Reader::default() };
     reader.inventory.cluster = ClusterInfo { name: "manifests".into(), ..ClusterInfo::default() };
     // Texts are parsed a batch at a time, the documents of all its files on every core,
     // and added in the order they were read; a batch is freed before the next is read.
@@ -69,7 +75,7 @@ impl Batch {
     /// errors come in the order of the inputs.
     fn push(
         &mut self,
-        reader: &mut Reader,
+        reader: &mut Reader<'_>,
         file: String,
         text: Result<String, SourceError>,
     ) -> Result<(), SourceError> {
@@ -80,14 +86,14 @@ impl Batch {
     }
 
     /// `result`, after the waiting texts are parsed if it is an error.
-    fn settle<T>(&mut self, reader: &mut Reader, result: Result<T, SourceError>) -> Result<T, SourceError> {
+    fn settle<T>(&mut self, reader: &mut Reader<'_>, result: Result<T, SourceError>) -> Result<T, SourceError> {
         if result.is_err() {
             self.flush(reader)?;
         }
         result
     }
 
-    fn flush(&mut self, reader: &mut Reader) -> Result<(), SourceError> {
+    fn flush(&mut self, reader: &mut Reader<'_>) -> Result<(), SourceError> {
         let texts = std::mem::take(&mut self.texts);
         self.bytes = 0;
         reader.read_texts(&texts)
@@ -125,14 +131,17 @@ const WINDOW: usize = 1024;
 
 /// Gathers the objects of every document read, once each.
 #[derive(Default)]
-struct Reader {
+struct Reader<'p> {
+    /// Told the number of documents read.
+    progress: Option<&'p Progress>,
+    documents_read: usize,
     inventory: Inventory,
     kinds_seen: KindsSeen,
     /// Where each object was first read, by [`Meta::identity`].
     first_read: BTreeMap<String, Location>,
 }
 
-impl Reader {
+impl Reader<'_> {
     /// Parses the documents of `texts` (`(file, text)` pairs) on every core and adds
     /// their objects in input order; the first error in input order is returned.
     fn read_texts(&mut self, texts: &[(String, String)]) -> Result<(), SourceError> {
@@ -148,6 +157,10 @@ impl Reader {
                 for entry in entries? {
                     self.add(entry);
                 }
+            }
+            self.documents_read += window.len();
+            if let Some(progress) = self.progress {
+                progress.say(format!("reading manifests: {} documents", self.documents_read));
             }
         }
         Ok(())
