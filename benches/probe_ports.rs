@@ -1,22 +1,28 @@
-//! Probe throughput with the default settings (64 in flight, 2 s connect and 5 s
-//! request timeouts): 1,000 open loopback ports that answer HTTP and 1,000 closed
-//! ones, probed as cAdvisor targets (one GET each). Prints the time, the outcomes and
-//! the process's peak RSS (VmHWM, which includes the 1,000 listeners).
+//! Probe throughput with the default settings (256 in flight, 2 s connect and 5 s
+//! request timeouts), two runs:
+//! - 1,000 open loopback ports that answer HTTP and 1,000 closed ones, probed as
+//!   cAdvisor targets (one GET each);
+//! - 2,000 kubelet endpoints (two requests each) of which 200 (10 %) accept and never
+//!   answer: none may pass, and the run must finish in under 10 s.
 //!
-//! Goal: under 10 s on a 2-core machine. Run with `cargo bench --bench probe_ports`.
+//! Prints the time, the outcomes and the process's peak RSS (VmHWM, which includes the
+//! listeners). Run with `cargo bench --bench probe_ports`.
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
+use seaworthy::probe::Outcome;
 use seaworthy::probe::run::{self, ProbeSettings};
 use seaworthy::probe::targets::{Target, TargetKind};
-use seaworthy::probe::{Outcome, Timeouts};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const PORTS: usize = 1_000;
 const OPEN_IP: Ipv4Addr = Ipv4Addr::new(127, 77, 1, 1);
 /// Nothing listens on this address: every port refuses.
 const CLOSED_IP: Ipv4Addr = Ipv4Addr::new(127, 77, 2, 1);
+/// Listeners here accept and never answer.
+const HUNG_IP: Ipv4Addr = Ipv4Addr::new(127, 77, 3, 1);
+const HUNG: usize = 200;
 
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -26,11 +32,12 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// Starts `PORTS` listeners answering every request with a tiny 200; returns their ports.
-fn open_ports() -> Vec<u16> {
-    let listeners: Vec<std::net::TcpListener> = (0..PORTS)
+/// Starts `count` listeners on `ip` answering every request with a tiny 200 (or, when
+/// `answer` is false, accepting and never answering); returns their ports.
+fn listen(ip: Ipv4Addr, count: usize, answer: bool) -> Vec<u16> {
+    let listeners: Vec<std::net::TcpListener> = (0..count)
         .map(|_| {
-            let listener = std::net::TcpListener::bind((OPEN_IP, 0)).expect("bind a loopback port");
+            let listener = std::net::TcpListener::bind((ip, 0)).expect("bind a loopback port");
             listener.set_nonblocking(true).expect("non-blocking");
             listener
         })
@@ -46,7 +53,11 @@ fn open_ports() -> Vec<u16> {
                         tokio::spawn(async move {
                             let mut request = [0_u8; 1024];
                             let _ = stream.read(&mut request).await;
-                            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
+                            if answer {
+                                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
+                            } else {
+                                std::future::pending::<()>().await;
+                            }
                         });
                     }
                 });
@@ -59,28 +70,49 @@ fn open_ports() -> Vec<u16> {
 
 #[allow(clippy::print_stdout)] // A benchmark prints its figures.
 fn main() {
-    let open = open_ports();
-    let target = |ip: Ipv4Addr, port: u16| Target {
-        kind: TargetKind::Cadvisor,
+    let target = |kind: TargetKind, ip: Ipv4Addr, port: u16| Target {
+        kind,
         host: ip.to_string(),
         port,
         origin: "benchmark".into(),
     };
-    let mut targets: Vec<Target> = open.iter().map(|port| target(OPEN_IP, *port)).collect();
-    targets.extend((0..PORTS).map(|index| target(CLOSED_IP, 20_000 + u16::try_from(index).expect("a port"))));
-    let settings = ProbeSettings {
-        timeouts: Timeouts { connect: Duration::from_secs(2), request: Duration::from_secs(5) },
-        concurrency: 64,
-    };
+    let settings = ProbeSettings::default();
+    let open = listen(OPEN_IP, PORTS, true);
+    let mut targets: Vec<Target> = open.iter().map(|port| target(TargetKind::Cadvisor, OPEN_IP, *port)).collect();
+    targets.extend(
+        (0..PORTS).map(|index| target(TargetKind::Cadvisor, CLOSED_IP, 20_000 + u16::try_from(index).expect("a port"))),
+    );
     let started = Instant::now();
     let probed = run::run(&targets, settings);
     let elapsed = started.elapsed();
-    let count = |wanted: Outcome| {
+    let count = |probed: &[run::Probed], wanted: Outcome| {
         probed.iter().filter(|probed| probed.checks.iter().all(|check| check.evidence.outcome == wanted)).count()
     };
-    let (opened, closed) = (count(Outcome::Open), count(Outcome::Closed));
-    println!("probe_ports: {} targets ({PORTS} open, {PORTS} closed) with 64 in flight", targets.len());
+    let (opened, closed) = (count(&probed, Outcome::Open), count(&probed, Outcome::Closed));
+    println!(
+        "probe_ports: {} targets ({PORTS} open, {PORTS} closed) with {} in flight",
+        targets.len(),
+        settings.concurrency
+    );
     println!("probe_ports: {opened} open, {closed} closed, {} other", targets.len() - opened - closed);
     println!("probe_ports: {:.2} s, peak RSS {:.1} MiB", elapsed.as_secs_f64(), peak_rss_kib() as f64 / 1024.0);
     assert_eq!((opened, closed), (PORTS, PORTS), "every port is judged for what it is");
+
+    // 2,000 kubelets, 10 % of them hung.
+    let answering = listen(OPEN_IP, 2 * PORTS - HUNG, true);
+    let hung = listen(HUNG_IP, HUNG, false);
+    let mut kubelets: Vec<Target> = answering.iter().map(|port| target(TargetKind::Kubelet, OPEN_IP, *port)).collect();
+    kubelets.extend(hung.iter().map(|port| target(TargetKind::Kubelet, HUNG_IP, *port)));
+    let started = Instant::now();
+    let probed = run::run(&kubelets, settings);
+    let elapsed = started.elapsed();
+    let hung_probed = &probed[answering.len()..];
+    let inconclusive = count(hung_probed, Outcome::Inconclusive);
+    println!(
+        "probe_ports: {} kubelets, {HUNG} of them hung: {:.2} s; hung ones inconclusive: {inconclusive} of {HUNG}",
+        kubelets.len(),
+        elapsed.as_secs_f64()
+    );
+    assert_eq!(inconclusive, HUNG, "no hung endpoint passes or closes");
+    assert!(elapsed < Duration::from_secs(10), "2,000 endpoints with 10 % hung take under 10 s");
 }

@@ -78,7 +78,7 @@ pub struct LiveArgs {
     /// Timeout of one request (e.g. 30s, 1m).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
     pub request_timeout: Duration,
-    /// Timeout of the whole collection.
+    /// Timeout of the whole scan: collection, then probes with what is left.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
     pub timeout: Duration,
     /// Stop with an error when one list returns more objects than this.
@@ -107,7 +107,7 @@ pub struct ProbeArgs {
     /// (e.g. 10.0.0.5:2379=etcd). Repeatable.
     #[arg(long, value_name = "HOST:PORT=KIND", conflicts_with = "no_probes")]
     pub probe_target: Vec<crate::probe::targets::ManualTarget>,
-    /// Probe requests in flight at once [default: 64, or probes.concurrency in the config].
+    /// Probe requests in flight at once [default: 256, or probes.concurrency in the config].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub probe_concurrency: Option<u16>,
     /// Request timeout of one probe (e.g. 5s) [default: 5s, or probes.timeout].

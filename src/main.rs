@@ -152,7 +152,8 @@ fn live_options(args: &LiveArgs, progress: bool) -> LiveOptions {
 }
 
 /// Probe settings: the command line over the config file over the defaults.
-fn probe_options(args: &ProbeArgs, config: &config::ProbeConfig) -> anyhow::Result<ProbeOptions> {
+/// Probe settings; all probes share the scan's `--timeout` with the collection.
+fn probe_options(args: &ProbeArgs, config: &config::ProbeConfig, budget: Duration) -> anyhow::Result<ProbeOptions> {
     let from_config = |value: Option<jiff::SignedDuration>, key: &str| -> anyhow::Result<Option<Duration>> {
         value
             .map(|value| {
@@ -171,7 +172,11 @@ fn probe_options(args: &ProbeArgs, config: &config::ProbeConfig) -> anyhow::Resu
         Some(timeout) => timeout,
         None => from_config(config.connect_timeout, "connectTimeout")?.unwrap_or(Duration::from_secs(2)),
     };
-    let concurrency = args.probe_concurrency.or(config.concurrency).unwrap_or(64);
+    let concurrency = args
+        .probe_concurrency
+        .map(usize::from)
+        .or(config.concurrency.map(usize::from))
+        .unwrap_or(ProbeSettings::DEFAULT_CONCURRENCY);
     if concurrency == 0 {
         bail!("probes.concurrency must be at least 1");
     }
@@ -179,7 +184,7 @@ fn probe_options(args: &ProbeArgs, config: &config::ProbeConfig) -> anyhow::Resu
         enabled: !args.no_probes,
         manual: args.probe_target.clone(),
         ports: config.ports.resolve(),
-        settings: ProbeSettings { timeouts: Timeouts { connect, request }, concurrency: usize::from(concurrency) },
+        settings: ProbeSettings { timeouts: Timeouts { connect, request }, concurrency, budget },
     })
 }
 
@@ -197,7 +202,9 @@ fn input(
     Ok(match (manifests.is_empty(), snapshot) {
         (_, Some(path)) => Input::Snapshot { path: path.to_path_buf(), max_bytes },
         (false, None) => Input::Manifests { paths: manifests.to_vec(), max_bytes, progress },
-        (true, None) => Input::Live(live_options(live, progress), probe_options(&live.probes, &config.probes)?),
+        (true, None) => {
+            Input::Live(live_options(live, progress), probe_options(&live.probes, &config.probes, live.timeout)?)
+        }
     })
 }
 

@@ -47,6 +47,7 @@ impl Clock for FixedClock {
 
 /// What to read.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // One value per run: boxing would buy nothing.
 pub enum Input {
     /// Manifest files, directories or `-`.
     Manifests {
@@ -132,13 +133,16 @@ pub fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, SourceInfo
             Ok((facts, SourceInfo::new(InputKind::Snapshot, vec![path.display().to_string()])))
         }
         Input::Live(options, probes) => {
+            let started = std::time::Instant::now();
             let inventory = live::collect(options)?;
             let shown = inventory.cluster.server.clone().into_iter().collect();
             let mut facts = facts::build(&inventory, SourceKind::Live);
             let probing = if probes.enabled {
                 let targets = targets::targets(&facts, probes.ports, &probes.manual);
                 tracing::info!(targets = targets.len(), "probing the cluster's endpoints");
-                Probing::Ran(run::run(&targets, probes.settings))
+                // Probes get what the collection left of `--timeout`.
+                let budget = probes.settings.budget.saturating_sub(started.elapsed());
+                Probing::Ran(run::run(&targets, ProbeSettings { budget, ..probes.settings }))
             } else {
                 Probing::Skipped("probes turned off (--no-probes)".into())
             };

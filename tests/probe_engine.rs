@@ -233,6 +233,7 @@ async fn tls_that_only_asks_for_a_client_certificate_is_open() {
 struct CountingBlackHole {
     address: SocketAddr,
     peers: Arc<(std::sync::Mutex<Vec<SocketAddr>>, std::sync::Condvar)>,
+    sentinels: std::sync::Mutex<Vec<SocketAddr>>,
 }
 
 impl CountingBlackHole {
@@ -250,10 +251,11 @@ impl CountingBlackHole {
                 held.push(stream);
             }
         });
-        Self { address, peers }
+        Self { address, peers, sentinels: std::sync::Mutex::default() }
     }
 
-    /// Connections accepted before this call, exactly.
+    /// Connections accepted before this call, exactly, not counting the sentinels of
+    /// earlier counts.
     fn count(&self) -> usize {
         let sentinel = std::net::TcpStream::connect(self.address).expect("the sentinel connects");
         let own = sentinel.local_addr().expect("the sentinel's address");
@@ -262,7 +264,9 @@ impl CountingBlackHole {
         while !peers.contains(&own) {
             peers = changed.wait(peers).expect("the peer list");
         }
-        peers.len() - 1
+        let mut sentinels = self.sentinels.lock().expect("the sentinel list");
+        sentinels.push(own);
+        peers.len() - sentinels.len()
     }
 }
 
@@ -277,7 +281,7 @@ fn a_hung_endpoint_is_asked_once_and_its_other_requests_are_inconclusive() {
         port: hole.address.port(),
         origin: "test".into(),
     };
-    let probed = run(&[target], ProbeSettings { timeouts: SHORT, concurrency: 4 });
+    let probed = run(&[target], ProbeSettings { timeouts: SHORT, concurrency: 4, budget: Duration::from_secs(3600) });
     let checks = &probed[0].checks;
     assert_eq!(checks.len(), 2, "both planned checks are reported");
     assert!(checks.iter().all(|check| check.evidence.outcome == Outcome::Inconclusive), "{checks:?}");
@@ -293,8 +297,43 @@ fn a_hung_endpoint_is_asked_once_and_its_other_requests_are_inconclusive() {
         port: refused.port(),
         origin: "test".into(),
     };
-    let probed = run(&[target], ProbeSettings { timeouts: SHORT, concurrency: 4 });
+    let probed = run(&[target], ProbeSettings { timeouts: SHORT, concurrency: 4, budget: Duration::from_secs(3600) });
     for check in &probed[0].checks {
         assert_eq!(check.evidence.outcome, Outcome::Closed, "{check:?}");
     }
+}
+
+#[test]
+fn probes_share_one_budget_and_what_it_leaves_unasked_is_inconclusive() {
+    use seaworthy::probe::run::{ProbeSettings, run};
+    use seaworthy::probe::targets::{Target, TargetKind};
+    let hole = CountingBlackHole::start("probe_budget_black_hole");
+    let targets: Vec<Target> = (0..4)
+        .map(|_| Target {
+            kind: TargetKind::Kubelet,
+            host: hole.address.ip().to_string(),
+            port: hole.address.port(),
+            origin: "test".into(),
+        })
+        .collect();
+    // No budget left (a collection that used all of `--timeout`): nothing is sent, and
+    // every check says why.
+    let spent = ProbeSettings { timeouts: SHORT, concurrency: 4, budget: Duration::ZERO };
+    for probed in run(&targets, spent) {
+        assert_eq!(probed.checks.len(), 2);
+        for check in &probed.checks {
+            assert_eq!(check.evidence.outcome, Outcome::Inconclusive, "{check:?}");
+            let reason = check.evidence.reason.as_deref().unwrap_or_default();
+            assert!(reason.starts_with("not asked: the probe budget of 0ns ran out"), "{reason}");
+        }
+    }
+    assert_eq!(hole.count(), 0, "no request was sent");
+    // Control: with budget to spare, each black hole is asked once, and is inconclusive.
+    let ample = ProbeSettings { timeouts: SHORT, concurrency: 4, budget: Duration::from_secs(3600) };
+    for probed in run(&targets, ample) {
+        let reason = probed.checks[0].evidence.reason.as_deref().unwrap_or_default();
+        assert!(reason.starts_with("no answer within"), "{reason}");
+        assert!(probed.checks.iter().all(|check| check.evidence.outcome == Outcome::Inconclusive));
+    }
+    assert_eq!(hole.count(), 4, "one request per hung endpoint");
 }
