@@ -77,13 +77,14 @@ fn main() {
         origin: "benchmark".into(),
     };
     let settings = ProbeSettings::default();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     let open = listen(OPEN_IP, PORTS, true);
     let mut targets: Vec<Target> = open.iter().map(|port| target(TargetKind::Cadvisor, OPEN_IP, *port)).collect();
     targets.extend(
         (0..PORTS).map(|index| target(TargetKind::Cadvisor, CLOSED_IP, 20_000 + u16::try_from(index).expect("a port"))),
     );
     let started = Instant::now();
-    let probed = run::run(&targets, settings);
+    let probed = runtime.block_on(run::run(&targets, settings));
     let elapsed = started.elapsed();
     let count = |probed: &[run::Probed], wanted: Outcome| {
         probed.iter().filter(|probed| probed.checks.iter().all(|check| check.evidence.outcome == wanted)).count()
@@ -104,7 +105,7 @@ fn main() {
     let mut kubelets: Vec<Target> = answering.iter().map(|port| target(TargetKind::Kubelet, OPEN_IP, *port)).collect();
     kubelets.extend(hung.iter().map(|port| target(TargetKind::Kubelet, HUNG_IP, *port)));
     let started = Instant::now();
-    let probed = run::run(&kubelets, settings);
+    let probed = runtime.block_on(run::run(&kubelets, settings));
     let elapsed = started.elapsed();
     let hung_probed = &probed[answering.len()..];
     let inconclusive = count(hung_probed, Outcome::Inconclusive);

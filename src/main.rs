@@ -30,7 +30,12 @@ const EXIT_SINK: u8 = 4;
 
 #[allow(clippy::print_stderr)] // The one place errors reach the user.
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    // The one async runtime: the live source, the probes and the sinks run on it. One
+    // thread is enough for I/O; judging uses every core through rayon.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    let outcome =
+        runtime.context("cannot start the async runtime").and_then(|runtime| runtime.block_on(run(Cli::parse())));
+    match outcome {
         Ok(code) => code,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
@@ -63,12 +68,12 @@ fn hint(error: &anyhow::Error) -> String {
         .unwrap_or_default()
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     init_logging(cli.verbose);
     let progress = !cli.quiet && std::io::stderr().is_terminal();
     match cli.command {
-        Command::Scan(args) => run_scan(&args, progress),
-        Command::Snapshot(args) => run_snapshot(&args, progress),
+        Command::Scan(args) => run_scan(&args, progress).await,
+        Command::Snapshot(args) => run_snapshot(&args, progress).await,
         Command::Rules(args) => {
             let catalog = Catalog::load(true, &args.rules.rule_dirs).map_err(scan::ScanError::from)?;
             let text = match args.format {
@@ -209,7 +214,7 @@ fn input(
 }
 
 #[allow(clippy::print_stderr)] // Sink failures are told after the report is out.
-fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
+async fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
     for (option, value) in [("--min-score", args.min_score), ("--min-coverage", args.min_coverage)] {
         if value.is_some_and(|value| !(0.0..=100.0).contains(&value)) {
             bail!("{option} must be between 0 and 100");
@@ -231,7 +236,7 @@ fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
         &config,
         progress,
     )?;
-    let (facts, source_info) = scan::read_facts(&input, clock.as_ref()).map_err(scan::ScanError::from)?;
+    let (facts, source_info) = scan::read_facts(&input, clock.as_ref()).await.map_err(scan::ScanError::from)?;
     warn_about_input(&source_info);
     let mut report = scan::judge(
         &facts,
@@ -268,7 +273,7 @@ fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
     }
     // The report is out; a sink that fails is told on stderr and in the exit code.
     let sinks = Sinks { push_metrics: args.push_metrics.clone(), webhook: args.webhook.clone() };
-    let failures = sink::deliver(&report, &sinks, &Delivery::default());
+    let failures = sink::deliver(&report, &sinks, &Delivery::default()).await;
     for failure in &failures {
         eprintln!("seaworthy: error: {failure}");
     }
@@ -366,10 +371,11 @@ fn read_config(path: Option<&Path>) -> anyhow::Result<config::Config> {
     })
 }
 
-fn run_snapshot(args: &SnapshotArgs, progress: bool) -> anyhow::Result<ExitCode> {
+async fn run_snapshot(args: &SnapshotArgs, progress: bool) -> anyhow::Result<ExitCode> {
     let config = read_config(args.config.as_deref())?;
     let input = input(&args.manifests, None, args.max_input_size, &args.live, &config, progress)?;
-    let (facts, _) = scan::read_facts(&input, clock()?.as_ref()).map_err(scan::ScanError::from)?;
+    let clock = clock()?;
+    let (facts, _) = scan::read_facts(&input, clock.as_ref()).await.map_err(scan::ScanError::from)?;
     std::fs::write(&args.output, source::snapshot::to_text(&facts))
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     Ok(ExitCode::SUCCESS)

@@ -111,7 +111,7 @@ impl ScanError {
 }
 
 /// Reads the input into facts; a live cluster's endpoints are probed too.
-pub fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, SourceInfo), SourceError> {
+pub async fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, SourceInfo), SourceError> {
     match input {
         Input::Manifests { paths, max_bytes, progress } => {
             let started = std::time::Instant::now();
@@ -134,7 +134,7 @@ pub fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, SourceInfo
         }
         Input::Live(options, probes) => {
             let started = std::time::Instant::now();
-            let inventory = live::collect(options)?;
+            let inventory = live::collect(options).await?;
             let shown = inventory.cluster.server.clone().into_iter().collect();
             let mut facts = facts::build(&inventory, SourceKind::Live);
             let probing = if probes.enabled {
@@ -142,7 +142,7 @@ pub fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, SourceInfo
                 tracing::info!(targets = targets.len(), "probing the cluster's endpoints");
                 // Probes get what the collection left of `--timeout`.
                 let budget = probes.settings.budget.saturating_sub(started.elapsed());
-                Probing::Ran(run::run(&targets, ProbeSettings { budget, ..probes.settings }))
+                Probing::Ran(run::run(&targets, ProbeSettings { budget, ..probes.settings }).await)
             } else {
                 Probing::Skipped("probes turned off (--no-probes)".into())
             };

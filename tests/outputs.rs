@@ -20,14 +20,14 @@ fn weak_report(select: &[&str]) -> Report {
     let config = Config::default();
     let catalog = scan::load_catalog(&[], &config, &select, &[]).expect("catalog");
     let clock = FixedClock("2026-03-01T12:00:00Z".parse().expect("timestamp"));
-    let (facts, source) = scan::read_facts(
+    let (facts, source) = support::block_on(scan::read_facts(
         &Input::Manifests {
             paths: vec![PathBuf::from("testdata/clusters/weak")],
             max_bytes: DEFAULT_MAX_INPUT_BYTES,
             progress: false,
         },
         &clock,
-    )
+    ))
     .expect("weak example reads");
     let run = scan::Run { id: RUN_ID.into(), started_at: clock.0, progress: false };
     scan::judge(&facts, source, &catalog, &config, &clock, run).expect("judged")

@@ -281,7 +281,10 @@ fn a_hung_endpoint_is_asked_once_and_its_other_requests_are_inconclusive() {
         port: hole.address.port(),
         origin: "test".into(),
     };
-    let probed = run(&[target], ProbeSettings { timeouts: SHORT, concurrency: 4, budget: Duration::from_secs(3600) });
+    let probed = support::block_on(run(
+        &[target],
+        ProbeSettings { timeouts: SHORT, concurrency: 4, budget: Duration::from_secs(3600) },
+    ));
     let checks = &probed[0].checks;
     assert_eq!(checks.len(), 2, "both planned checks are reported");
     assert!(checks.iter().all(|check| check.evidence.outcome == Outcome::Inconclusive), "{checks:?}");
@@ -297,7 +300,10 @@ fn a_hung_endpoint_is_asked_once_and_its_other_requests_are_inconclusive() {
         port: refused.port(),
         origin: "test".into(),
     };
-    let probed = run(&[target], ProbeSettings { timeouts: SHORT, concurrency: 4, budget: Duration::from_secs(3600) });
+    let probed = support::block_on(run(
+        &[target],
+        ProbeSettings { timeouts: SHORT, concurrency: 4, budget: Duration::from_secs(3600) },
+    ));
     for check in &probed[0].checks {
         assert_eq!(check.evidence.outcome, Outcome::Closed, "{check:?}");
     }
@@ -319,7 +325,7 @@ fn probes_share_one_budget_and_what_it_leaves_unasked_is_inconclusive() {
     // No budget left (a collection that used all of `--timeout`): nothing is sent, and
     // every check says why.
     let spent = ProbeSettings { timeouts: SHORT, concurrency: 4, budget: Duration::ZERO };
-    for probed in run(&targets, spent) {
+    for probed in support::block_on(run(&targets, spent)) {
         assert_eq!(probed.checks.len(), 2);
         for check in &probed.checks {
             assert_eq!(check.evidence.outcome, Outcome::Inconclusive, "{check:?}");
@@ -330,10 +336,27 @@ fn probes_share_one_budget_and_what_it_leaves_unasked_is_inconclusive() {
     assert_eq!(hole.count(), 0, "no request was sent");
     // Control: with budget to spare, each black hole is asked once, and is inconclusive.
     let ample = ProbeSettings { timeouts: SHORT, concurrency: 4, budget: Duration::from_secs(3600) };
-    for probed in run(&targets, ample) {
+    for probed in support::block_on(run(&targets, ample)) {
         let reason = probed.checks[0].evidence.reason.as_deref().unwrap_or_default();
         assert!(reason.starts_with("no answer within"), "{reason}");
         assert!(probed.checks.iter().all(|check| check.evidence.outcome == Outcome::Inconclusive));
     }
     assert_eq!(hole.count(), 4, "one request per hung endpoint");
+}
+
+#[tokio::test]
+async fn probes_run_on_the_callers_runtime() {
+    // The library starts no runtime of its own: calling it from async code (here, a
+    // tokio test) must not panic with "cannot start a runtime from within a runtime".
+    use seaworthy::probe::run::{ProbeSettings, run};
+    use seaworthy::probe::targets::{Target, TargetKind};
+    let refused = support::loopback::address("probe_on_the_callers_runtime", 10250);
+    let target = Target {
+        kind: TargetKind::Kubelet,
+        host: refused.ip().to_string(),
+        port: refused.port(),
+        origin: "test".into(),
+    };
+    let probed = run(&[target], ProbeSettings { timeouts: SHORT, ..ProbeSettings::default() }).await;
+    assert!(probed[0].checks.iter().all(|check| check.evidence.outcome == Outcome::Closed), "{probed:?}");
 }

@@ -171,12 +171,13 @@ fn judge(alone: &Catalog, case: &Path, inputs: &RuleInputs) -> (Status, usize, S
     let facts = if case.to_string_lossy().ends_with(".facts.yaml") {
         facts_case(case)
     } else {
-        scan::read_facts(
-            &Input::Manifests { paths: vec![case.to_path_buf()], max_bytes: DEFAULT_MAX_INPUT_BYTES, progress: false },
-            &FixedClock(now()),
-        )
-        .unwrap_or_else(|error| panic!("{}: {error}", case.display()))
-        .0
+        let input =
+            Input::Manifests { paths: vec![case.to_path_buf()], max_bytes: DEFAULT_MAX_INPUT_BYTES, progress: false };
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a tokio runtime");
+        runtime
+            .block_on(scan::read_facts(&input, &FixedClock(now())))
+            .unwrap_or_else(|error| panic!("{}: {error}", case.display()))
+            .0
     };
     let result = engine::evaluate(alone, &facts, inputs).remove(0);
     let detail = result.reason.clone().unwrap_or_else(|| {

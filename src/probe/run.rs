@@ -109,12 +109,7 @@ fn plan(kind: TargetKind) -> &'static [(&'static str, Method)] {
 }
 
 /// Probes every target; the result is in target order.
-pub fn run(targets: &[Target], settings: ProbeSettings) -> Vec<Probed> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
-    runtime.block_on(run_async(targets, settings))
-}
-
-async fn run_async(targets: &[Target], settings: ProbeSettings) -> Vec<Probed> {
+pub async fn run(targets: &[Target], settings: ProbeSettings) -> Vec<Probed> {
     let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
     let deadline = Instant::now() + settings.budget;
     let mut tasks = JoinSet::new();

@@ -119,13 +119,12 @@ pub fn redacted(url: &Url, with_path: bool) -> String {
     }
 }
 
-/// Delivers the report to every sink; returns what failed. Blocks until done.
-pub fn deliver(report: &Report, sinks: &Sinks, delivery: &Delivery) -> Vec<SinkError> {
+/// Delivers the report to every sink; returns what failed.
+pub async fn deliver(report: &Report, sinks: &Sinks, delivery: &Delivery) -> Vec<SinkError> {
     if sinks.push_metrics.is_none() && sinks.webhook.is_none() {
         return Vec::new();
     }
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");
-    runtime.block_on(async {
+    {
         let client = client(delivery);
         // Both at once: a sink that is down does not delay the other.
         let push = async {
@@ -142,7 +141,7 @@ pub fn deliver(report: &Report, sinks: &Sinks, delivery: &Delivery) -> Vec<SinkE
         };
         let (pushed, posted) = tokio::join!(push, post);
         pushed.into_iter().chain(posted).collect()
-    })
+    }
 }
 
 fn client(delivery: &Delivery) -> Result<reqwest::Client, String> {

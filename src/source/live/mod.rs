@@ -140,20 +140,14 @@ impl LiveError {
     }
 }
 
-/// Reads the cluster into an inventory.
-pub fn collect(options: &LiveOptions) -> Result<Inventory, LiveError> {
+/// Reads the cluster into an inventory, within `options.timeout`.
+pub async fn collect(options: &LiveOptions) -> Result<Inventory, LiveError> {
     // The one TLS provider compiled in; installing it twice is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| LiveError::Unreachable { server: String::new(), reason: error.to_string() })?;
-    runtime.block_on(async {
-        match tokio::time::timeout(options.timeout, collect_async(options)).await {
-            Ok(result) => result,
-            Err(_) => Err(LiveError::Timeout { limit: options.timeout, reason: "collection was still running".into() }),
-        }
-    })
+    match tokio::time::timeout(options.timeout, collect_async(options)).await {
+        Ok(result) => result,
+        Err(_) => Err(LiveError::Timeout { limit: options.timeout, reason: "collection was still running".into() }),
+    }
 }
 
 async fn client_config(options: &LiveOptions) -> Result<(kube::Config, String), LiveError> {
