@@ -29,6 +29,7 @@ pub mod probe;
 pub mod progress;
 pub mod redact;
 pub mod report;
+pub mod retry;
 pub mod scan;
 pub mod score;
 pub mod sink;

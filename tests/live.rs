@@ -205,8 +205,13 @@ fn an_expired_continue_token_restarts_the_list() {
 fn a_short_burst_of_429_and_500_is_retried() {
     for status in [429, 500] {
         let mut settings = Settings::cluster("weak");
-        settings.inject =
-            Some(Injection { path_prefix: "/api/v1/nodes".into(), times: 2, status, retry_after: Some(0) });
+        settings.inject = Some(Injection {
+            path_prefix: "/api/v1/nodes".into(),
+            times: 2,
+            status,
+            retry_after: Some(0),
+            retry_after_as_date: false,
+        });
         let api = FakeApi::start(&format!("a_short_burst_is_retried_{status}"), settings);
         let (code, report, stderr) = scan_json(&api, &[]);
         assert_eq!(code, 1, "{status}: {stderr}");
@@ -217,8 +222,13 @@ fn a_short_burst_of_429_and_500_is_retried() {
 #[test]
 fn a_429_storm_ends_with_a_clear_error() {
     let mut settings = Settings::cluster("weak");
-    settings.inject =
-        Some(Injection { path_prefix: "/api/v1/nodes".into(), times: usize::MAX, status: 429, retry_after: Some(0) });
+    settings.inject = Some(Injection {
+        path_prefix: "/api/v1/nodes".into(),
+        times: usize::MAX,
+        status: 429,
+        retry_after: Some(0),
+        retry_after_as_date: false,
+    });
     let api = FakeApi::start("a_429_storm_ends_with_a_clear_error", settings);
     let (code, _, stderr) = scan_json(&api, &[]);
     assert_eq!(code, 2);
@@ -230,15 +240,23 @@ fn a_429_storm_ends_with_a_clear_error() {
 
 #[test]
 fn a_retry_after_beyond_the_timeout_gives_up_at_once() {
-    let mut settings = Settings::cluster("weak");
-    settings.inject =
-        Some(Injection { path_prefix: "/api/v1/nodes".into(), times: usize::MAX, status: 429, retry_after: Some(120) });
-    let api = FakeApi::start("a_retry_after_beyond_the_timeout_gives_up_at_once", settings);
-    let kubeconfig = api.kubeconfig.to_str().expect("UTF-8");
-    let output = seaworthy(&["scan", "--kubeconfig", kubeconfig, "--timeout", "20s"]);
-    assert_eq!(code(&output), 2);
-    let message = stderr(&output);
-    assert!(message.contains("beyond the overall timeout"), "{message}");
+    // In seconds, and as an HTTP date (RFC 9110 allows both).
+    for as_date in [false, true] {
+        let mut settings = Settings::cluster("weak");
+        settings.inject = Some(Injection {
+            path_prefix: "/api/v1/nodes".into(),
+            times: usize::MAX,
+            status: 429,
+            retry_after: Some(3600),
+            retry_after_as_date: as_date,
+        });
+        let api = FakeApi::start(&format!("a_retry_after_beyond_the_timeout_{as_date}"), settings);
+        let kubeconfig = api.kubeconfig.to_str().expect("UTF-8");
+        let output = seaworthy(&["scan", "--kubeconfig", kubeconfig, "--timeout", "20s"]);
+        assert_eq!(code(&output), 2);
+        let message = stderr(&output);
+        assert!(message.contains("beyond the overall timeout"), "as date: {as_date}: {message}");
+    }
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //! Prometheus Pushgateway, the JSON report to a webhook.
 //!
 //! Delivery is bounded: a connect and a request timeout per attempt, at most
-//! [`Delivery::attempts`] attempts with a doubling pause (or the server's Retry-After,
-//! capped), and retries only for what can heal (connection failures, timeouts, 408,
+//! [`Delivery::attempts`] attempts with a doubling, jittered pause (or the server's
+//! Retry-After, in seconds or as a date, capped: [`crate::retry`]), and retries only for what can heal (connection failures, timeouts, 408,
 //! 429, 5xx). Certificates are verified against the system's roots (`SSL_CERT_FILE`
 //! and `SSL_CERT_DIR` point elsewhere); redirects are not followed. Webhook URLs often
 //! carry a token in their path, so errors name only the scheme, host and port.
@@ -15,6 +15,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode, Url};
 
 use crate::report::{Report, json};
+use crate::retry::Backoff;
 
 /// A sink that could not take the report.
 #[derive(Debug, thiserror::Error)]
@@ -46,10 +47,8 @@ pub struct Delivery {
     pub connect_timeout: Duration,
     /// Timeout of one whole attempt.
     pub timeout: Duration,
-    /// Pause after the first failed attempt; doubled after each further one.
-    pub backoff: Duration,
-    /// The longest Retry-After honoured.
-    pub max_retry_after: Duration,
+    /// How long retries wait (the policy the API client uses too).
+    pub backoff: Backoff,
 }
 
 impl Default for Delivery {
@@ -58,8 +57,11 @@ impl Default for Delivery {
             attempts: 3,
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(15),
-            backoff: Duration::from_secs(1),
-            max_retry_after: Duration::from_secs(30),
+            backoff: Backoff {
+                first: Duration::from_secs(1),
+                max: Duration::from_secs(8),
+                max_retry_after: Duration::from_secs(30),
+            },
         }
     }
 }
@@ -175,7 +177,6 @@ async fn send(
     delivery: &Delivery,
 ) -> Result<(), String> {
     let client = client.as_ref().map_err(Clone::clone)?;
-    let mut pause = delivery.backoff;
     for attempt in 1..=delivery.attempts {
         let request = client
             .request(method.clone(), url.clone())
@@ -190,8 +191,7 @@ async fn send(
             return Err(format!("{reason} (gave up after {attempt} attempts)"));
         }
         tracing::info!("{} attempt {attempt} failed: {reason}", redacted(url, false));
-        tokio::time::sleep(retry_after.map_or(pause, |wait| wait.min(delivery.max_retry_after))).await;
-        pause = pause.saturating_mul(2);
+        tokio::time::sleep(delivery.backoff.wait(attempt, retry_after)).await;
     }
     Err("no attempt was allowed".into())
 }
@@ -225,8 +225,7 @@ async fn judge(response: Result<reqwest::Response, reqwest::Error>) -> Attempt {
     let retry_after = response
         .headers()
         .get(reqwest::header::RETRY_AFTER)
-        .and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+        .and_then(|value| crate::retry::retry_after(value.to_str().ok()?, std::time::SystemTime::now()));
     if status.is_redirection() {
         let location = response
             .headers()

@@ -31,6 +31,8 @@ pub struct Injection {
     pub status: u16,
     /// `Retry-After` seconds, if any.
     pub retry_after: Option<u64>,
+    /// Write `Retry-After` as the HTTP date that many seconds from now, not in seconds.
+    pub retry_after_as_date: bool,
 }
 
 /// How the fake behaves.
@@ -562,7 +564,13 @@ async fn serve(
         let code = StatusCode::from_u16(injection.status).expect("a valid status");
         let mut response = status(code, "Injected", "injected failure");
         if let Some(seconds) = injection.retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+            let value: header::HeaderValue = if injection.retry_after_as_date {
+                let date = std::time::SystemTime::now() + std::time::Duration::from_secs(seconds);
+                httpdate::fmt_http_date(date).parse().expect("a date is a header value")
+            } else {
+                seconds.into()
+            };
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         return response;
     }

@@ -14,10 +14,16 @@ use kube::client::Body;
 use tokio::sync::Mutex;
 use tokio::time::{Instant, sleep, timeout};
 
+use crate::retry::{self, Backoff};
+
 /// How many times a request is retried on 429 or 5xx.
 pub const MAX_RETRIES: u32 = 5;
-/// The longest wait honoured from a `Retry-After` header.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// How retries wait: `Retry-After` up to 30 s, else 200 ms doubling up to 5 s, jittered.
+const BACKOFF: Backoff = Backoff {
+    first: Duration::from_millis(200),
+    max: Duration::from_secs(5),
+    max_retry_after: Duration::from_secs(30),
+};
 /// The largest response body read into memory (a page of 500 large objects fits).
 const MAX_BODY: usize = 256 * 1024 * 1024;
 
@@ -148,9 +154,7 @@ impl Polite {
             let retry_after = response
                 .headers()
                 .get(header::RETRY_AFTER)
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+                .and_then(|value| retry::retry_after(value.to_str().ok()?, std::time::SystemTime::now()));
             let body = read_body(response.into_body(), &path).await?;
             if status.is_success() {
                 return Ok(body);
@@ -162,9 +166,7 @@ impl Polite {
             if attempts > MAX_RETRIES {
                 return Err(Failure::Exhausted { status: status.as_u16(), attempts });
             }
-            // Exponential backoff unless the server says how long to wait.
-            let backoff = Duration::from_millis(200 * 2_u64.pow(attempts - 1)).min(Duration::from_secs(5));
-            let wait = retry_after.map_or(backoff, |after| after.min(MAX_RETRY_AFTER));
+            let wait = BACKOFF.wait(attempts, retry_after);
             if wait >= self.remaining()? {
                 return Err(Failure::Timeout(format!(
                     "{path} answered {status} and asked to wait {wait:?}, beyond the overall timeout"
