@@ -112,6 +112,10 @@ impl ScanError {
 
 /// Reads the input into facts; a live cluster's endpoints are probed too.
 pub async fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, SourceInfo), SourceError> {
+    if !matches!(input, Input::Snapshot { .. }) {
+        // Built on another core while the input is read, before facts need it.
+        std::thread::spawn(crate::facts::image::warm_up);
+    }
     match input {
         Input::Manifests { paths, max_bytes, progress } => {
             let started = std::time::Instant::now();
