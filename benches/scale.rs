@@ -7,11 +7,23 @@
 //! Each scan runs the release binary as a whole process; peak RSS (VmHWM) and CPU time
 //! are sampled from /proc until it exits.
 //!
-//! `--case NAME` runs one case (`mix`, `10k`, `100k`). Live clusters and the Checkov
-//! comparison are not part of it yet.
+//! Live clusters (`live5k`, `live50k`) are served by the tests' fake API server, shaped
+//! as a real API server returns them: Deployments, ReplicaSets owning their pods by uid,
+//! pods with managedFields and full status, one node per 30 pods, in JSON pages of 500.
+//! Beside each live scan the benchmark times a plain keep-alive fetch of the same lists
+//! (kube's client, bodies read and dropped): the floor a scan cannot beat.
+//!
+//! `size` varies object size at a fixed count instead (2,000 pods of 1 KB and 100 KB).
+//!
+//! `--case NAME` runs one case (`mix`, `10k`, `100k`, `live5k`, `live50k`, `size`); `--keep`
+//! leaves the generated inputs behind; `--vs-checkov` also runs Checkov on the mix when
+//! it is installed (`pip install checkov`) and prints the ratios.
 
 // A benchmark's whole job is to print its figures.
 #![allow(clippy::print_stdout)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -102,14 +114,15 @@ struct Measured {
 
 /// Runs seaworthy and samples /proc until it exits.
 fn measure(args: &[&str]) -> Measured {
+    measure_program(env!("CARGO_BIN_EXE_seaworthy"), args, Stdio::null())
+}
+
+/// Runs `program` (seaworthy, or Checkov to compare) and samples /proc until it exits.
+fn measure_program(program: &str, args: &[&str], stdout: Stdio) -> Measured {
     let ticks_per_second = 100.0; // USER_HZ on Linux
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_seaworthy"))
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("seaworthy runs");
+    let mut child =
+        Command::new(program).args(args).stdout(stdout).stderr(Stdio::null()).spawn().expect("the program runs");
     let (status_path, stat_path) = (format!("/proc/{}/status", child.id()), format!("/proc/{}/stat", child.id()));
     let (mut peak_kib, mut ticks) = (0_u64, 0_u64);
     loop {
@@ -149,10 +162,255 @@ fn report(case: &str, documents: usize, input_bytes: u64, measured: &Measured) {
     );
 }
 
+/// A cluster of `pods` pods as a real API server holds it, written as one JSON object
+/// per line (YAML the fake API server reads).
+fn write_live_cluster(dir: &Path, pods: usize) -> u64 {
+    let mut random = Seeded(3);
+    let mut text = String::from(
+        "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"kube-system\", \"uid\": \"ns-kube-system\"}}\n",
+    );
+    let nodes = pods.div_ceil(30);
+    for node in 0..nodes {
+        let _ = writeln!(
+            text,
+            "---\n{{\"apiVersion\": \"v1\", \"kind\": \"Node\", \"metadata\": {{\"name\": \"node-{node}\", \"uid\": \"node-uid-{node}\", \"labels\": {{\"topology.kubernetes.io/zone\": \"zone-{}\"}}}}, \"status\": {{\"addresses\": [{{\"type\": \"InternalIP\", \"address\": \"10.{}.{}.{}\"}}], \"nodeInfo\": {{\"kubeletVersion\": \"v1.30.4\"}}}}}}",
+            node % 3,
+            node / 65536 % 256,
+            node / 256 % 256,
+            node % 256
+        );
+    }
+    let managed_fields = |manager: &str| {
+        format!(
+            "{{\"manager\": \"{manager}\", \"operation\": \"Update\", \"apiVersion\": \"v1\", \"time\": \"2026-11-30T10:00:00Z\", \"fieldsType\": \"FieldsV1\", \"fieldsV1\": {{\"f:metadata\": {{\"f:labels\": {{\".\": {{}}, \"f:app\": {{}}, \"f:pod-template-hash\": {{}}}}, \"f:ownerReferences\": {{\".\": {{}}}}}}, \"f:spec\": {{\"f:containers\": {{\"k:{{\\\"name\\\":\\\"main\\\"}}\": {{\".\": {{}}, \"f:image\": {{}}, \"f:imagePullPolicy\": {{}}, \"f:name\": {{}}, \"f:ports\": {{}}, \"f:resources\": {{\"f:limits\": {{}}, \"f:requests\": {{}}}}, \"f:securityContext\": {{}}, \"f:terminationMessagePath\": {{}}}}}}, \"f:dnsPolicy\": {{}}, \"f:restartPolicy\": {{}}, \"f:schedulerName\": {{}}, \"f:securityContext\": {{}}, \"f:serviceAccount\": {{}}, \"f:terminationGracePeriodSeconds\": {{}}}}, \"f:status\": {{\"f:conditions\": {{}}, \"f:containerStatuses\": {{}}, \"f:hostIP\": {{}}, \"f:phase\": {{}}, \"f:podIP\": {{}}, \"f:startTime\": {{}}}}}}}}"
+        )
+    };
+    let replicas = 10;
+    for deployment in 0..pods.div_ceil(replicas) {
+        let namespace = format!("team-{}", random.below(50));
+        let name = format!("app-{deployment}");
+        let image = format!("registry.example.com/{namespace}/{name}:1.{}", random.below(20));
+        let container = format!(
+            "{{\"name\": \"main\", \"image\": \"{image}\", \"imagePullPolicy\": \"IfNotPresent\", \"ports\": [{{\"containerPort\": 8080, \"protocol\": \"TCP\"}}], \"resources\": {{\"requests\": {{\"cpu\": \"100m\", \"memory\": \"128Mi\"}}, \"limits\": {{\"memory\": \"256Mi\"}}}}, \"securityContext\": {{\"allowPrivilegeEscalation\": false, \"readOnlyRootFilesystem\": true, \"runAsNonRoot\": true}}, \"terminationMessagePath\": \"/dev/termination-log\", \"terminationMessagePolicy\": \"File\"}}"
+        );
+        let pod_spec = format!(
+            "{{\"containers\": [{container}], \"restartPolicy\": \"Always\", \"terminationGracePeriodSeconds\": 30, \"dnsPolicy\": \"ClusterFirst\", \"serviceAccountName\": \"{name}\", \"serviceAccount\": \"{name}\", \"securityContext\": {{}}, \"schedulerName\": \"default-scheduler\"}}"
+        );
+        let labels = format!("{{\"app\": \"{name}\", \"pod-template-hash\": \"h{deployment}\"}}");
+        let _ = writeln!(
+            text,
+            "---\n{{\"apiVersion\": \"apps/v1\", \"kind\": \"Deployment\", \"metadata\": {{\"name\": \"{name}\", \"namespace\": \"{namespace}\", \"uid\": \"d-{deployment}\", \"managedFields\": [{}]}}, \"spec\": {{\"replicas\": {replicas}, \"selector\": {{\"matchLabels\": {{\"app\": \"{name}\"}}}}, \"template\": {{\"metadata\": {{\"labels\": {{\"app\": \"{name}\"}}}}, \"spec\": {pod_spec}}}}}, \"status\": {{\"replicas\": {replicas}, \"readyReplicas\": {replicas}}}}}",
+            managed_fields("kubectl")
+        );
+        let _ = writeln!(
+            text,
+            "---\n{{\"apiVersion\": \"apps/v1\", \"kind\": \"ReplicaSet\", \"metadata\": {{\"name\": \"{name}-h{deployment}\", \"namespace\": \"{namespace}\", \"uid\": \"rs-{deployment}\", \"labels\": {labels}, \"ownerReferences\": [{{\"apiVersion\": \"apps/v1\", \"kind\": \"Deployment\", \"name\": \"{name}\", \"uid\": \"d-{deployment}\", \"controller\": true, \"blockOwnerDeletion\": true}}], \"managedFields\": [{}]}}, \"spec\": {{\"replicas\": {replicas}, \"selector\": {{\"matchLabels\": {labels}}}, \"template\": {{\"metadata\": {{\"labels\": {labels}}}, \"spec\": {pod_spec}}}}}, \"status\": {{\"replicas\": {replicas}}}}}",
+            managed_fields("kube-controller-manager")
+        );
+        for replica in 0..replicas.min(pods - deployment * replicas) {
+            let pod = deployment * replicas + replica;
+            let _ = writeln!(
+                text,
+                "---\n{{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {{\"name\": \"{name}-h{deployment}-{replica}\", \"namespace\": \"{namespace}\", \"uid\": \"pod-{pod}\", \"resourceVersion\": \"{pod}\", \"creationTimestamp\": \"2026-11-30T10:00:00Z\", \"labels\": {labels}, \"ownerReferences\": [{{\"apiVersion\": \"apps/v1\", \"kind\": \"ReplicaSet\", \"name\": \"{name}-h{deployment}\", \"uid\": \"rs-{deployment}\", \"controller\": true, \"blockOwnerDeletion\": true}}], \"managedFields\": [{}, {}]}}, \"spec\": {}, \"status\": {{\"phase\": \"Running\", \"conditions\": [{{\"type\": \"Initialized\", \"status\": \"True\", \"lastTransitionTime\": \"2026-11-30T10:00:00Z\"}}, {{\"type\": \"Ready\", \"status\": \"True\", \"lastTransitionTime\": \"2026-11-30T10:00:05Z\"}}, {{\"type\": \"ContainersReady\", \"status\": \"True\", \"lastTransitionTime\": \"2026-11-30T10:00:05Z\"}}, {{\"type\": \"PodScheduled\", \"status\": \"True\", \"lastTransitionTime\": \"2026-11-30T10:00:00Z\"}}], \"hostIP\": \"10.0.0.{}\", \"podIP\": \"10.244.{}.{}\", \"podIPs\": [{{\"ip\": \"10.244.{}.{}\"}}], \"startTime\": \"2026-11-30T10:00:00Z\", \"containerStatuses\": [{{\"name\": \"main\", \"state\": {{\"running\": {{\"startedAt\": \"2026-11-30T10:00:03Z\"}}}}, \"lastState\": {{}}, \"ready\": true, \"restartCount\": 0, \"image\": \"{image}\", \"imageID\": \"{image}@sha256:{:064x}\", \"containerID\": \"containerd://{:064x}\", \"started\": true}}], \"qosClass\": \"Burstable\"}}}}",
+                managed_fields("kube-controller-manager"),
+                managed_fields("kubelet"),
+                pod_spec.replacen('{', &format!("{{\"nodeName\": \"node-{}\", ", pod / 30), 1),
+                pod % 250,
+                pod / 250 % 256,
+                pod % 250,
+                pod / 250 % 256,
+                pod % 250,
+                deployment,
+                pod
+            );
+        }
+    }
+    std::fs::write(dir.join("cluster.yaml"), &text).expect("write the generated cluster");
+    text.len() as u64
+}
+
+/// The floor: the same lists fetched over one keep-alive client, bodies dropped.
+fn plain_fetch(kubeconfig: &Path) -> (Duration, u64) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    runtime.block_on(async {
+        let kubeconfig = kube::config::Kubeconfig::read_from(kubeconfig).expect("the kubeconfig");
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+            .await
+            .expect("a client configuration");
+        let client = kube::Client::try_from(config).expect("a client");
+        let started = Instant::now();
+        let mut bytes = 0;
+        for path in [
+            "/api/v1/nodes",
+            "/api/v1/namespaces",
+            "/api/v1/pods",
+            "/apis/apps/v1/replicasets",
+            "/apis/apps/v1/deployments",
+        ] {
+            let mut token: Option<String> = None;
+            loop {
+                let uri = match &token {
+                    Some(token) => format!("{path}?limit=500&continue={token}"),
+                    None => format!("{path}?limit=500"),
+                };
+                let request = http::Request::get(uri).body(Vec::new()).expect("a request");
+                let text = client.request_text(request).await.expect("a page");
+                bytes += text.len() as u64;
+                let page: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+                token = page["metadata"]["continue"].as_str().filter(|token| !token.is_empty()).map(str::to_owned);
+                if token.is_none() {
+                    break;
+                }
+            }
+        }
+        (started.elapsed(), bytes)
+    })
+}
+
+fn live_case(case: &str, pods: usize, dir: &Path) {
+    let cluster = dir.join(case);
+    std::fs::create_dir_all(&cluster).expect("mkdir");
+    write_live_cluster(&cluster, pods);
+    let api = support::fake_api::FakeApi::start(
+        &format!("bench_scale_{case}"),
+        support::fake_api::Settings::cluster(cluster.to_str().expect("UTF-8")),
+    );
+    let kubeconfig = api.kubeconfig.to_str().expect("UTF-8");
+    let (floor, served) = plain_fetch(&api.kubeconfig);
+    let report_path = cluster.join("report.json");
+    let measured = measure(&[
+        "scan",
+        "--kubeconfig",
+        kubeconfig,
+        "--no-probes",
+        "-o",
+        "json",
+        "--quiet",
+        "--qps",
+        "1000",
+        "--burst",
+        "1000",
+        "--timeout",
+        "10m",
+        "--output-file",
+        report_path.to_str().expect("UTF-8"),
+    ]);
+    // Proof the scan saw the cluster: workloads (pods folded into their Deployments) and
+    // containers judged.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).expect("report written")).expect("JSON");
+    let subjects = |rule: &str| {
+        report["results"]
+            .as_array()
+            .and_then(|results| results.iter().find(|result| result["ruleId"] == rule))
+            .and_then(|result| result["subjects"].as_u64())
+            .unwrap_or(0)
+    };
+    println!(
+        "  {case:<7} {pods:>6} pods, {:>6.1} MB of lists: wall {:>7.3} s (plain fetch {:>6.3} s, {:.2}x), CPU {:>6.2} s, peak RSS {:>7.1} MiB, exit {}",
+        served as f64 / 1e6,
+        measured.wall.as_secs_f64(),
+        floor.as_secs_f64(),
+        measured.wall.as_secs_f64() / floor.as_secs_f64(),
+        measured.cpu_seconds,
+        measured.peak_kib as f64 / 1024.0,
+        measured.code
+    );
+    println!(
+        "          judged {} workloads (POD-001) and {} containers (IMAGE-002)",
+        subjects("POD-001"),
+        subjects("IMAGE-002")
+    );
+}
+
+/// Object size at a fixed count (what `benches/live_memory` measured): 2,000 pods with a
+/// 1 KB and with a 100 KB annotation. Pages are projected before the next is read, so
+/// the larger objects should cost about one page more, not the cluster more.
+fn live_size_case(dir: &Path) {
+    let mut peaks = Vec::new();
+    for annotation in [1_024, 100 * 1_024] {
+        let cluster = dir.join(format!("size-{annotation}"));
+        std::fs::create_dir_all(&cluster).expect("mkdir");
+        let filler = "x".repeat(annotation);
+        let mut text = String::from("apiVersion: v1\nkind: Namespace\nmetadata: {name: kube-system, uid: bench}\n");
+        for index in 0..2_000 {
+            let _ = write!(
+                text,
+                "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: pod-{index}\n  namespace: bench\n  annotations: {{filler: {filler}}}\nspec:\n  containers: [{{name: main, image: 'registry.example.com/app:1.0'}}]\n"
+            );
+        }
+        std::fs::write(cluster.join("cluster.yaml"), text).expect("write the generated cluster");
+        let api = support::fake_api::FakeApi::start(
+            &format!("bench_scale_size_{annotation}"),
+            support::fake_api::Settings::cluster(cluster.to_str().expect("UTF-8")),
+        );
+        let measured = measure(&[
+            "scan",
+            "--kubeconfig",
+            api.kubeconfig.to_str().expect("UTF-8"),
+            "--no-probes",
+            "-o",
+            "json",
+            "--quiet",
+            "--page-size",
+            "100",
+            "--qps",
+            "1000",
+            "--burst",
+            "1000",
+            "--timeout",
+            "10m",
+        ]);
+        println!(
+            "  size    2000 pods of {annotation:>6} B: wall {:>7.3} s, peak RSS {:>7.1} MiB, exit {}",
+            measured.wall.as_secs_f64(),
+            measured.peak_kib as f64 / 1024.0,
+            measured.code
+        );
+        peaks.push(measured.peak_kib);
+    }
+    let one_page = f64::from(100 * 100 * 1024) / (1024.0 * 1024.0);
+    println!(
+        "          peak grew by {:.1} MiB for 100x larger objects; one page of the larger objects is {one_page:.1} MiB",
+        (peaks[1] as f64 - peaks[0] as f64) / 1024.0
+    );
+}
+
+/// Checkov on the same files (`--vs-checkov`; `pip install checkov` first).
+fn compare_with_checkov(files: &Path, ours: &Measured) {
+    let installed = Command::new("checkov").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
+    if !installed.is_ok_and(|status| status.success()) {
+        println!("  checkov is not installed (pip install checkov): no comparison");
+        return;
+    }
+    let output = files.with_extension("checkov.json");
+    let written = std::fs::File::create(&output).expect("a file for Checkov's report");
+    let files = files.to_str().expect("UTF-8");
+    let checkov = measure_program(
+        "checkov",
+        &["-d", files, "--framework", "kubernetes", "-o", "json", "--skip-download"],
+        written.into(),
+    );
+    // A comparison only counts if Checkov judged the files too.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&output).unwrap_or_default()).unwrap_or_default();
+    let resources = report["summary"]["resource_count"].as_u64().unwrap_or(0);
+    assert!(resources > 0, "Checkov judged no resource: {report}");
+    println!(
+        "  checkov {:>7} files ({resources} resources): wall {:>7.3} s, peak RSS {:>7.1} MiB: seaworthy is {:.0}x faster in {:.1}% of the memory",
+        1_000,
+        checkov.wall.as_secs_f64(),
+        checkov.peak_kib as f64 / 1024.0,
+        checkov.wall.as_secs_f64() / ours.wall.as_secs_f64(),
+        100.0 * ours.peak_kib as f64 / checkov.peak_kib as f64
+    );
+}
+
 fn main() {
     let only = std::env::args().skip_while(|argument| argument != "--case").nth(1);
     let wanted = |case: &str| only.as_deref().is_none_or(|only| only == case);
-    let temporary = tempfile::tempdir().expect("a temporary directory");
+    // Not a hidden name (`.tmpXXXX`): Checkov skips hidden directories.
+    let temporary = tempfile::Builder::new().prefix("seaworthy-scale-").tempdir().expect("a temporary directory");
     let dir = temporary.path().to_owned();
     // `--keep` leaves the generated inputs behind, to profile a case by hand.
     if std::env::args().any(|argument| argument == "--keep") {
@@ -165,6 +423,9 @@ fn main() {
         let bytes = write_files(&files, 1_000);
         let measured = measure(&["scan", "--manifests", files.to_str().expect("UTF-8"), "-o", "json", "--quiet"]);
         report("mix", 1_000, bytes, &measured);
+        if std::env::args().any(|argument| argument == "--vs-checkov") {
+            compare_with_checkov(&files, &measured);
+        }
     }
     let mut walls = Vec::new();
     for (case, count) in [("10k", 10_000), ("100k", 100_000)] {
@@ -179,5 +440,14 @@ fn main() {
     }
     if let [ten, hundred] = walls.as_slice() {
         println!("  time from 10k to 100k documents grows {:.1}x", hundred / ten);
+    }
+    println!("live scans (fake API server, --no-probes, pages of 500):");
+    for (case, pods) in [("live5k", 5_000), ("live50k", 50_000)] {
+        if wanted(case) {
+            live_case(case, pods, &dir);
+        }
+    }
+    if wanted("size") {
+        live_size_case(&dir);
     }
 }
