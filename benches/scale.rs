@@ -162,6 +162,15 @@ fn report(case: &str, documents: usize, input_bytes: u64, measured: &Measured) {
     );
 }
 
+/// A live scan of the fake API server behind `kubeconfig`, without probes and with
+/// rate limits out of the way, plus `extra` flags.
+fn live_scan(kubeconfig: &str, extra: &[&str]) -> Measured {
+    let mut args = vec!["scan", "--kubeconfig", kubeconfig, "--no-probes", "-o", "json", "--quiet"];
+    args.extend(["--qps", "1000", "--burst", "1000", "--timeout", "10m"]);
+    args.extend(extra);
+    measure(&args)
+}
+
 /// A cluster of `pods` pods as a real API server holds it, written as one JSON object
 /// per line (YAML the fake API server reads).
 fn write_live_cluster(dir: &Path, pods: usize) -> u64 {
@@ -278,23 +287,8 @@ fn live_case(case: &str, pods: usize, dir: &Path) {
     let kubeconfig = api.kubeconfig.to_str().expect("UTF-8");
     let (floor, served) = plain_fetch(&api.kubeconfig);
     let report_path = cluster.join("report.json");
-    let measured = measure(&[
-        "scan",
-        "--kubeconfig",
-        kubeconfig,
-        "--no-probes",
-        "-o",
-        "json",
-        "--quiet",
-        "--qps",
-        "1000",
-        "--burst",
-        "1000",
-        "--timeout",
-        "10m",
-        "--output-file",
-        report_path.to_str().expect("UTF-8"),
-    ]);
+    let report = report_path.to_str().expect("UTF-8");
+    let measured = live_scan(kubeconfig, &["--output-file", report]);
     // Proof the scan saw the cluster: workloads (pods folded into their Deployments) and
     // containers judged.
     let report: serde_json::Value =
@@ -344,23 +338,7 @@ fn live_size_case(dir: &Path) {
             &format!("bench_scale_size_{annotation}"),
             support::fake_api::Settings::cluster(cluster.to_str().expect("UTF-8")),
         );
-        let measured = measure(&[
-            "scan",
-            "--kubeconfig",
-            api.kubeconfig.to_str().expect("UTF-8"),
-            "--no-probes",
-            "-o",
-            "json",
-            "--quiet",
-            "--page-size",
-            "100",
-            "--qps",
-            "1000",
-            "--burst",
-            "1000",
-            "--timeout",
-            "10m",
-        ]);
+        let measured = live_scan(api.kubeconfig.to_str().expect("UTF-8"), &["--page-size", "100"]);
         println!(
             "  size    2000 pods of {annotation:>6} B: wall {:>7.3} s, peak RSS {:>7.1} MiB, exit {}",
             measured.wall.as_secs_f64(),

@@ -270,17 +270,17 @@ impl CountingBlackHole {
     }
 }
 
+/// A kubelet target at `address`.
+fn kubelet_at(address: SocketAddr) -> seaworthy::probe::targets::Target {
+    use seaworthy::probe::targets::{Target, TargetKind};
+    Target { kind: TargetKind::Kubelet, host: address.ip().to_string(), port: address.port(), origin: "test".into() }
+}
+
 #[test]
 fn a_hung_endpoint_is_asked_once_and_its_other_requests_are_inconclusive() {
     use seaworthy::probe::run::{ProbeSettings, run};
-    use seaworthy::probe::targets::{Target, TargetKind};
     let hole = CountingBlackHole::start("probe_a_hung_endpoint_is_asked_once");
-    let target = Target {
-        kind: TargetKind::Kubelet,
-        host: hole.address.ip().to_string(),
-        port: hole.address.port(),
-        origin: "test".into(),
-    };
+    let target = kubelet_at(hole.address);
     let probed = support::block_on(run(
         &[target],
         ProbeSettings { timeouts: SHORT, concurrency: 4, budget: Duration::from_secs(3600) },
@@ -294,12 +294,7 @@ fn a_hung_endpoint_is_asked_once_and_its_other_requests_are_inconclusive() {
     assert_eq!(hole.count(), 1, "the second request was never sent");
     // Control: an endpoint that refuses is asked everything (a refusal is an answer).
     let refused = support::loopback::address("probe_a_hung_endpoint_control", 10250);
-    let target = Target {
-        kind: TargetKind::Kubelet,
-        host: refused.ip().to_string(),
-        port: refused.port(),
-        origin: "test".into(),
-    };
+    let target = kubelet_at(refused);
     let probed = support::block_on(run(
         &[target],
         ProbeSettings { timeouts: SHORT, concurrency: 4, budget: Duration::from_secs(3600) },
@@ -312,16 +307,9 @@ fn a_hung_endpoint_is_asked_once_and_its_other_requests_are_inconclusive() {
 #[test]
 fn probes_share_one_budget_and_what_it_leaves_unasked_is_inconclusive() {
     use seaworthy::probe::run::{ProbeSettings, run};
-    use seaworthy::probe::targets::{Target, TargetKind};
+    use seaworthy::probe::targets::Target;
     let hole = CountingBlackHole::start("probe_budget_black_hole");
-    let targets: Vec<Target> = (0..4)
-        .map(|_| Target {
-            kind: TargetKind::Kubelet,
-            host: hole.address.ip().to_string(),
-            port: hole.address.port(),
-            origin: "test".into(),
-        })
-        .collect();
+    let targets: Vec<Target> = (0..4).map(|_| kubelet_at(hole.address)).collect();
     // No budget left (a collection that used all of `--timeout`): nothing is sent, and
     // every check says why.
     let spent = ProbeSettings { timeouts: SHORT, concurrency: 4, budget: Duration::ZERO };
@@ -349,14 +337,8 @@ async fn probes_run_on_the_callers_runtime() {
     // The library starts no runtime of its own: calling it from async code (here, a
     // tokio test) must not panic with "cannot start a runtime from within a runtime".
     use seaworthy::probe::run::{ProbeSettings, run};
-    use seaworthy::probe::targets::{Target, TargetKind};
     let refused = support::loopback::address("probe_on_the_callers_runtime", 10250);
-    let target = Target {
-        kind: TargetKind::Kubelet,
-        host: refused.ip().to_string(),
-        port: refused.port(),
-        origin: "test".into(),
-    };
+    let target = kubelet_at(refused);
     let probed = run(&[target], ProbeSettings { timeouts: SHORT, ..ProbeSettings::default() }).await;
     assert!(probed[0].checks.iter().all(|check| check.evidence.outcome == Outcome::Closed), "{probed:?}");
 }
