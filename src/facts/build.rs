@@ -660,21 +660,29 @@ impl<'a> Budgets<'a> {
     /// label value only the workloads carrying it: both are looked up, so matching stays
     /// linear in the cluster rather than workloads × budgets.
     fn match_once(pdbs: &'a [Pdb], roots: &[Root<'_>]) -> Self {
+        // Only namespaces with budgets, and only label keys budgets require, are indexed.
+        let required: Vec<Option<(String, String)>> = pdbs.iter().map(required_label).collect();
+        let namespaces: BTreeSet<Option<&str>> = pdbs.iter().map(|pdb| pdb.meta.namespace.as_deref()).collect();
+        let keys: BTreeSet<&str> = required.iter().flatten().map(|(key, _)| key.as_str()).collect();
         let mut by_label: BTreeMap<(Option<&str>, &str, &str), Vec<usize>> = BTreeMap::new();
         let mut by_namespace: BTreeMap<Option<&str>, Vec<usize>> = BTreeMap::new();
         for (index, root) in roots.iter().enumerate() {
             let namespace = root.workload.meta.namespace.as_deref();
+            if !namespaces.contains(&namespace) {
+                continue;
+            }
             by_namespace.entry(namespace).or_default().push(index);
             for (key, value) in &root.workload.pod.labels {
-                by_label.entry((namespace, key, value)).or_default().push(index);
+                if keys.contains(key.as_str()) {
+                    by_label.entry((namespace, key, value)).or_default().push(index);
+                }
             }
         }
         let mut of_root = vec![Vec::new(); roots.len()];
         let mut of_pdb = Vec::with_capacity(pdbs.len());
-        for pdb in pdbs {
+        for (pdb, required) in pdbs.iter().zip(&required) {
             let namespace = pdb.meta.namespace.as_deref();
-            let required = required_label(pdb);
-            let candidates = match &required {
+            let candidates = match required {
                 Some((key, value)) => by_label.get(&(namespace, key.as_str(), value.as_str())),
                 None => by_namespace.get(&namespace),
             };

@@ -184,6 +184,7 @@ impl Reader<'_> {
 
     fn finish(mut self) -> Inventory {
         self.kinds_seen.mark(&mut self.inventory);
+        self.inventory.shrink_to_fit();
         self.inventory
     }
 }

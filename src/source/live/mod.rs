@@ -554,5 +554,6 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
         provider: Some(options.provider.clone().unwrap_or_else(|| detected.to_owned())),
         ca_certificate,
     };
+    inventory.shrink_to_fit();
     Ok(inventory)
 }
