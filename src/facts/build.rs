@@ -9,7 +9,7 @@ use super::{
     PdbFact, PodSecurityFact, Provider, ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact, flags,
     image,
 };
-use crate::inventory::{Availability, Inventory, Meta, Pdb, RunningImage, Workload};
+use crate::inventory::{Availability, FoldedPod, Inventory, Meta, Pdb, RunningImage, Workload};
 
 /// Namespaces Kubernetes itself creates and uses.
 const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
@@ -17,7 +17,7 @@ const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-le
 /// Builds the facts document.
 pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
     let workloads_available = &inventory.workloads.availability;
-    let roots = fold_owned_workloads(&inventory.workloads.items);
+    let roots = fold_owned_workloads(&inventory.workloads.items, &inventory.folded_pods);
     let membership = Membership::new(inventory);
     let budgets = Budgets::match_once(&inventory.pdbs.items, &roots);
     let components = components(&roots, &membership);
@@ -125,13 +125,6 @@ struct Root<'a> {
 
 /// The owner kinds that may control a kind of workload, as Kubernetes' own controllers
 /// create them. An owner reference of any other shape proves nothing.
-fn may_own(owner_kind: &str, kind: &str) -> bool {
-    matches!(
-        (owner_kind, kind),
-        ("ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job", "Pod") | ("Deployment", "ReplicaSet") | ("CronJob", "Job")
-    )
-}
-
 /// The workload that owns `workload`, when the owner proves it: the owner is in the
 /// input, of a kind that creates such objects, with the uid the reference names (where
 /// both have one), and `workload` runs exactly the owner's template. A claim that fails any of
@@ -143,18 +136,8 @@ fn proven_owner(
 ) -> Option<usize> {
     let meta = &workload.meta;
     let claim = meta.controller.as_ref()?;
-    if !may_own(&claim.kind, &meta.kind) {
-        return None;
-    }
     let candidates = index.get(&(meta.namespace.as_deref(), claim.kind.as_str(), claim.name.as_str()))?;
-    candidates.iter().copied().find(|position| {
-        let owner = &workloads[*position];
-        let uid_matches = match (&claim.uid, &owner.meta.uid) {
-            (Some(claimed), Some(actual)) => claimed == actual,
-            _ => true,
-        };
-        uid_matches && workload.pod.made_from(&owner.pod)
-    })
+    candidates.iter().copied().find(|position| workload.owned_by(&workloads[*position]))
 }
 
 /// Keeps the owning controllers: a pod owned by a ReplicaSet owned by a Deployment is
@@ -162,7 +145,7 @@ fn proven_owner(
 /// ownership folds ([`proven_owner`]). The kinds that may own form no cycle (Pod <
 /// ReplicaSet < Deployment, Pod < Job < CronJob), so a self-reference or two objects
 /// naming each other prove nothing and every chain ends within three steps.
-fn fold_owned_workloads(workloads: &[Workload]) -> Vec<Root<'_>> {
+fn fold_owned_workloads<'a>(workloads: &'a [Workload], folded_pods: &'a [FoldedPod]) -> Vec<Root<'a>> {
     let mut index: BTreeMap<(Option<&str>, &str, &str), Vec<usize>> = BTreeMap::new();
     for (position, workload) in workloads.iter().enumerate() {
         let meta = &workload.meta;
@@ -182,6 +165,23 @@ fn fold_owned_workloads(workloads: &[Workload]) -> Vec<Root<'_>> {
     for (position, workload) in workloads.iter().enumerate() {
         let pod = format!("{}/{}", workload.meta.namespace.as_deref().unwrap_or_default(), workload.meta.name);
         running.entry(roots[position]).or_default().extend(workload.running.iter().map(|image| (pod.clone(), image)));
+    }
+    // Pods folded while they were collected proved their owner then; they credit its root.
+    for folded in folded_pods {
+        let owner = &folded.owner;
+        let Some(position) = index
+            .get(&(folded.namespace.as_deref(), owner.kind.as_str(), owner.name.as_str()))
+            .and_then(|candidates| {
+                candidates.iter().copied().find(|position| match (&owner.uid, &workloads[*position].meta.uid) {
+                    (Some(claimed), Some(actual)) => claimed == actual,
+                    _ => true,
+                })
+            })
+        else {
+            continue;
+        };
+        let pod = format!("{}/{}", folded.namespace.as_deref().unwrap_or_default(), folded.name);
+        running.entry(roots[position]).or_default().extend(folded.running.iter().map(|image| (pod.clone(), image)));
     }
     workloads
         .iter()

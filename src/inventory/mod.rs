@@ -153,6 +153,9 @@ pub struct Inventory {
     pub namespaces: Gathered<Namespace>,
     /// Pods and the controllers that own pod templates.
     pub workloads: Gathered<Workload>,
+    /// Pods folded into their proven owner as they were collected (live): only the
+    /// images they run are kept.
+    pub folded_pods: Vec<FoldedPod>,
     /// ServiceAccount objects.
     pub service_accounts: Gathered<ServiceAccount>,
     /// Roles and ClusterRoles.
@@ -396,6 +399,49 @@ impl PodTemplate {
             && self.host_ipc == template.host_ipc
             && self.host_path_volumes == template.host_path_volumes
             && without_token(&self.containers) == without_token(&template.containers)
+    }
+}
+
+/// A pod folded into its owner as it was collected: what the facts still use of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FoldedPod {
+    /// The pod's namespace.
+    pub namespace: Option<String>,
+    /// The pod's name.
+    pub name: String,
+    /// Its controller, which proved to own it ([`Workload::owned_by`]).
+    pub owner: OwnerRef,
+    /// The images it runs.
+    pub running: Vec<RunningImage>,
+}
+
+/// Whether objects of `owner_kind` create objects of `kind`. The kinds form no cycle
+/// (Pod < ReplicaSet < Deployment, Pod < Job < CronJob), so ownership chains end.
+pub fn may_own(owner_kind: &str, kind: &str) -> bool {
+    matches!(
+        (owner_kind, kind),
+        ("ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job", "Pod") | ("Deployment", "ReplicaSet") | ("CronJob", "Job")
+    )
+}
+
+impl Workload {
+    /// True when `owner` proves to be this object's controller: the reference names it
+    /// (kind, name, namespace, and uid where both have one), its kind creates objects of
+    /// this kind, and this object runs exactly the owner's template. A claim that fails
+    /// any of these proves nothing, so a privileged pod cannot hide behind a harmless
+    /// Deployment.
+    pub fn owned_by(&self, owner: &Workload) -> bool {
+        let Some(claim) = &self.meta.controller else { return false };
+        let uid_matches = match (&claim.uid, &owner.meta.uid) {
+            (Some(claimed), Some(actual)) => claimed == actual,
+            _ => true,
+        };
+        may_own(&claim.kind, &self.meta.kind)
+            && claim.kind == owner.meta.kind
+            && claim.name == owner.meta.name
+            && self.meta.namespace == owner.meta.namespace
+            && uid_matches
+            && self.pod.made_from(&owner.pod)
     }
 }
 

@@ -9,7 +9,7 @@
 pub mod polite;
 pub mod provider;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
 use self::polite::{Failure, Limits, Polite};
-use crate::inventory::{Availability, ClusterInfo, Gathered, Inventory, Project, Projected};
+use crate::inventory::{Availability, ClusterInfo, FoldedPod, Gathered, Inventory, Project, Projected, Workload};
 
 /// How to reach the cluster and how politely to read it.
 #[derive(Clone, Debug)]
@@ -247,11 +247,16 @@ struct Collector<'a> {
 impl Collector<'_> {
     /// Every object of kind `K`, projected; or why they could not be listed.
     async fn gather<K: Project>(&self) -> Result<Gathered<Projected>, LiveError> {
-        self.gather_in::<K>(Scope::default()).await
+        self.gather_in::<K>(Scope::default(), &mut Some).await
     }
 
-    /// The objects of kind `K` within `scope`, projected; or why they could not be listed.
-    async fn gather_in<K: Project>(&self, scope: Scope<'_>) -> Result<Gathered<Projected>, LiveError> {
+    /// The objects of kind `K` within `scope`, projected, each kept only when `keep`
+    /// gives it back; or why they could not be listed.
+    async fn gather_in<K: Project>(
+        &self,
+        scope: Scope<'_>,
+        keep: &mut dyn FnMut(Projected) -> Option<Projected>,
+    ) -> Result<Gathered<Projected>, LiveError> {
         let resource = resource_name::<K>();
         self.progress.set_message(format!("checking access to {resource}"));
         if self.polite.may("list", K::GROUP, K::URL_PATH_SEGMENT, scope.namespace).await == Some(false) {
@@ -266,6 +271,7 @@ impl Collector<'_> {
         let mut restarts = 0;
         'restart: loop {
             let mut items = Vec::new();
+            let mut listed = 0;
             let mut token: Option<String> = None;
             let mut pages = 0;
             let mut tokens_seen: BTreeSet<String> = BTreeSet::new();
@@ -298,9 +304,10 @@ impl Collector<'_> {
                     Err(error) => return Ok(unavailable(format!("undecodable answer listing {resource}: {error}"))),
                 };
                 // Project and drop the page before reading the next: memory stays flat.
-                items.extend(page.items.iter().map(|object| object.project(object.meta(None))));
+                listed += page.items.len();
+                items.extend(page.items.iter().filter_map(|object| keep(object.project(object.meta(None)))));
                 let runaway = |reason: String| LiveError::RunawayList { resource: resource.clone(), reason };
-                if items.len() > self.options.max_list_objects {
+                if listed > self.options.max_list_objects {
                     return Err(runaway(format!(
                         "more than {} objects (--max-list-objects raises the cap)",
                         self.options.max_list_objects
@@ -317,6 +324,26 @@ impl Collector<'_> {
                 }
             }
         }
+    }
+
+    /// Pods and the controllers that own pod templates. Owners are listed first, so that
+    /// each page of pods folds into them as it is read: a pod that proves its owner
+    /// keeps only the images it runs (into `folded`), and memory grows with controllers,
+    /// not pods. Pods come first in the result, as they always were filed.
+    async fn workloads(&self, folded: &mut Vec<FoldedPod>) -> Result<Vec<Gathered<Projected>>, LiveError> {
+        let owners = vec![
+            self.gather::<apps::Deployment>().await?,
+            self.gather::<apps::StatefulSet>().await?,
+            self.gather::<apps::DaemonSet>().await?,
+            self.gather::<apps::ReplicaSet>().await?,
+            self.gather::<batch::Job>().await?,
+            self.gather::<batch::CronJob>().await?,
+        ];
+        let pods = {
+            let index = OwnerIndex::new(&owners);
+            self.gather_in::<core::Pod>(Scope::default(), &mut |projected| index.fold(projected, folded)).await?
+        };
+        Ok(std::iter::once(pods).chain(owners).collect())
     }
 
     /// Every node's kubelet configuration, through the API server's node proxy. All or
@@ -410,6 +437,43 @@ fn file(
     *availability(inventory) = combined;
 }
 
+/// The collected controllers by namespace, kind and name, to fold pods into.
+struct OwnerIndex<'a>(BTreeMap<(Option<&'a str>, &'a str, &'a str), Vec<&'a Workload>>);
+
+impl<'a> OwnerIndex<'a> {
+    fn new(owners: &'a [Gathered<Projected>]) -> Self {
+        let mut index: BTreeMap<(Option<&str>, &str, &str), Vec<&Workload>> = BTreeMap::new();
+        for projected in owners.iter().flat_map(|gathered| &gathered.items) {
+            if let Projected::Workload(owner) = projected {
+                let meta = &owner.meta;
+                index.entry((meta.namespace.as_deref(), &meta.kind, &meta.name)).or_default().push(owner);
+            }
+        }
+        Self(index)
+    }
+
+    /// A pod that proves its owner goes to `folded`; anything else is given back.
+    fn fold(&self, projected: Projected, folded: &mut Vec<FoldedPod>) -> Option<Projected> {
+        let Projected::Workload(pod) = &projected else { return Some(projected) };
+        let proven = pod.meta.kind == "Pod"
+            && pod.meta.controller.as_ref().is_some_and(|claim| {
+                let key = (pod.meta.namespace.as_deref(), claim.kind.as_str(), claim.name.as_str());
+                self.0.get(&key).into_iter().flatten().any(|owner| pod.owned_by(owner))
+            });
+        if !proven {
+            return Some(projected);
+        }
+        let Projected::Workload(pod) = projected else { return None };
+        folded.push(FoldedPod {
+            namespace: pod.meta.namespace,
+            name: pod.meta.name,
+            owner: pod.meta.controller.unwrap_or_default(),
+            running: pod.running,
+        });
+        None
+    }
+}
+
 /// Checks that `/version` describes a Kubernetes build: `gitVersion` like `v1.31.1`
 /// (distributions add suffixes: `v1.30.4-eks-a737599`, `v1.31.1+k3s1`) and a numeric major.
 fn kubernetes_version(version: &k8s_openapi::apimachinery::pkg::version::Info) -> Result<(), String> {
@@ -494,15 +558,7 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
     file(&mut inventory, vec![collector.gather::<core::Namespace>().await?], |inventory| {
         &mut inventory.namespaces.availability
     });
-    let workloads = vec![
-        collector.gather::<core::Pod>().await?,
-        collector.gather::<apps::Deployment>().await?,
-        collector.gather::<apps::StatefulSet>().await?,
-        collector.gather::<apps::DaemonSet>().await?,
-        collector.gather::<apps::ReplicaSet>().await?,
-        collector.gather::<batch::Job>().await?,
-        collector.gather::<batch::CronJob>().await?,
-    ];
+    let workloads = collector.workloads(&mut inventory.folded_pods).await?;
     file(&mut inventory, workloads, |inventory| &mut inventory.workloads.availability);
     // ServiceAccount objects are not listed: the accounts that rules judge are those
     // workloads run as and bindings name, and a permission no rule needs is not asked for.
@@ -523,10 +579,10 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
         &mut inventory.pdbs.availability
     });
     let endpoints = collector
-        .gather_in::<discovery::EndpointSlice>(Scope {
-            namespace: Some("default"),
-            label_selector: Some("kubernetes.io/service-name=kubernetes"),
-        })
+        .gather_in::<discovery::EndpointSlice>(
+            Scope { namespace: Some("default"), label_selector: Some("kubernetes.io/service-name=kubernetes") },
+            &mut Some,
+        )
         .await?;
     file(&mut inventory, vec![endpoints], |inventory| &mut inventory.apiserver_endpoints.availability);
     let kubelet_configs = if options.read_kubelet_config {
@@ -556,4 +612,59 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
     };
     inventory.shrink_to_fit();
     Ok(inventory)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{Meta, OwnerRef, RunningImage};
+
+    fn workload(kind: &str, name: &str, uid: &str, controller: Option<OwnerRef>) -> Workload {
+        Workload {
+            meta: Meta {
+                kind: kind.into(),
+                name: name.into(),
+                namespace: Some("app".into()),
+                uid: Some(uid.into()),
+                controller,
+                ..Meta::default()
+            },
+            ..Workload::default()
+        }
+    }
+
+    #[allow(clippy::unnecessary_wraps)] // A claim is what `Meta::controller` holds.
+    fn claim(kind: &str, name: &str, uid: &str) -> Option<OwnerRef> {
+        Some(OwnerRef { kind: kind.into(), name: name.into(), uid: Some(uid.into()) })
+    }
+
+    #[test]
+    fn only_pods_that_prove_their_owner_fold_as_they_are_collected() {
+        let owners = vec![Gathered {
+            availability: Availability::Collected,
+            items: vec![Projected::Workload(workload("ReplicaSet", "web-1", "rs-uid", None))],
+        }];
+        let index = OwnerIndex::new(&owners);
+        let mut folded = Vec::new();
+        // A pod its ReplicaSet proves to own folds, keeping its images.
+        let mut pod = workload("Pod", "web-1-a", "pod-a", claim("ReplicaSet", "web-1", "rs-uid"));
+        pod.running = vec![RunningImage { container: "web".into(), image: "web:1".into(), image_id: String::new() }];
+        assert_eq!(index.fold(Projected::Workload(pod), &mut folded), None);
+        assert_eq!(folded.len(), 1);
+        assert_eq!((folded[0].name.as_str(), folded[0].running.len()), ("web-1-a", 1));
+        // Kept and judged on its own: no controller, a uid the owner does not have, a
+        // spec other than the template, an owner that was not collected.
+        let mut privileged = workload("Pod", "web-1-b", "pod-b", claim("ReplicaSet", "web-1", "rs-uid"));
+        privileged.pod.host_pid = true;
+        for kept in [
+            workload("Pod", "bare", "pod-c", None),
+            workload("Pod", "web-1-d", "pod-d", claim("ReplicaSet", "web-1", "another-uid")),
+            privileged,
+            workload("Pod", "job-1-e", "pod-e", claim("Job", "job-1", "job-uid")),
+        ] {
+            let name = kept.meta.name.clone();
+            assert!(index.fold(Projected::Workload(kept), &mut folded).is_some(), "{name} is kept");
+        }
+        assert_eq!(folded.len(), 1);
+    }
 }
