@@ -110,7 +110,8 @@ pub fn evaluate_with(
         }
     }
     for (name, plans) in &by_collection {
-        let items = views.get(name).map_or(&NO_ITEMS as &dyn Items, |view| view.items);
+        // `each` names a collection of the layout (checked at load), which every facts visit.
+        let items = views.get(name).expect("a rule's `each` names a collection of the facts").items;
         let partials = judge.collection(plans, items, parallelism);
         for (plan, partial) in plans.iter().zip(partials) {
             results[plan.index] = Some(plan.finish((*name).to_owned(), partial, items.len()));
@@ -164,10 +165,6 @@ impl<T: facts::Item> Items for Vec<T> {
         }
     }
 }
-
-/// Items of a collection the facts do not have (a rule's `each` is checked at load,
-/// so this only stands in for robustness).
-static NO_ITEMS: Vec<facts::NodeFact> = Vec::new();
 
 /// How large the facts are, for the budget's estimates.
 fn sizes(facts: &Facts, views: &BTreeMap<&'static str, View<'_>>) -> budget::Sizes {

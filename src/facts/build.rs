@@ -169,14 +169,10 @@ fn fold_owned_workloads<'a>(workloads: &'a [Workload], folded_pods: &'a [FoldedP
     // Pods folded while they were collected proved their owner then; they credit its root.
     for folded in folded_pods {
         let owner = &folded.owner;
-        let Some(position) = index
-            .get(&(folded.namespace.as_deref(), owner.kind.as_str(), owner.name.as_str()))
-            .and_then(|candidates| {
-                candidates.iter().copied().find(|position| match (&owner.uid, &workloads[*position].meta.uid) {
-                    (Some(claimed), Some(actual)) => claimed == actual,
-                    _ => true,
-                })
-            })
+        let Some(position) =
+            index.get(&(folded.namespace.as_deref(), owner.kind.as_str(), owner.name.as_str())).and_then(
+                |candidates| candidates.iter().copied().find(|position| owner.uid_matches(&workloads[*position].meta)),
+            )
         else {
             continue;
         };

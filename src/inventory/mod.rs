@@ -125,6 +125,16 @@ pub struct OwnerRef {
     pub uid: Option<String>,
 }
 
+impl OwnerRef {
+    /// True when the reference's uid is `owner`'s, or either has none (manifests).
+    pub fn uid_matches(&self, owner: &Meta) -> bool {
+        match (&self.uid, &owner.uid) {
+            (Some(claimed), Some(actual)) => claimed == actual,
+            _ => true,
+        }
+    }
+}
+
 /// A cluster identity as far as the source knows it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterInfo {
@@ -432,15 +442,11 @@ impl Workload {
     /// Deployment.
     pub fn owned_by(&self, owner: &Workload) -> bool {
         let Some(claim) = &self.meta.controller else { return false };
-        let uid_matches = match (&claim.uid, &owner.meta.uid) {
-            (Some(claimed), Some(actual)) => claimed == actual,
-            _ => true,
-        };
         may_own(&claim.kind, &self.meta.kind)
             && claim.kind == owner.meta.kind
             && claim.name == owner.meta.name
             && self.meta.namespace == owner.meta.namespace
-            && uid_matches
+            && claim.uid_matches(&owner.meta)
             && self.pod.made_from(&owner.pod)
     }
 }
