@@ -172,69 +172,119 @@ fn live_scan(kubeconfig: &str, extra: &[&str]) -> Measured {
     measure(&args)
 }
 
+/// A `managedFields` entry as server-side apply records it: large, and read by nothing
+/// seaworthy judges.
+fn managed_fields(manager: &str) -> serde_json::Value {
+    use serde_json::json;
+    json!({
+        "manager": manager, "operation": "Update", "apiVersion": "v1", "time": "2026-11-30T10:00:00Z",
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {
+            "f:metadata": {"f:labels": {".": {}, "f:app": {}, "f:pod-template-hash": {}}, "f:ownerReferences": {".": {}}},
+            "f:spec": {
+                "f:containers": {"k:{\"name\":\"main\"}": {".": {}, "f:image": {}, "f:imagePullPolicy": {}, "f:name": {},
+                    "f:ports": {}, "f:resources": {"f:limits": {}, "f:requests": {}}, "f:securityContext": {},
+                    "f:terminationMessagePath": {}}},
+                "f:dnsPolicy": {}, "f:restartPolicy": {}, "f:schedulerName": {}, "f:securityContext": {},
+                "f:serviceAccount": {}, "f:terminationGracePeriodSeconds": {},
+            },
+            "f:status": {"f:conditions": {}, "f:containerStatuses": {}, "f:hostIP": {}, "f:phase": {}, "f:podIP": {},
+                         "f:startTime": {}},
+        },
+    })
+}
+
 /// A cluster of `pods` pods as a real API server holds it, written as one JSON object
-/// per line (YAML the fake API server reads).
+/// per document (YAML the fake API server reads).
 fn write_live_cluster(dir: &Path, pods: usize) -> u64 {
+    use serde_json::json;
     let mut random = Seeded(3);
-    let mut text = String::from(
-        "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"kube-system\", \"uid\": \"ns-kube-system\"}}\n",
-    );
-    let nodes = pods.div_ceil(30);
-    for node in 0..nodes {
-        let _ = writeln!(
-            text,
-            "---\n{{\"apiVersion\": \"v1\", \"kind\": \"Node\", \"metadata\": {{\"name\": \"node-{node}\", \"uid\": \"node-uid-{node}\", \"labels\": {{\"topology.kubernetes.io/zone\": \"zone-{}\"}}}}, \"status\": {{\"addresses\": [{{\"type\": \"InternalIP\", \"address\": \"10.{}.{}.{}\"}}], \"nodeInfo\": {{\"kubeletVersion\": \"v1.30.4\"}}}}}}",
-            node % 3,
-            node / 65536 % 256,
-            node / 256 % 256,
-            node % 256
-        );
+    let mut documents = vec![
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "uid": "ns-kube-system"}}),
+    ];
+    for node in 0..pods.div_ceil(30) {
+        let address = format!("10.{}.{}.{}", node / 65536 % 256, node / 256 % 256, node % 256);
+        documents.push(json!({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": format!("node-{node}"), "uid": format!("node-uid-{node}"),
+                         "labels": {"topology.kubernetes.io/zone": format!("zone-{}", node % 3)}},
+            "status": {"addresses": [{"type": "InternalIP", "address": address}], "nodeInfo": {"kubeletVersion": "v1.30.4"}},
+        }));
     }
-    let managed_fields = |manager: &str| {
-        format!(
-            "{{\"manager\": \"{manager}\", \"operation\": \"Update\", \"apiVersion\": \"v1\", \"time\": \"2026-11-30T10:00:00Z\", \"fieldsType\": \"FieldsV1\", \"fieldsV1\": {{\"f:metadata\": {{\"f:labels\": {{\".\": {{}}, \"f:app\": {{}}, \"f:pod-template-hash\": {{}}}}, \"f:ownerReferences\": {{\".\": {{}}}}}}, \"f:spec\": {{\"f:containers\": {{\"k:{{\\\"name\\\":\\\"main\\\"}}\": {{\".\": {{}}, \"f:image\": {{}}, \"f:imagePullPolicy\": {{}}, \"f:name\": {{}}, \"f:ports\": {{}}, \"f:resources\": {{\"f:limits\": {{}}, \"f:requests\": {{}}}}, \"f:securityContext\": {{}}, \"f:terminationMessagePath\": {{}}}}}}, \"f:dnsPolicy\": {{}}, \"f:restartPolicy\": {{}}, \"f:schedulerName\": {{}}, \"f:securityContext\": {{}}, \"f:serviceAccount\": {{}}, \"f:terminationGracePeriodSeconds\": {{}}}}, \"f:status\": {{\"f:conditions\": {{}}, \"f:containerStatuses\": {{}}, \"f:hostIP\": {{}}, \"f:phase\": {{}}, \"f:podIP\": {{}}, \"f:startTime\": {{}}}}}}}}"
-        )
-    };
     let replicas = 10;
     for deployment in 0..pods.div_ceil(replicas) {
         let namespace = format!("team-{}", random.below(50));
         let name = format!("app-{deployment}");
         let image = format!("registry.example.com/{namespace}/{name}:1.{}", random.below(20));
-        let container = format!(
-            "{{\"name\": \"main\", \"image\": \"{image}\", \"imagePullPolicy\": \"IfNotPresent\", \"ports\": [{{\"containerPort\": 8080, \"protocol\": \"TCP\"}}], \"resources\": {{\"requests\": {{\"cpu\": \"100m\", \"memory\": \"128Mi\"}}, \"limits\": {{\"memory\": \"256Mi\"}}}}, \"securityContext\": {{\"allowPrivilegeEscalation\": false, \"readOnlyRootFilesystem\": true, \"runAsNonRoot\": true}}, \"terminationMessagePath\": \"/dev/termination-log\", \"terminationMessagePolicy\": \"File\"}}"
-        );
-        let pod_spec = format!(
-            "{{\"containers\": [{container}], \"restartPolicy\": \"Always\", \"terminationGracePeriodSeconds\": 30, \"dnsPolicy\": \"ClusterFirst\", \"serviceAccountName\": \"{name}\", \"serviceAccount\": \"{name}\", \"securityContext\": {{}}, \"schedulerName\": \"default-scheduler\"}}"
-        );
-        let labels = format!("{{\"app\": \"{name}\", \"pod-template-hash\": \"h{deployment}\"}}");
-        let _ = writeln!(
-            text,
-            "---\n{{\"apiVersion\": \"apps/v1\", \"kind\": \"Deployment\", \"metadata\": {{\"name\": \"{name}\", \"namespace\": \"{namespace}\", \"uid\": \"d-{deployment}\", \"managedFields\": [{}]}}, \"spec\": {{\"replicas\": {replicas}, \"selector\": {{\"matchLabels\": {{\"app\": \"{name}\"}}}}, \"template\": {{\"metadata\": {{\"labels\": {{\"app\": \"{name}\"}}}}, \"spec\": {pod_spec}}}}}, \"status\": {{\"replicas\": {replicas}, \"readyReplicas\": {replicas}}}}}",
-            managed_fields("kubectl")
-        );
-        let _ = writeln!(
-            text,
-            "---\n{{\"apiVersion\": \"apps/v1\", \"kind\": \"ReplicaSet\", \"metadata\": {{\"name\": \"{name}-h{deployment}\", \"namespace\": \"{namespace}\", \"uid\": \"rs-{deployment}\", \"labels\": {labels}, \"ownerReferences\": [{{\"apiVersion\": \"apps/v1\", \"kind\": \"Deployment\", \"name\": \"{name}\", \"uid\": \"d-{deployment}\", \"controller\": true, \"blockOwnerDeletion\": true}}], \"managedFields\": [{}]}}, \"spec\": {{\"replicas\": {replicas}, \"selector\": {{\"matchLabels\": {labels}}}, \"template\": {{\"metadata\": {{\"labels\": {labels}}}, \"spec\": {pod_spec}}}}}, \"status\": {{\"replicas\": {replicas}}}}}",
-            managed_fields("kube-controller-manager")
-        );
+        let pod_spec = json!({
+            "containers": [{
+                "name": "main", "image": image, "imagePullPolicy": "IfNotPresent",
+                "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+                "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "runAsNonRoot": true},
+                "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
+            }],
+            "restartPolicy": "Always", "terminationGracePeriodSeconds": 30, "dnsPolicy": "ClusterFirst",
+            "serviceAccountName": name, "serviceAccount": name, "securityContext": {}, "schedulerName": "default-scheduler",
+        });
+        let labels = json!({"app": name, "pod-template-hash": format!("h{deployment}")});
+        let replica_set = format!("{name}-h{deployment}");
+        documents.push(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace, "uid": format!("d-{deployment}"),
+                         "managedFields": [managed_fields("kubectl")]},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}}, "spec": pod_spec}},
+            "status": {"replicas": replicas, "readyReplicas": replicas},
+        }));
+        documents.push(json!({
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": replica_set, "namespace": namespace, "uid": format!("rs-{deployment}"), "labels": labels,
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
+                                              "uid": format!("d-{deployment}"), "controller": true, "blockOwnerDeletion": true}],
+                         "managedFields": [managed_fields("kube-controller-manager")]},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": pod_spec}},
+            "status": {"replicas": replicas},
+        }));
         for replica in 0..replicas.min(pods - deployment * replicas) {
             let pod = deployment * replicas + replica;
-            let _ = writeln!(
-                text,
-                "---\n{{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {{\"name\": \"{name}-h{deployment}-{replica}\", \"namespace\": \"{namespace}\", \"uid\": \"pod-{pod}\", \"resourceVersion\": \"{pod}\", \"creationTimestamp\": \"2026-11-30T10:00:00Z\", \"labels\": {labels}, \"ownerReferences\": [{{\"apiVersion\": \"apps/v1\", \"kind\": \"ReplicaSet\", \"name\": \"{name}-h{deployment}\", \"uid\": \"rs-{deployment}\", \"controller\": true, \"blockOwnerDeletion\": true}}], \"managedFields\": [{}, {}]}}, \"spec\": {}, \"status\": {{\"phase\": \"Running\", \"conditions\": [{{\"type\": \"Initialized\", \"status\": \"True\", \"lastTransitionTime\": \"2026-11-30T10:00:00Z\"}}, {{\"type\": \"Ready\", \"status\": \"True\", \"lastTransitionTime\": \"2026-11-30T10:00:05Z\"}}, {{\"type\": \"ContainersReady\", \"status\": \"True\", \"lastTransitionTime\": \"2026-11-30T10:00:05Z\"}}, {{\"type\": \"PodScheduled\", \"status\": \"True\", \"lastTransitionTime\": \"2026-11-30T10:00:00Z\"}}], \"hostIP\": \"10.0.0.{}\", \"podIP\": \"10.244.{}.{}\", \"podIPs\": [{{\"ip\": \"10.244.{}.{}\"}}], \"startTime\": \"2026-11-30T10:00:00Z\", \"containerStatuses\": [{{\"name\": \"main\", \"state\": {{\"running\": {{\"startedAt\": \"2026-11-30T10:00:03Z\"}}}}, \"lastState\": {{}}, \"ready\": true, \"restartCount\": 0, \"image\": \"{image}\", \"imageID\": \"{image}@sha256:{:064x}\", \"containerID\": \"containerd://{:064x}\", \"started\": true}}], \"qosClass\": \"Burstable\"}}}}",
-                managed_fields("kube-controller-manager"),
-                managed_fields("kubelet"),
-                pod_spec.replacen('{', &format!("{{\"nodeName\": \"node-{}\", ", pod / 30), 1),
-                pod % 250,
-                pod / 250 % 256,
-                pod % 250,
-                pod / 250 % 256,
-                pod % 250,
-                deployment,
-                pod
-            );
+            let mut spec = pod_spec.clone();
+            spec["nodeName"] = json!(format!("node-{}", pod / 30));
+            let ip = format!("10.244.{}.{}", pod / 250 % 256, pod % 250);
+            let condition = |kind: &str, at: &str| json!({"type": kind, "status": "True", "lastTransitionTime": at});
+            documents.push(json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {
+                    "name": format!("{replica_set}-{replica}"), "namespace": namespace, "uid": format!("pod-{pod}"),
+                    "resourceVersion": pod.to_string(), "creationTimestamp": "2026-11-30T10:00:00Z", "labels": labels,
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": replica_set,
+                                         "uid": format!("rs-{deployment}"), "controller": true, "blockOwnerDeletion": true}],
+                    "managedFields": [managed_fields("kube-controller-manager"), managed_fields("kubelet")],
+                },
+                "spec": spec,
+                "status": {
+                    "phase": "Running",
+                    "conditions": [condition("Initialized", "2026-11-30T10:00:00Z"), condition("Ready", "2026-11-30T10:00:05Z"),
+                                   condition("ContainersReady", "2026-11-30T10:00:05Z"),
+                                   condition("PodScheduled", "2026-11-30T10:00:00Z")],
+                    "hostIP": format!("10.0.0.{}", pod % 250), "podIP": ip, "podIPs": [{"ip": ip}],
+                    "startTime": "2026-11-30T10:00:00Z",
+                    "containerStatuses": [{
+                        "name": "main", "state": {"running": {"startedAt": "2026-11-30T10:00:03Z"}}, "lastState": {},
+                        "ready": true, "restartCount": 0, "image": image,
+                        "imageID": format!("{image}@sha256:{deployment:064x}"),
+                        "containerID": format!("containerd://{pod:064x}"), "started": true,
+                    }],
+                    "qosClass": "Burstable",
+                },
+            }));
         }
     }
+    let text = documents.iter().fold(String::new(), |mut text, document| {
+        let _ = writeln!(text, "---\n{document}");
+        text
+    });
     std::fs::write(dir.join("cluster.yaml"), &text).expect("write the generated cluster");
     text.len() as u64
 }
