@@ -48,36 +48,52 @@ impl Seeded {
     }
 }
 
-/// One document of the realistic mix, the `index`-th of its namespace.
+/// Labels as Helm charts render them (`app.kubernetes.io/*`), indented by `pad`.
+fn labels(name: &str, namespace: &str, pad: &str) -> String {
+    format!(
+        "{pad}app.kubernetes.io/name: {name}\n{pad}app.kubernetes.io/instance: {name}\n{pad}app.kubernetes.io/part-of: {namespace}\n{pad}app.kubernetes.io/managed-by: Helm\n{pad}helm.sh/chart: {name}-1.4.2\n"
+    )
+}
+
+/// One document of the realistic mix, the `index`-th of its namespace, in block style
+/// as `helm template` and `kubectl get -o yaml` write it (about 1.3 KB, as issue 11's
+/// inputs: 127 MB for 100,000 documents).
 fn document(random: &mut Seeded, index: usize) -> String {
     let namespace = format!("team-{}", random.below(50));
     let name = format!("app-{index}");
     let image = format!("registry.example.com/{namespace}/{name}:1.{}.{}", random.below(20), random.below(10));
+    let metadata = format!(
+        "metadata:\n  name: {name}\n  namespace: {namespace}\n  labels:\n{}  annotations:\n    meta.helm.sh/release-name: {name}\n    meta.helm.sh/release-namespace: {namespace}\n",
+        labels(&name, &namespace, "    ")
+    );
+    let selector = format!(
+        "  selector:\n    matchLabels:\n      app.kubernetes.io/name: {name}\n      app.kubernetes.io/instance: {name}\n"
+    );
     let template = format!(
-        "  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}, tier: web}}}}\n    spec:\n      serviceAccountName: {name}\n      containers:\n      - name: main\n        image: {image}\n        ports: [{{containerPort: 8080}}]\n        resources: {{requests: {{cpu: 100m, memory: 128Mi}}, limits: {{memory: 256Mi}}}}\n        securityContext: {{allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true}}\n        readinessProbe: {{httpGet: {{path: /ready, port: 8080}}}}\n"
+        "{selector}  template:\n    metadata:\n      labels:\n{}        tier: web\n    spec:\n      serviceAccountName: {name}\n      containers:\n      - name: main\n        image: {image}\n        imagePullPolicy: IfNotPresent\n        ports:\n        - name: http\n          containerPort: 8080\n          protocol: TCP\n        env:\n        - name: LOG_LEVEL\n          value: info\n        - name: POD_NAMESPACE\n          valueFrom:\n            fieldRef:\n              fieldPath: metadata.namespace\n        resources:\n          requests:\n            cpu: 100m\n            memory: 128Mi\n          limits:\n            memory: 256Mi\n        securityContext:\n          allowPrivilegeEscalation: false\n          readOnlyRootFilesystem: true\n          runAsNonRoot: true\n          capabilities:\n            drop:\n            - ALL\n        readinessProbe:\n          httpGet:\n            path: /ready\n            port: http\n          periodSeconds: 10\n        livenessProbe:\n          httpGet:\n            path: /healthz\n            port: http\n          initialDelaySeconds: 10\n",
+        labels(&name, &namespace, "        ")
     );
     match random.below(10) {
         0..=2 => format!(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: {namespace}, labels: {{app: {name}}}}}\nspec:\n  replicas: {}\n{template}",
+            "apiVersion: apps/v1\nkind: Deployment\n{metadata}spec:\n  replicas: {}\n  revisionHistoryLimit: 5\n{template}",
             1 + random.below(4)
         ),
         3 => format!(
-            "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  serviceName: {name}\n  replicas: 3\n{template}"
+            "apiVersion: apps/v1\nkind: StatefulSet\n{metadata}spec:\n  serviceName: {name}\n  replicas: 3\n{template}"
         ),
-        4 => format!(
-            "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n{template}"
-        ),
+        4 => format!("apiVersion: apps/v1\nkind: DaemonSet\n{metadata}spec:\n{template}"),
         5 | 6 => format!(
-            "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  selector: {{app: {name}}}\n  ports: [{{port: 80, targetPort: 8080}}]\n"
+            "apiVersion: v1\nkind: Service\n{metadata}spec:\n  type: ClusterIP\n{}  ports:\n  - name: http\n    port: 80\n    targetPort: http\n    protocol: TCP\n",
+            selector.replace("    matchLabels:\n", "").replace("      ", "    ")
         ),
         7 => format!(
-            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: {name}, namespace: {namespace}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}}\nsubjects: [{{kind: ServiceAccount, name: {name}, namespace: {namespace}}}]\n"
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n{metadata}roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: view\nsubjects:\n- kind: ServiceAccount\n  name: {name}\n  namespace: {namespace}\n"
         ),
         8 => format!(
-            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  podSelector: {{matchLabels: {{app: {name}}}}}\n  policyTypes: [Ingress]\n  ingress: [{{from: [{{podSelector: {{}}}}]}}]\n"
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n{metadata}spec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: {name}\n  policyTypes:\n  - Ingress\n  ingress:\n  - from:\n    - podSelector: {{}}\n    ports:\n    - port: 8080\n      protocol: TCP\n"
         ),
         _ => format!(
-            "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  maxUnavailable: 1\n  selector: {{matchLabels: {{app: {name}}}}}\n"
+            "apiVersion: policy/v1\nkind: PodDisruptionBudget\n{metadata}spec:\n  maxUnavailable: 1\n{selector}"
         ),
     }
 }

@@ -19,6 +19,7 @@
 //! the binary and the tests and changes with them.
 
 pub mod cli;
+pub mod compact_map;
 pub mod config;
 pub mod drift;
 pub mod engine;

@@ -28,6 +28,9 @@ const EXIT_INCOMPLETE: u8 = 3;
 /// The report was written, but a sink (`--push-metrics`, `--webhook`) did not take it.
 const EXIT_SINK: u8 = 4;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[allow(clippy::print_stderr)] // The one place errors reach the user.
 fn main() -> ExitCode {
     // The one async runtime: the live source, the probes and the sinks run on it. One

@@ -93,6 +93,19 @@ pub fn read_file(path: &Path, max_bytes: u64) -> Result<String, Unread> {
     read_bounded(std::fs::File::open(path).map_err(Unread::Io)?, max_bytes)
 }
 
+/// Opens a regular file of at most `max_bytes` for reading; anything else is refused
+/// before it is opened. The caller still bounds what it reads: a file may grow.
+pub fn open_file(path: &Path, max_bytes: u64) -> Result<std::fs::File, Unread> {
+    let metadata = std::fs::metadata(path).map_err(Unread::Io)?;
+    if let Some(kind) = special_kind(&metadata) {
+        return Err(Unread::NotAFile(kind));
+    }
+    if metadata.len() > max_bytes {
+        return Err(Unread::TooLarge(max_bytes));
+    }
+    std::fs::File::open(path).map_err(Unread::Io)
+}
+
 /// Reads a rule, configuration or report file: a regular file of at most
 /// [`MAX_SMALL_FILE_BYTES`], as UTF-8 text.
 pub fn read_small_file(path: &Path) -> std::io::Result<String> {

@@ -366,7 +366,7 @@ impl Judge<'_> {
     /// The finding for a failing subject: message, evidence, location and fingerprint.
     fn finding(&self, rule: &Rule, scope: &Context<'_, '_>, item: Option<(&dyn Items, usize)>) -> Finding {
         let subject = item.map_or_else(|| self.cluster_subject.clone(), |(items, index)| items.subject(index).clone());
-        let evidence: BTreeMap<String, serde_json::Value> = rule
+        let evidence: crate::compact_map::CompactMap<serde_json::Value> = rule
             .evidence
             .iter()
             .map(|(name, condition)| {

@@ -270,7 +270,7 @@ pub struct Finding {
     pub message: String,
     /// Named evidence values, from the rule's `evidence` expressions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub evidence: Option<BTreeMap<String, serde_json::Value>>,
+    pub evidence: Option<crate::compact_map::CompactMap<serde_json::Value>>,
     /// Stable identity: SHA-256 of cluster identity, rule id and subject key.
     pub fingerprint: String,
     /// Manifest file and line, when read from manifests.

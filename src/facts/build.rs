@@ -9,7 +9,7 @@ use super::{
     PdbFact, PodSecurityFact, Provider, ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact, flags,
     image,
 };
-use crate::inventory::{Availability, FoldedPod, Inventory, Meta, Pdb, RunningImage, Workload};
+use crate::inventory::{Availability, FoldedPod, Inventory, Labels, Meta, Pdb, RunningImage, Workload};
 
 /// Namespaces Kubernetes itself creates and uses.
 const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
@@ -266,7 +266,7 @@ impl Membership {
 }
 
 /// Node labels of control-plane nodes (current and pre-1.20).
-fn is_control_plane_node(labels: &BTreeMap<String, String>) -> bool {
+fn is_control_plane_node(labels: &Labels) -> bool {
     labels.contains_key("node-role.kubernetes.io/control-plane")
         || labels.contains_key("node-role.kubernetes.io/master")
 }
@@ -315,9 +315,10 @@ fn addon_of(workload: &Workload) -> Addon {
     }
 }
 
-fn selector_matches(pdb: &Pdb, labels: &BTreeMap<String, String>) -> bool {
+fn selector_matches(pdb: &Pdb, labels: &Labels) -> bool {
     use kube::core::SelectorExt as _;
-    pdb.selector.as_ref().is_some_and(|selector| selector.matches(labels))
+    // kube matches a BTreeMap; only candidates that carry the required label get here.
+    pdb.selector.as_ref().is_some_and(|selector| selector.matches(&labels.to_btree()))
 }
 
 fn workload_fact(root: &Root<'_>, budgets: &[&Pdb], membership: &Membership) -> WorkloadFact {
@@ -668,7 +669,7 @@ impl<'a> Budgets<'a> {
                 continue;
             }
             by_namespace.entry(namespace).or_default().push(index);
-            for (key, value) in &root.workload.pod.labels {
+            for (key, value) in root.workload.pod.labels.iter() {
                 if keys.contains(key.as_str()) {
                     by_label.entry((namespace, key, value)).or_default().push(index);
                 }

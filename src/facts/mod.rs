@@ -475,7 +475,7 @@ pub struct WorkloadFact {
     /// Service account name.
     pub service_account: String,
     /// Pod template labels.
-    pub labels: BTreeMap<String, String>,
+    pub labels: std::sync::Arc<crate::compact_map::Labels>,
     /// `hostNetwork`.
     pub host_network: bool,
     /// `hostPID`.
@@ -684,7 +684,7 @@ pub struct ServiceFact {
     /// Ports.
     pub ports: Vec<i64>,
     /// Pod selector.
-    pub selector: BTreeMap<String, String>,
+    pub selector: crate::compact_map::Labels,
 }
 
 /// A PodDisruptionBudget.

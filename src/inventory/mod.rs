@@ -9,7 +9,9 @@ mod project;
 
 pub use project::{Project, ProjectError, project_object};
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use crate::compact_map::Labels;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -18,7 +20,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub struct Location {
     /// Path as given on the command line (relative paths stay relative); `<stdin>` for `-`.
-    pub file: String,
+    // One allocation shared by every object of the file (and their facts and findings).
+    pub file: Arc<str>,
     /// 1-based line of the object's first key.
     pub line: u32,
 }
@@ -102,8 +105,9 @@ pub struct Meta {
     pub name: String,
     /// `metadata.uid` when the source has one.
     pub uid: Option<String>,
-    /// `metadata.labels`.
-    pub labels: BTreeMap<String, String>,
+    /// The `metadata.labels` that facts read (`project::labels_read`): all of a Node's,
+    /// a Namespace's and an EndpointSlice's, a few of a workload's, none of the others.
+    pub labels: Labels,
     /// The controlling owner (`ownerReferences[].controller == true`), as it claims to be:
     /// the facts fold an object into it only when the owner proves it.
     pub controller: Option<OwnerRef>,
@@ -360,8 +364,8 @@ pub struct HostPathVolume {
 /// The part of a pod spec the facts need.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PodTemplate {
-    /// Pod labels (template labels for controllers).
-    pub labels: BTreeMap<String, String>,
+    /// Pod labels (template labels for controllers), shared with the workload's fact.
+    pub labels: Arc<Labels>,
     /// `serviceAccountName`, `default` when unset.
     pub service_account: String,
     /// `hostNetwork`.
@@ -553,7 +557,7 @@ pub struct Service {
     /// `spec.clusterIP`; empty when unset or headless.
     pub cluster_ip: String,
     /// `spec.selector`.
-    pub selector: BTreeMap<String, String>,
+    pub selector: Labels,
     /// `spec.ports[].port`.
     pub ports: Vec<i64>,
 }

@@ -18,8 +18,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::de::DeserializeOwned;
 
 use super::{
-    Binding, Container, ContainerKind, EndpointSlice, HostPathVolume, Location, Meta, Namespace, NetworkPolicy, Node,
-    OwnerRef, Pdb, PodTemplate, PolicyRule, Projected, RbacSubject, Role, RunningImage, Service, ServiceAccount,
+    Binding, Container, ContainerKind, EndpointSlice, HostPathVolume, Labels, Location, Meta, Namespace, NetworkPolicy,
+    Node, OwnerRef, Pdb, PodTemplate, PolicyRule, Projected, RbacSubject, Role, RunningImage, Service, ServiceAccount,
     Workload,
 };
 
@@ -244,10 +244,29 @@ fn meta_of(api_version: &str, kind: &str, raw: &ObjectMeta, location: Option<Loc
         namespace: raw.namespace.clone(),
         name: raw.name.clone().unwrap_or_default(),
         uid: raw.uid.clone(),
-        labels: raw.labels.clone().unwrap_or_default(),
+        labels: labels_read(kind, raw.labels.as_ref()),
         controller,
         mirror,
         location,
+    }
+}
+
+/// The metadata labels some fact reads, and only those: memory holds a projection per
+/// object, and most labels are read by nothing. A Node's and a Namespace's are read
+/// whole (roles, providers, Pod Security), an EndpointSlice's name its Service; of a
+/// workload's, those that tell control-plane components and the cluster DNS apart.
+/// (A workload's *pod template* labels are a fact of their own and always kept.)
+fn labels_read(kind: &str, labels: Option<&BTreeMap<String, String>>) -> Labels {
+    const WORKLOAD_LABELS_READ: [&str; 3] = ["component", "tier", "k8s-app"];
+    let Some(labels) = labels else { return Labels::default() };
+    match kind {
+        "Node" | "Namespace" | "EndpointSlice" => labels.clone().into(),
+        "Pod" | "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" | "CronJob" => labels
+            .iter()
+            .filter(|(key, _)| WORKLOAD_LABELS_READ.contains(&key.as_str()))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect(),
+        _ => Labels::default(),
     }
 }
 
@@ -289,12 +308,12 @@ fn workload(meta: Meta, replicas: Option<i64>, spec: Option<&core::PodSpec>, pod
     Workload {
         meta,
         replicas,
-        pod: pod_template(spec, pod_meta.labels.clone().unwrap_or_default()),
+        pod: pod_template(spec, std::sync::Arc::new(pod_meta.labels.clone().unwrap_or_default().into())),
         running: Vec::new(),
     }
 }
 
-fn pod_template(spec: Option<&core::PodSpec>, labels: BTreeMap<String, String>) -> PodTemplate {
+fn pod_template(spec: Option<&core::PodSpec>, labels: std::sync::Arc<Labels>) -> PodTemplate {
     let Some(spec) = spec else {
         return PodTemplate { labels, service_account: "default".into(), ..PodTemplate::default() };
     };
@@ -462,7 +481,7 @@ fn project_service(meta: Meta, service: &core::Service) -> Service {
         meta,
         service_type: spec.and_then(|spec| spec.type_.clone()).unwrap_or_else(|| "ClusterIP".into()),
         cluster_ip: spec.and_then(|spec| spec.cluster_ip.clone()).filter(|ip| ip != "None").unwrap_or_default(),
-        selector: spec.and_then(|spec| spec.selector.clone()).unwrap_or_default(),
+        selector: spec.and_then(|spec| spec.selector.clone()).unwrap_or_default().into(),
         ports: spec
             .and_then(|spec| spec.ports.as_ref())
             .into_iter()

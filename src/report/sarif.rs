@@ -67,8 +67,8 @@ pub fn pseudo_path(cluster: &str, finding: &Finding) -> String {
 /// separators), or the pseudo-path at line 1.
 fn artifact(cluster: &str, finding: &Finding, base: &Path) -> (String, i64) {
     match &finding.location {
-        Some(location) if location.file != STDIN_NAME => {
-            let path = Path::new(&location.file);
+        Some(location) if &*location.file != STDIN_NAME => {
+            let path = Path::new(&*location.file);
             let relative = path.strip_prefix(base).unwrap_or(path);
             let uri = relative
                 .components()

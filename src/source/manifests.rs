@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
 use serde::Deserialize;
@@ -43,17 +44,19 @@ pub fn read_showing(paths: &[PathBuf], max_bytes: u64, progress: &Progress) -> R
     reader.inventory.cluster = ClusterInfo { name: "manifests".into(), ..ClusterInfo::default() };
     // Texts are parsed a batch at a time, the documents of all its files on every core,
     // and added in the order they were read; a batch is freed before the next is read.
+    // A large text is read a part at a time, so it is never held whole.
     let mut batch = Batch::default();
     for path in paths {
         if path.as_os_str() == STDIN {
-            let text = super::read_limited(std::io::stdin().lock(), STDIN_NAME, max_bytes);
-            batch.push(&mut reader, STDIN_NAME.to_owned(), text)?;
+            batch.stream(&mut reader, STDIN_NAME, std::io::stdin().lock(), max_bytes)?;
             continue;
         }
         let files = files_under(path);
         for file in batch.settle(&mut reader, files)? {
-            let text = super::read_regular_file(&file, max_bytes);
-            batch.push(&mut reader, file.display().to_string(), text)?;
+            let shown = file.display().to_string();
+            let opened = crate::walk::open_file(&file, max_bytes).map_err(|unread| super::unread_error(&shown, unread));
+            let opened = batch.settle(&mut reader, opened)?;
+            batch.stream(&mut reader, &shown, std::io::BufReader::new(opened), max_bytes)?;
         }
     }
     batch.flush(&mut reader)?;
@@ -63,7 +66,7 @@ pub fn read_showing(paths: &[PathBuf], max_bytes: u64, progress: &Progress) -> R
 /// Texts read but not yet parsed.
 #[derive(Default)]
 struct Batch {
-    texts: Vec<(String, String)>,
+    texts: Vec<(Arc<str>, Part)>,
     bytes: usize,
 }
 
@@ -71,21 +74,30 @@ impl Batch {
     /// Parse once this much text is waiting: enough documents to keep every core busy.
     const BYTES: usize = 8 << 20;
 
-    /// Adds a text, or — when reading it failed — parses what is waiting first, so that
-    /// errors come in the order of the inputs.
-    fn push(
+    /// Reads `input` (named `file`) a part at a time, each part waiting in the batch.
+    fn stream(
         &mut self,
         reader: &mut Reader<'_>,
-        file: String,
-        text: Result<String, SourceError>,
+        file: &str,
+        input: impl std::io::BufRead,
+        max_bytes: u64,
     ) -> Result<(), SourceError> {
-        let text = self.settle(reader, text)?;
-        self.bytes += text.len();
-        self.texts.push((file, text));
-        if self.bytes >= Self::BYTES { self.flush(reader) } else { Ok(()) }
+        let mut parts = Parts::new(input, max_bytes, Self::BYTES);
+        // One name for every object of the file, shared by their locations.
+        let shared: Arc<str> = Arc::from(file);
+        loop {
+            let part = parts.next_part().map_err(|unread| super::unread_error(file, unread));
+            let Some(part) = self.settle(reader, part)? else { return Ok(()) };
+            self.bytes += part.text.len();
+            self.texts.push((Arc::clone(&shared), part));
+            if self.bytes >= Self::BYTES {
+                self.flush(reader)?;
+            }
+        }
     }
 
-    /// `result`, after the waiting texts are parsed if it is an error.
+    /// `result`, after the waiting texts are parsed if it is an error, so that errors
+    /// come in the order of the inputs.
     fn settle<T>(&mut self, reader: &mut Reader<'_>, result: Result<T, SourceError>) -> Result<T, SourceError> {
         if result.is_err() {
             self.flush(reader)?;
@@ -100,10 +112,98 @@ impl Batch {
     }
 }
 
+/// A run of whole documents of a text, and the line of the text it starts on.
+struct Part {
+    first_line: u32,
+    text: String,
+}
+
+/// Reads a text in parts of about `part_bytes`, each cut just before a line that starts
+/// a document (`---`), so that a part parses on its own as it would in the whole text.
+/// Once a line starts with a directive (`%`) or a document end (`...`), the rest of the
+/// text is one part: a directive belongs to the document after it. A text never yields
+/// fewer than one part (an empty file is one empty part).
+struct Parts<R> {
+    /// Bounded at one byte past the limit, which tells that the input is larger: without
+    /// the bound, a line that never ends (`/dev/zero`) is read forever.
+    input: std::io::Take<R>,
+    max_bytes: u64,
+    part_bytes: usize,
+    read: u64,
+    pending: Vec<u8>,
+    pending_first_line: u32,
+    pending_lines: u32,
+    /// The rest of the text is one part.
+    whole: bool,
+    yielded: bool,
+}
+
+impl<R: std::io::BufRead> Parts<R> {
+    fn new(input: R, max_bytes: u64, part_bytes: usize) -> Self {
+        Self {
+            input: input.take(max_bytes.saturating_add(1)),
+            max_bytes,
+            part_bytes,
+            read: 0,
+            pending: Vec::new(),
+            pending_first_line: 1,
+            pending_lines: 0,
+            whole: false,
+            yielded: false,
+        }
+    }
+
+    fn next_part(&mut self) -> Result<Option<Part>, crate::walk::Unread> {
+        use crate::walk::Unread;
+        use std::io::BufRead as _;
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let length = self.input.read_until(b'\n', &mut line).map_err(Unread::Io)?;
+            self.read += length as u64;
+            if self.read > self.max_bytes {
+                return Err(Unread::TooLarge(self.max_bytes));
+            }
+            if length == 0 {
+                if self.yielded && self.pending.is_empty() {
+                    return Ok(None);
+                }
+                return self.take_pending(Vec::new()).map(Some);
+            }
+            self.whole = self.whole || line.starts_with(b"%") || line.starts_with(b"...");
+            let cut = !self.whole
+                && self.pending.len() >= self.part_bytes
+                && std::str::from_utf8(&line).is_ok_and(is_document_start);
+            if cut {
+                let next = std::mem::take(&mut line);
+                return self.take_pending(next).map(Some);
+            }
+            self.pending.extend_from_slice(&line);
+            self.pending_lines += u32::from(line.ends_with(b"\n"));
+        }
+    }
+
+    /// The pending text as a part; `next` (a line, or nothing at the end) starts the next.
+    fn take_pending(&mut self, next: Vec<u8>) -> Result<Part, crate::walk::Unread> {
+        let first_line = self.pending_first_line;
+        self.pending_first_line = first_line.saturating_add(self.pending_lines);
+        self.pending_lines = u32::from(next.ends_with(b"\n"));
+        let bytes = std::mem::replace(&mut self.pending, next);
+        self.yielded = true;
+        let text = String::from_utf8(bytes).map_err(|error| {
+            crate::walk::Unread::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not UTF-8 text (in the part from line {first_line}): {error}"),
+            ))
+        })?;
+        Ok(Part { first_line, text })
+    }
+}
+
 /// Reads one manifest text on its own, as a whole source (for tests and fixtures).
 pub fn read_str(file: &str, text: &str) -> Result<Inventory, SourceError> {
     let mut reader = Reader::default();
-    reader.read_texts(&[(file.to_owned(), text.to_owned())])?;
+    reader.read_texts(&[(Arc::from(file), Part { first_line: 1, text: text.to_owned() })])?;
     Ok(reader.finish())
 }
 
@@ -144,10 +244,12 @@ struct Reader<'p> {
 impl Reader<'_> {
     /// Parses the documents of `texts` (`(file, text)` pairs) on every core and adds
     /// their objects in input order; the first error in input order is returned.
-    fn read_texts(&mut self, texts: &[(String, String)]) -> Result<(), SourceError> {
-        let documents: Vec<(&str, Document<'_>)> = texts
+    fn read_texts(&mut self, texts: &[(Arc<str>, Part)]) -> Result<(), SourceError> {
+        let documents: Vec<(&Arc<str>, Document<'_>)> = texts
             .iter()
-            .flat_map(|(file, text)| documents(text).into_iter().map(move |document| (file.as_str(), document)))
+            .flat_map(|(file, part)| {
+                documents(&part.text, part.first_line).into_iter().map(move |document| (file, document))
+            })
             .collect();
         // A window at a time, so that only a window's projections wait to be added.
         for window in documents.chunks(WINDOW) {
@@ -213,7 +315,7 @@ impl Document<'_> {
 /// blank. YAML forbids such a line inside any scalar or collection, so each part parses
 /// on its own as it would in the whole text (anchors do not cross documents). A text
 /// with directives (`%YAML`) or document-end markers (`...`) stays whole.
-fn documents(text: &str) -> Vec<Document<'_>> {
+fn documents(text: &str, first_line: u32) -> Vec<Document<'_>> {
     let at_line_start = |marker: &str| text.starts_with(marker) || text.contains(&format!("\n{marker}"));
     let mut starts = vec![0];
     if !at_line_start("%") && !at_line_start("...") {
@@ -225,7 +327,7 @@ fn documents(text: &str) -> Vec<Document<'_>> {
             offset += line.len();
         }
     }
-    let mut first_line = 1_u32;
+    let mut first_line = first_line;
     let mut parts = Vec::with_capacity(starts.len());
     for (index, start) in starts.iter().enumerate() {
         let end = starts.get(index + 1).copied().unwrap_or(text.len());
@@ -242,11 +344,11 @@ fn is_document_start(line: &str) -> bool {
 
 /// Parses one part of a file into what it holds, in order: objects with their places,
 /// and skipped documents. Pure, so that parts are read on any thread.
-fn read_document(file: &str, document: &Document<'_>) -> Result<Vec<Read>, SourceError> {
+fn read_document(file: &Arc<str>, document: &Document<'_>) -> Result<Vec<Read>, SourceError> {
     let malformed = |error: &serde_saphyr::Error| {
         let problem = crate::yaml::describe(error);
         SourceError::Malformed {
-            file: file.to_owned(),
+            file: file.to_string(),
             line: document.line(problem.line),
             column: problem.column,
             reason: problem.reason,
@@ -277,14 +379,14 @@ fn read_document(file: &str, document: &Document<'_>) -> Result<Vec<Read>, Sourc
 
 /// One parsed document: an object, or every item of a list (lists nest).
 fn expand(
-    file: &str,
+    file: &Arc<str>,
     line: u32,
     mut value: serde_json::Value,
     item_lines: &[ItemLine],
     document: &Document<'_>,
     read: &mut Vec<Read>,
 ) -> Result<(), SourceError> {
-    let location = Location { file: file.to_owned(), line };
+    let location = Location { file: Arc::clone(file), line };
     if is_list(&value) {
         // Items are moved out one by one and projected: each is freed once read.
         let items = match value.get_mut("items").map(serde_json::Value::take) {
@@ -307,7 +409,7 @@ fn expand(
         return Ok(());
     }
     let projected = project_object(value, Some(&location)).map_err(|error| SourceError::InvalidObject {
-        file: file.to_owned(),
+        file: file.to_string(),
         line,
         reason: error.to_string(),
     })?;
@@ -587,10 +689,48 @@ mod tests {
     /// Reads a text as one part, the way it was read before texts were split.
     fn read_whole(text: &str) -> Result<Inventory, SourceError> {
         let mut reader = Reader::default();
-        for entry in read_document("test.yaml", &Document { first_line: 1, text })? {
+        for entry in read_document(&Arc::from("test.yaml"), &Document { first_line: 1, text })? {
             reader.add(entry);
         }
         Ok(reader.finish())
+    }
+
+    /// Reads a text through [`Parts`] of `part_bytes`, as a large file is read.
+    fn read_in_parts(text: &str, part_bytes: usize) -> Result<Inventory, SourceError> {
+        let mut reader = Reader::default();
+        let mut parts = Parts::new(text.as_bytes(), u64::MAX, part_bytes);
+        while let Some(part) = parts.next_part().map_err(|unread| super::super::unread_error("test.yaml", unread))? {
+            reader.read_texts(&[(Arc::from("test.yaml"), part)])?;
+        }
+        Ok(reader.finish())
+    }
+
+    #[test]
+    fn a_large_text_is_read_in_parts_of_whole_documents() {
+        let account =
+            |name: usize| format!("apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: a{name}, namespace: x}}\n");
+        let text = (0..100).map(|index| format!("---\n{}", account(index))).collect::<Vec<_>>().concat();
+        let mut parts = Parts::new(text.as_bytes(), u64::MAX, 200);
+        let mut lines = Vec::new();
+        while let Some(part) = parts.next_part().expect("readable") {
+            // Each part is whole documents, at most the part size and one document more.
+            assert!(part.text.starts_with("---\n") && part.text.len() < 200 + 80, "{}", part.text);
+            lines.push(part.first_line);
+        }
+        assert_eq!(lines.len(), 34, "{lines:?}");
+        assert_eq!(&lines[..3], &[1, 13, 25], "parts count lines from the top of the text");
+        // Errors in a later part name the line of the whole text; control: whole.
+        let broken = format!("{text}---\nmetadata: [a,\n  b: c\n");
+        let error = read_in_parts(&broken, 200).expect_err("malformed").to_string();
+        assert!(error.starts_with("test.yaml:402:11:"), "{error}");
+        assert_eq!(read_str("test.yaml", &broken).expect_err("malformed").to_string(), error);
+        // An empty text is one empty part, as an empty file always was.
+        let mut parts = Parts::new(&b""[..], u64::MAX, 200);
+        assert!(parts.next_part().expect("readable").is_some_and(|part| part.text.is_empty()));
+        assert!(parts.next_part().expect("readable").is_none());
+        // The limit holds for a line that never ends.
+        let mut parts = Parts::new(std::io::BufReader::new(std::io::repeat(b'a')), 100, 200);
+        assert!(matches!(parts.next_part(), Err(crate::walk::Unread::TooLarge(100))));
     }
 
     #[test]
@@ -623,12 +763,13 @@ mod tests {
             ),
         ];
         for text in &texts {
-            let split = read_str("test.yaml", text);
-            let whole = read_whole(text);
-            assert_eq!(format!("{split:?}"), format!("{whole:?}"), "{text}");
+            let whole = format!("{:?}", read_whole(text));
+            assert_eq!(format!("{:?}", read_str("test.yaml", text)), whole, "{text}");
+            // Read a part at a time, cut at every document the rules allow.
+            assert_eq!(format!("{:?}", read_in_parts(text, 1)), whole, "{text}");
         }
         // The split is real: three parts, and lines count from the top of the text.
-        let parts = documents(&texts[0]);
+        let parts = documents(&texts[0], 1);
         assert_eq!(parts.iter().map(|part| part.first_line).collect::<Vec<_>>(), vec![1, 3, 7]);
         let error = read_str("test.yaml", &texts[8]).expect_err("malformed").to_string();
         assert!(error.starts_with("test.yaml:9:11:"), "{error}");

@@ -28,11 +28,6 @@ pub fn read_regular_file(path: &Path, max_bytes: u64) -> Result<String, SourceEr
     crate::walk::read_file(path, max_bytes).map_err(|unread| unread_error(&path.display().to_string(), unread))
 }
 
-/// Reads at most `max_bytes` of `input` (stdin) as UTF-8 text; `shown` names it.
-pub fn read_limited(input: impl std::io::Read, shown: &str, max_bytes: u64) -> Result<String, SourceError> {
-    crate::walk::read_bounded(input, max_bytes).map_err(|unread| unread_error(shown, unread))
-}
-
 /// Refuses anything that is not a regular file.
 pub fn refuse_special(path: &Path, metadata: &std::fs::Metadata) -> Result<(), SourceError> {
     match crate::walk::special_kind(metadata) {
@@ -41,7 +36,7 @@ pub fn refuse_special(path: &Path, metadata: &std::fs::Metadata) -> Result<(), S
     }
 }
 
-fn unread_error(shown: &str, unread: crate::walk::Unread) -> SourceError {
+pub(crate) fn unread_error(shown: &str, unread: crate::walk::Unread) -> SourceError {
     use crate::walk::Unread;
     match unread {
         Unread::NotAFile(kind) => SourceError::NotAFile { path: shown.to_owned(), kind },
