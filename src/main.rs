@@ -249,28 +249,36 @@ async fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
         clock.as_ref(),
         scan::Run { id: scan::new_run_id(), started_at, progress },
     )?;
+    // Judged: the facts are not read again, and would double the memory of rendering.
+    drop(facts);
     if let Some(baseline) = &baseline {
         drift::mark(&mut report, baseline)?;
     }
 
     let rendering = std::time::Instant::now();
     let to_terminal = args.output_file.is_none() && std::io::stdout().is_terminal();
+    // The JSON report is written as it is serialized: at 100,000 objects it is tens of
+    // megabytes, and a copy in memory would be the largest allocation of the scan.
     let text = match args.format {
-        Format::Table => table::render(&report, table_style(to_terminal)),
-        Format::Json => report::json::render(&report),
+        Format::Table => Some(table::render(&report, table_style(to_terminal))),
+        Format::Json => None,
         Format::Sarif => {
-            report::sarif::render(&report, &std::env::current_dir().context("cannot read the working directory")?)
+            Some(report::sarif::render(&report, &std::env::current_dir().context("cannot read the working directory")?))
         }
     };
-    tracing::info!(seconds = rendering.elapsed().as_secs_f64(), bytes = text.len(), "report rendered");
-    match &args.output_file {
-        Some(path) => write_atomically(path, &text)?,
+    let emit = |out: &mut dyn std::io::Write| match &text {
+        Some(text) => out.write_all(text.as_bytes()),
+        None => report::json::write(&report, out),
+    };
+    let written = match &args.output_file {
+        Some(path) => write_atomically(path, emit)?,
         // A reader that stops early (`| head`) still gets the gate's exit code.
-        None => match write_stdout(&text) {
-            Err(error) if is_broken_pipe(&error) => {}
+        None => match emit_stdout(emit) {
+            Err(error) if is_broken_pipe(&error) => 0,
             written => written?,
         },
-    }
+    };
+    tracing::info!(seconds = rendering.elapsed().as_secs_f64(), bytes = written, "report rendered");
     if let Some(reason) = &report.score.ungraded {
         eprintln!("seaworthy: {reason}");
     }
@@ -286,15 +294,25 @@ async fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
     Ok(gate(&report, args))
 }
 
-/// Writes `text` to a temporary file beside `path`, then renames it over `path`: a
-/// reader (or the next run's `--baseline`) never sees half a report.
-fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+/// Writes what `emit` writes to a temporary file beside `path`, then renames it over
+/// `path`: a reader (or the next run's `--baseline`) never sees half a report. Returns
+/// the bytes written.
+fn write_atomically(
+    path: &Path,
+    emit: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> anyhow::Result<u64> {
     let name = path.file_name().with_context(|| format!("{} is not a file path", path.display()))?;
     let mut temporary_name = std::ffi::OsString::from(".");
     temporary_name.push(name);
     temporary_name.push(format!(".{}.tmp", std::process::id()));
     let temporary = path.with_file_name(temporary_name);
-    let written = std::fs::write(&temporary, text).and_then(|()| std::fs::rename(&temporary, path));
+    let written = std::fs::File::create(&temporary).and_then(|file| {
+        let mut out = Counted::new(std::io::BufWriter::new(file));
+        emit(&mut out)?;
+        out.flush()?;
+        std::fs::rename(&temporary, path)?;
+        Ok(out.bytes)
+    });
     if written.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
@@ -391,8 +409,37 @@ fn table_style(to_terminal: bool) -> table::Style {
 }
 
 fn write_stdout(text: &str) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()?;
-    Ok(())
+    emit_stdout(|out| out.write_all(text.as_bytes())).map(drop)
+}
+
+/// Writes what `emit` writes to stdout; returns the bytes written.
+fn emit_stdout(emit: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> anyhow::Result<u64> {
+    let mut out = Counted::new(std::io::BufWriter::new(std::io::stdout().lock()));
+    emit(&mut out)?;
+    out.flush()?;
+    Ok(out.bytes)
+}
+
+/// A writer that counts the bytes it passes on.
+struct Counted<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W> Counted<W> {
+    fn new(inner: W) -> Self {
+        Self { inner, bytes: 0 }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Counted<W> {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buffer)?;
+        self.bytes += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }

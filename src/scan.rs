@@ -119,16 +119,16 @@ pub async fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, Sour
     match input {
         Input::Manifests { paths, max_bytes, progress } => {
             let started = std::time::Instant::now();
-            let inventory = manifests::read_showing(paths, *max_bytes, &Progress::on_stderr(*progress))?;
+            let mut inventory = manifests::read_showing(paths, *max_bytes, &Progress::on_stderr(*progress))?;
             tracing::info!(seconds = started.elapsed().as_secs_f64(), "manifests read");
             let source = SourceInfo {
                 kind: InputKind::Manifests,
                 paths: paths.iter().map(|path| path.display().to_string()).collect(),
-                skipped: inventory.skipped.clone(),
-                duplicates: inventory.duplicates.clone(),
+                skipped: std::mem::take(&mut inventory.skipped),
+                duplicates: std::mem::take(&mut inventory.duplicates),
             };
             let started = std::time::Instant::now();
-            let facts = facts::build(&inventory, SourceKind::Manifests);
+            let facts = facts::build(inventory, SourceKind::Manifests);
             tracing::info!(seconds = started.elapsed().as_secs_f64(), "facts built");
             Ok((facts, source))
         }
@@ -140,7 +140,7 @@ pub async fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, Sour
             let started = std::time::Instant::now();
             let inventory = live::collect(options).await?;
             let shown = inventory.cluster.server.clone().into_iter().collect();
-            let mut facts = facts::build(&inventory, SourceKind::Live);
+            let mut facts = facts::build(inventory, SourceKind::Live);
             let probing = if probes.enabled {
                 let targets = targets::targets(&facts, probes.ports, &probes.manual);
                 tracing::info!(targets = targets.len(), "probing the cluster's endpoints");

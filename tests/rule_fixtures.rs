@@ -120,7 +120,7 @@ fn facts_case(case: &Path) -> Facts {
 /// loader refuses it in a rule.
 fn facts_from_patch(text: &str) -> Result<Facts, String> {
     let patch: serde_json::Map<String, Value> = serde_saphyr::from_str(text).map_err(|error| error.to_string())?;
-    let mut facts = facts::build(&Inventory::default(), SourceKind::Live);
+    let mut facts = facts::build(Inventory::default(), SourceKind::Live);
     wire::attach(&mut facts, &Probing::Skipped("fixture".into()), now());
     let mut document = serde_json::to_value(&facts).expect("facts are JSON");
     for (collection, items) in patch {

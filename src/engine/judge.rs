@@ -412,7 +412,7 @@ mod tests {
         manifests.push_str("---\n");
         manifests.push_str(include_str!("../../testdata/clusters/weak/workloads.yaml"));
         let inventory = read_str("many.yaml", &manifests).expect("valid manifests");
-        facts::build(&inventory, SourceKind::Manifests)
+        facts::build(inventory, SourceKind::Manifests)
     }
 
     fn rule(id: &str, body: &str) -> (String, String) {

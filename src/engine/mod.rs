@@ -505,7 +505,7 @@ mod tests {
 
     fn facts_of(manifests: &str) -> Facts {
         let inventory = read_str("test.yaml", manifests).expect("valid manifests");
-        facts::build(&inventory, SourceKind::Manifests)
+        facts::build(inventory, SourceKind::Manifests)
     }
 
     fn judge_one(body: &str, facts: &Facts) -> RuleResult {

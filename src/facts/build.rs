@@ -9,25 +9,41 @@ use super::{
     PdbFact, PodSecurityFact, Provider, ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact, flags,
     image,
 };
-use crate::inventory::{Availability, FoldedPod, Inventory, Labels, Meta, Pdb, RunningImage, Workload};
+use crate::inventory::{
+    Availability, Binding, FoldedPod, Gathered, Inventory, Labels, Meta, Namespace, NetworkPolicy, Node, Pdb, Role,
+    RunningImage, Service, ServiceAccount, Workload,
+};
 
 /// Namespaces Kubernetes itself creates and uses.
 const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
 
-/// Builds the facts document.
-pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
-    let workloads_available = &inventory.workloads.availability;
-    let roots = fold_owned_workloads(&inventory.workloads.items, &inventory.folded_pods);
-    let membership = Membership::new(inventory);
-    let budgets = Budgets::match_once(&inventory.pdbs.items, &roots);
-    let components = components(&roots, &membership);
-    let workload_facts: Vec<WorkloadFact> =
-        roots.iter().zip(&budgets.of_root).map(|(root, budgets)| workload_fact(root, budgets, &membership)).collect();
-    let containers = containers(&roots, &membership);
-    let images = images(&roots, &containers);
-    let rbac_available =
-        Availability::combine([workloads_available, &inventory.roles.availability, &inventory.bindings.availability]);
-    let provider = inventory.cluster.provider.as_deref().map_or(Provider::Unknown, Provider::named);
+/// Builds the facts document, consuming the inventory: each projection is freed (or
+/// moved into its fact) as its facts are made, so that the two never both hold the
+/// whole cluster.
+pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
+    let Inventory {
+        cluster: info,
+        nodes,
+        namespaces,
+        workloads,
+        folded_pods,
+        service_accounts,
+        roles,
+        bindings,
+        network_policies,
+        services,
+        pdbs,
+        apiserver_endpoints,
+        kubelet_configs,
+        skipped: _,
+        duplicates: _,
+    } = inventory;
+    let workloads_available = workloads.availability.clone();
+    let membership = Membership::new(&nodes);
+    let judged = judge_workloads(workloads.items, &folded_pods, &pdbs.items, &membership);
+    drop(folded_pods);
+    let rbac_available = Availability::combine([&workloads_available, &roles.availability, &bindings.availability]);
+    let provider = info.provider.as_deref().map_or(Provider::Unknown, Provider::named);
     // A managed control plane is run by the vendor: judging its nodes and pods makes
     // no sense, and their absence is no failure.
     let managed = provider
@@ -37,7 +53,7 @@ pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
         managed.clone()
     } else if !workloads_available.is_collected() {
         workloads_available.clone()
-    } else if components.is_empty() {
+    } else if judged.components.is_empty() {
         Availability::not_collected(match source {
             SourceKind::Manifests => "not part of this source: no control-plane component pods in the manifests",
             SourceKind::Live => "no control-plane component pods visible in the cluster",
@@ -49,63 +65,57 @@ pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
         SourceKind::Manifests => "not probed: manifests name no live endpoints (probes run against live clusters)",
         SourceKind::Live => "not probed",
     });
-    let version = components
+    let version = judged
+        .components
         .iter()
         .find(|component| component.component == Component::KubeApiserver)
         .map(|component| image::parse(&component.image).tag)
         .filter(|tag| tag.starts_with('v'));
     let cluster = ClusterFacts {
-        name: inventory.cluster.name.clone(),
-        server: inventory.cluster.server.clone(),
         // The kube-system namespace's UID identifies a cluster across renames.
-        uid: inventory.cluster.uid.clone().or_else(|| {
-            inventory.namespaces.items.iter().find(|namespace| namespace.meta.name == "kube-system")?.meta.uid.clone()
+        uid: info.uid.or_else(|| {
+            namespaces.items.iter().find(|namespace| namespace.meta.name == "kube-system")?.meta.uid.clone()
         }),
-        version: inventory.cluster.version.clone().or(version),
+        name: info.name,
+        server: info.server,
+        version: info.version.or(version),
         provider,
         source,
-        control_plane_visible: !components.is_empty(),
-        ca_certificate: inventory.cluster.ca_certificate.clone(),
+        control_plane_visible: !judged.components.is_empty(),
+        ca_certificate: info.ca_certificate,
     };
-    let nodes: Vec<NodeFact> = inventory.nodes.items.iter().map(node_fact).collect();
-    let control_plane = control_plane(&cluster.name, &nodes);
+    let node_facts: Vec<NodeFact> = nodes.items.iter().map(node_fact).collect();
+    let control_plane = control_plane(&cluster.name, &node_facts);
     Facts {
         schema_version: FACTS_SCHEMA_VERSION,
-        control_plane: Collection::new(
-            managed.unwrap_or_else(|| inventory.nodes.availability.clone()),
-            vec![control_plane],
+        control_plane: Collection::new(managed.unwrap_or_else(|| nodes.availability.clone()), vec![control_plane]),
+        nodes: Collection::new(nodes.availability, node_facts),
+        components: Collection::new(components_available, judged.components),
+        service_accounts: Collection::new(
+            rbac_available,
+            service_account_facts(&service_accounts.items, &roles.items, &bindings.items, &judged.workloads),
         ),
-        nodes: Collection::new(inventory.nodes.availability.clone(), nodes),
-        components: Collection::new(components_available, components),
-        service_accounts: Collection::new(rbac_available.clone(), service_accounts(inventory, &roots, &workload_facts)),
         bindings: Collection::new(
-            Availability::combine([&inventory.roles.availability, &inventory.bindings.availability]),
-            bindings(inventory),
+            Availability::combine([&roles.availability, &bindings.availability]),
+            binding_facts(&roles.items, &bindings.items),
         ),
         namespaces: Collection::new(
-            Availability::combine([
-                &inventory.namespaces.availability,
-                &inventory.network_policies.availability,
-                workloads_available,
-            ]),
-            namespaces(inventory, &workload_facts),
+            Availability::combine([&namespaces.availability, &network_policies.availability, &workloads_available]),
+            namespace_facts(&namespaces.items, &network_policies.items, &judged.workloads),
         ),
-        services: Collection::new(inventory.services.availability.clone(), services(inventory)),
-        pdbs: Collection::new(
-            Availability::combine([&inventory.pdbs.availability, workloads_available]),
-            pdbs(&inventory.pdbs.items, &roots, &budgets),
-        ),
+        services: Collection::new(services.availability, services.items.into_iter().map(service_fact).collect()),
+        pdbs: Collection::new(Availability::combine([&pdbs.availability, &workloads_available]), judged.pdbs),
         apiserver_endpoints: Collection::new(
-            inventory.apiserver_endpoints.availability.clone(),
-            apiserver_endpoints(&inventory.apiserver_endpoints.items),
+            apiserver_endpoints.availability,
+            apiserver_endpoint_facts(&apiserver_endpoints.items),
         ),
         kubelet_configs: Collection::new(
-            inventory.kubelet_configs.availability.clone(),
-            inventory.kubelet_configs.items.iter().map(kubelet_config).collect(),
+            kubelet_configs.availability,
+            kubelet_configs.items.iter().map(kubelet_config).collect(),
         ),
-        workloads: Collection::new(workloads_available.clone(), workload_facts),
-        containers: Collection::new(workloads_available.clone(), containers),
-        images: Collection::new(workloads_available.clone(), images),
+        workloads: Collection::new(workloads_available.clone(), judged.workloads),
+        containers: Collection::new(workloads_available.clone(), judged.containers),
+        images: Collection::new(workloads_available, judged.images),
         // Filled in by `wire::attach` once the endpoints are probed.
         apiservers: Collection::new(not_probed.clone(), Vec::new()),
         etcd: Collection::new(not_probed.clone(), Vec::new()),
@@ -116,8 +126,68 @@ pub fn build(inventory: &Inventory, source: SourceKind) -> Facts {
     }
 }
 
+/// The facts made from workloads.
+struct JudgedWorkloads {
+    components: Vec<ComponentFact>,
+    workloads: Vec<WorkloadFact>,
+    containers: Vec<ContainerFact>,
+    images: Vec<ImageFact>,
+    pdbs: Vec<PdbFact>,
+}
+
+/// What is decided about a root workload while every workload can still be seen.
+struct RootPlan {
+    position: usize,
+    control_plane: bool,
+    /// Names of the disruption budgets selecting its pods.
+    budgets: Vec<String>,
+    /// Running images of the workload and of every pod it owns, with the pod's name.
+    running: Vec<(String, RunningImage)>,
+}
+
+/// Folds workloads into their owners and matches budgets while all are borrowed, then
+/// consumes them one by one into their facts: a folded workload is dropped, a root's
+/// strings and labels move into its fact.
+fn judge_workloads(
+    workloads: Vec<Workload>,
+    folded_pods: &[FoldedPod],
+    pdbs: &[Pdb],
+    membership: &Membership,
+) -> JudgedWorkloads {
+    let (components, pdb_facts, plans) = {
+        let roots = fold_owned_workloads(&workloads, folded_pods);
+        let budgets = Budgets::match_once(pdbs, &roots);
+        let plans: Vec<RootPlan> = roots
+            .iter()
+            .zip(&budgets.of_root)
+            .map(|(root, budgets)| RootPlan {
+                position: root.position,
+                control_plane: membership.proves(root.workload),
+                budgets: budgets.iter().map(|pdb| pdb.meta.name.clone()).collect(),
+                running: root.running.iter().map(|(pod, image)| (pod.clone(), (*image).clone())).collect(),
+            })
+            .collect();
+        (components(&roots, membership), pdb_facts(pdbs, &roots, &budgets), plans)
+    };
+    let mut workload_facts = Vec::with_capacity(plans.len());
+    let mut container_facts = Vec::new();
+    let mut plans = plans.into_iter().peekable();
+    let mut running = Vec::new();
+    for (position, workload) in workloads.into_iter().enumerate() {
+        // Folded into another: dropped here.
+        let Some(plan) = plans.next_if(|plan| plan.position == position) else { continue };
+        container_facts.extend(containers(&workload, plan.control_plane));
+        workload_facts.push(workload_fact(workload, &plan));
+        running.extend(plan.running);
+    }
+    let images = images(&container_facts, &running);
+    JudgedWorkloads { components, workloads: workload_facts, containers: container_facts, images, pdbs: pdb_facts }
+}
+
 /// A workload with the pods folded into it.
 struct Root<'a> {
+    /// Where the workload is in the inventory.
+    position: usize,
     workload: &'a Workload,
     /// Running images of the workload and of every pod it owns, with the pod's name.
     running: Vec<(String, &'a RunningImage)>,
@@ -183,7 +253,7 @@ fn fold_owned_workloads<'a>(workloads: &'a [Workload], folded_pods: &'a [FoldedP
         .iter()
         .enumerate()
         .filter(|(position, _)| roots[*position] == *position)
-        .map(|(position, workload)| Root { workload, running: running.remove(&position).unwrap_or_default() })
+        .map(|(position, workload)| Root { position, workload, running: running.remove(&position).unwrap_or_default() })
         .collect()
 }
 
@@ -193,6 +263,17 @@ fn subject_of(meta: &Meta) -> Subject {
         kind: meta.kind.clone(),
         namespace: meta.namespace.clone(),
         name: meta.name.clone(),
+        container: None,
+    }
+}
+
+/// [`subject_of`], moving the strings.
+fn into_subject(meta: Meta) -> Subject {
+    Subject {
+        api_version: Some(meta.api_version),
+        kind: meta.kind,
+        namespace: meta.namespace,
+        name: meta.name,
         container: None,
     }
 }
@@ -228,11 +309,10 @@ struct Membership {
 }
 
 impl Membership {
-    fn new(inventory: &Inventory) -> Self {
-        let nodes_shown = inventory.nodes.availability.is_collected() && !inventory.nodes.items.is_empty();
+    fn new(nodes: &Gathered<Node>) -> Self {
+        let nodes_shown = nodes.availability.is_collected() && !nodes.items.is_empty();
         let control_plane_nodes = nodes_shown.then(|| {
-            inventory
-                .nodes
+            nodes
                 .items
                 .iter()
                 .filter(|node| is_control_plane_node(&node.meta.labels))
@@ -321,10 +401,10 @@ fn selector_matches(pdb: &Pdb, labels: &Labels) -> bool {
     pdb.selector.as_ref().is_some_and(|selector| selector.matches(&labels.to_btree()))
 }
 
-fn workload_fact(root: &Root<'_>, budgets: &[&Pdb], membership: &Membership) -> WorkloadFact {
-    let workload = root.workload;
-    let meta = &workload.meta;
-    let pod = &workload.pod;
+/// A root workload's fact; its strings and labels move into it.
+fn workload_fact(workload: Workload, plan: &RootPlan) -> WorkloadFact {
+    let addon = addon_of(&workload);
+    let Workload { meta, replicas, pod, running: _ } = workload;
     let mount_is_read_only = |volume: &str| {
         pod.containers
             .iter()
@@ -334,44 +414,41 @@ fn workload_fact(root: &Root<'_>, budgets: &[&Pdb], membership: &Membership) -> 
     };
     let system = meta.namespace.as_deref() == Some("kube-system");
     let dns_label =
-        [&meta.labels, &pod.labels].iter().any(|labels| labels.get("k8s-app").is_some_and(|app| app == "kube-dns"));
+        [&meta.labels, &*pod.labels].iter().any(|labels| labels.get("k8s-app").is_some_and(|app| app == "kube-dns"));
+    let host_paths = pod
+        .host_path_volumes
+        .iter()
+        .map(|volume| HostPathFact {
+            name: volume.name.clone(),
+            path: volume.path.clone(),
+            read_only: mount_is_read_only(&volume.name),
+        })
+        .collect();
+    let cluster_dns =
+        system && meta.kind != "Pod" && (dns_label || matches!(meta.name.as_str(), "coredns" | "kube-dns"));
+    let disruption_budgets = if meta.kind == "Pod" { Vec::new() } else { plan.budgets.clone() };
     WorkloadFact {
-        subject: subject_of(meta),
         location: meta.location.clone(),
-        replicas: workload.replicas,
-        service_account: pod.service_account.clone(),
-        labels: pod.labels.clone(),
+        subject: into_subject(meta),
+        replicas,
+        service_account: pod.service_account,
+        labels: pod.labels,
         host_network: pod.host_network,
         host_pid: pod.host_pid,
         host_ipc: pod.host_ipc,
-        host_paths: pod
-            .host_path_volumes
-            .iter()
-            .map(|volume| HostPathFact {
-                name: volume.name.clone(),
-                path: volume.path.clone(),
-                read_only: mount_is_read_only(&volume.name),
-            })
-            .collect(),
-        control_plane: membership.proves(workload),
+        host_paths,
+        control_plane: plan.control_plane,
         system,
-        cluster_dns: system
-            && meta.kind != "Pod"
-            && (dns_label || matches!(meta.name.as_str(), "coredns" | "kube-dns")),
-        addon: addon_of(workload),
-        disruption_budgets: if meta.kind == "Pod" {
-            Vec::new()
-        } else {
-            budgets.iter().map(|pdb| pdb.meta.name.clone()).collect()
-        },
+        cluster_dns,
+        addon,
+        disruption_budgets,
     }
 }
 
-fn containers(roots: &[Root<'_>], membership: &Membership) -> Vec<ContainerFact> {
-    let mut facts = Vec::new();
-    for root in roots {
-        let workload = root.workload;
-        let control_plane = membership.proves(workload);
+/// The facts of a root workload's containers.
+fn containers(workload: &Workload, control_plane: bool) -> Vec<ContainerFact> {
+    let mut facts = Vec::with_capacity(workload.pod.containers.len());
+    {
         for container in &workload.pod.containers {
             let privileged = container.privileged.unwrap_or(false);
             let sys_admin = container
@@ -401,7 +478,7 @@ fn containers(roots: &[Root<'_>], membership: &Membership) -> Vec<ContainerFact>
     facts
 }
 
-fn images(roots: &[Root<'_>], containers: &[ContainerFact]) -> Vec<ImageFact> {
+fn images(containers: &[ContainerFact], running: &[(String, RunningImage)]) -> Vec<ImageFact> {
     #[derive(Default)]
     struct Usage {
         location: Option<crate::inventory::Location>,
@@ -418,13 +495,11 @@ fn images(roots: &[Root<'_>], containers: &[ContainerFact]) -> Vec<ImageFact> {
             entry.location.clone_from(&container.location);
         }
     }
-    for root in roots {
-        for (pod, running) in &root.running {
-            let Some((_, digest)) = running.image_id.rsplit_once('@') else { continue };
-            let entry = usage.entry(image::normalized(&running.image)).or_default();
-            entry.digests.insert(digest.to_owned());
-            entry.pods.insert(format!("{pod} → {digest}"));
-        }
+    for (pod, running) in running {
+        let Some((_, digest)) = running.image_id.rsplit_once('@') else { continue };
+        let entry = usage.entry(image::normalized(&running.image)).or_default();
+        entry.digests.insert(digest.to_owned());
+        entry.pods.insert(format!("{pod} → {digest}"));
     }
     usage
         .into_iter()
@@ -471,30 +546,35 @@ fn control_plane(cluster: &str, nodes: &[NodeFact]) -> ControlPlaneFact {
     }
 }
 
-fn service_accounts(inventory: &Inventory, roots: &[Root<'_>], workloads: &[WorkloadFact]) -> Vec<ServiceAccountFact> {
+fn service_account_facts(
+    service_accounts: &[ServiceAccount],
+    roles: &[Role],
+    bindings: &[Binding],
+    workloads: &[WorkloadFact],
+) -> Vec<ServiceAccountFact> {
     // Every account that exists, is used by a workload, or is named by a binding.
     let mut accounts: BTreeMap<(String, String), Option<&Meta>> = BTreeMap::new();
-    for account in &inventory.service_accounts.items {
+    for account in service_accounts {
         let namespace = account.meta.namespace.clone().unwrap_or_default();
         accounts.insert((namespace, account.meta.name.clone()), Some(&account.meta));
     }
-    for root in roots {
-        let namespace = root.workload.meta.namespace.clone().unwrap_or_else(|| "default".into());
-        accounts.entry((namespace, root.workload.pod.service_account.clone())).or_insert(None);
+    for workload in workloads {
+        let namespace = workload.subject.namespace.clone().unwrap_or_else(|| "default".into());
+        accounts.entry((namespace, workload.service_account.clone())).or_insert(None);
     }
-    for binding in &inventory.bindings.items {
+    for binding in bindings {
         for subject in binding.subjects.iter().filter(|subject| subject.kind == "ServiceAccount") {
             let namespace = subject.namespace.clone().unwrap_or_default();
             accounts.entry((namespace, subject.name.clone())).or_insert(None);
         }
     }
-    let index = RoleIndex::new(&inventory.roles.items);
-    let bindings = rbac::BindingIndex::new(&inventory.bindings.items);
+    let index = RoleIndex::new(roles);
+    let bindings = rbac::BindingIndex::new(bindings);
     // Each workload's account, indexed once rather than searched per account.
-    let mut users_of: BTreeMap<(&str, &str), Vec<(&Root<'_>, &WorkloadFact)>> = BTreeMap::new();
-    for (root, fact) in roots.iter().zip(workloads) {
-        let namespace = root.workload.meta.namespace.as_deref().unwrap_or("default");
-        users_of.entry((namespace, root.workload.pod.service_account.as_str())).or_default().push((root, fact));
+    let mut users_of: BTreeMap<(&str, &str), Vec<&WorkloadFact>> = BTreeMap::new();
+    for workload in workloads {
+        let namespace = workload.subject.namespace.as_deref().unwrap_or("default");
+        users_of.entry((namespace, workload.service_account.as_str())).or_default().push(workload);
     }
     accounts
         .into_iter()
@@ -514,7 +594,7 @@ fn service_accounts(inventory: &Inventory, roots: &[Root<'_>], workloads: &[Work
             }
             let addon = users
                 .iter()
-                .map(|(_, fact)| fact.addon)
+                .map(|fact| fact.addon)
                 .find(|addon| *addon != Addon::None)
                 .or(match name.as_str() {
                     "kubernetes-dashboard" => Some(Addon::Dashboard),
@@ -532,7 +612,7 @@ fn service_accounts(inventory: &Inventory, roots: &[Root<'_>], workloads: &[Work
                 },
                 location: meta.and_then(|meta| meta.location.clone()),
                 exists: meta.is_some(),
-                workloads: users.iter().map(|(root, _)| reference(&root.workload.meta)).collect(),
+                workloads: users.iter().map(|fact| fact.subject.key()).collect(),
                 cluster_admin,
                 wildcard,
                 grants,
@@ -542,11 +622,9 @@ fn service_accounts(inventory: &Inventory, roots: &[Root<'_>], workloads: &[Work
         .collect()
 }
 
-fn bindings(inventory: &Inventory) -> Vec<BindingFact> {
-    let index = RoleIndex::new(&inventory.roles.items);
-    inventory
-        .bindings
-        .items
+fn binding_facts(roles: &[Role], bindings: &[Binding]) -> Vec<BindingFact> {
+    let index = RoleIndex::new(roles);
+    bindings
         .iter()
         .map(|binding| {
             let power = index.power(binding);
@@ -569,24 +647,26 @@ fn bindings(inventory: &Inventory) -> Vec<BindingFact> {
         .collect()
 }
 
-fn namespaces(inventory: &Inventory, workloads: &[WorkloadFact]) -> Vec<NamespaceFact> {
+fn namespace_facts(
+    namespaces: &[Namespace],
+    policies: &[NetworkPolicy],
+    workloads: &[WorkloadFact],
+) -> Vec<NamespaceFact> {
     // Policies and workload counts by namespace, gathered in one pass each.
-    let mut policies_in: BTreeMap<&str, Vec<&crate::inventory::NetworkPolicy>> = BTreeMap::new();
-    for policy in &inventory.network_policies.items {
+    let mut policies_in: BTreeMap<&str, Vec<&NetworkPolicy>> = BTreeMap::new();
+    for policy in policies {
         policies_in.entry(policy.meta.namespace.as_deref().unwrap_or_default()).or_default().push(policy);
     }
     let mut workloads_in: BTreeMap<&str, usize> = BTreeMap::new();
     for workload in workloads {
         *workloads_in.entry(workload.subject.namespace.as_deref().unwrap_or_default()).or_default() += 1;
     }
-    inventory
-        .namespaces
-        .items
+    namespaces
         .iter()
         .map(|namespace| {
             let name = namespace.meta.name.clone();
             let policies = policies_in.get(name.as_str()).map_or(&[][..], Vec::as_slice);
-            let denies = |direction: &str, rules: fn(&crate::inventory::NetworkPolicy) -> usize| {
+            let denies = |direction: &str, rules: fn(&NetworkPolicy) -> usize| {
                 policies.iter().any(|policy| {
                     policy.selects_all_pods
                         && policy.policy_types.iter().any(|kind| kind == direction)
@@ -615,23 +695,19 @@ fn namespaces(inventory: &Inventory, workloads: &[WorkloadFact]) -> Vec<Namespac
         .collect()
 }
 
-fn services(inventory: &Inventory) -> Vec<ServiceFact> {
-    inventory
-        .services
-        .items
-        .iter()
-        .map(|service| ServiceFact {
-            subject: subject_of(&service.meta),
-            location: service.meta.location.clone(),
-            service_type: service.service_type.clone(),
-            cluster_ip: service.cluster_ip.clone(),
-            ports: service.ports.clone(),
-            selector: service.selector.clone(),
-        })
-        .collect()
+/// A Service's fact; its strings move into it.
+fn service_fact(service: Service) -> ServiceFact {
+    ServiceFact {
+        location: service.meta.location.clone(),
+        subject: into_subject(service.meta),
+        service_type: service.service_type,
+        cluster_ip: service.cluster_ip,
+        ports: service.ports,
+        selector: service.selector,
+    }
 }
 
-fn pdbs(pdbs: &[Pdb], roots: &[Root<'_>], budgets: &Budgets<'_>) -> Vec<PdbFact> {
+fn pdb_facts(pdbs: &[Pdb], roots: &[Root<'_>], budgets: &Budgets<'_>) -> Vec<PdbFact> {
     pdbs.iter()
         .zip(&budgets.of_pdb)
         .map(|(pdb, selected)| PdbFact {
@@ -706,7 +782,7 @@ fn required_label(pdb: &Pdb) -> Option<(String, String)> {
     })
 }
 
-fn apiserver_endpoints(slices: &[crate::inventory::EndpointSlice]) -> Vec<ApiserverEndpointFact> {
+fn apiserver_endpoint_facts(slices: &[crate::inventory::EndpointSlice]) -> Vec<ApiserverEndpointFact> {
     let mut seen = BTreeSet::new();
     slices
         .iter()
@@ -748,7 +824,7 @@ mod tests {
 
     fn facts_of(manifests: &str) -> Facts {
         let inventory = read_str("test.yaml", manifests).expect("valid manifests");
-        build(&inventory, SourceKind::Manifests)
+        build(inventory, SourceKind::Manifests)
     }
 
     const OWNED: &str = r"

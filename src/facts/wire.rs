@@ -850,7 +850,7 @@ mod tests {
             crate::source::manifests::DEFAULT_MAX_INPUT_BYTES,
         )
         .expect("the weak example reads");
-        super::super::build(&inventory, super::super::SourceKind::Live)
+        super::super::build(inventory, super::super::SourceKind::Live)
     }
 
     #[test]

@@ -279,7 +279,7 @@ mod tests {
             manifests::DEFAULT_MAX_INPUT_BYTES,
         )
         .expect("the weak example reads");
-        facts::build(&inventory, SourceKind::Manifests)
+        facts::build(inventory, SourceKind::Manifests)
     }
 
     fn of_kind(targets: &[Target], kind: TargetKind) -> Vec<String> {
@@ -337,13 +337,13 @@ mod tests {
         std::fs::write(dir.path().join("tenants.yaml"), &tenants).expect("write");
         let inventory =
             manifests::read(&[dir.path().to_path_buf()], manifests::DEFAULT_MAX_INPUT_BYTES).expect("reads");
-        let plan = targets(&facts::build(&inventory, SourceKind::Manifests), Ports::default(), &[]);
+        let plan = targets(&facts::build(inventory, SourceKind::Manifests), Ports::default(), &[]);
         assert!(plan.iter().all(|target| target.host != "127.0.99.9"), "a tenant's flag is no target: {plan:?}");
         // Control: the same pod, proven (kube-system, on the control-plane node), is followed.
         std::fs::write(dir.path().join("tenants.yaml"), lookalike("kube-system", "cp1")).expect("write");
         let inventory =
             manifests::read(&[dir.path().to_path_buf()], manifests::DEFAULT_MAX_INPUT_BYTES).expect("reads");
-        let plan = targets(&facts::build(&inventory, SourceKind::Manifests), Ports::default(), &[]);
+        let plan = targets(&facts::build(inventory, SourceKind::Manifests), Ports::default(), &[]);
         assert!(of_kind(&plan, TargetKind::EtcdClient).contains(&"127.0.99.9:2379".to_owned()), "{plan:?}");
     }
 
