@@ -35,7 +35,9 @@ pub struct ProjectError {
 
 /// An API type that has a compact projection. Implemented for every kind the facts use,
 /// so that manifests (parsed from JSON) and the live API (typed list pages) share it.
-pub trait Project: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta> + DeserializeOwned {
+pub trait Project:
+    k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta> + DeserializeOwned + Clone + Send + 'static
+{
     /// The projection; `meta` is already filled from the object's metadata.
     fn project(&self, meta: Meta) -> Projected;
 

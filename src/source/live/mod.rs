@@ -1,8 +1,10 @@
 //! The live source: reads a cluster through the Kubernetes API (kube-rs).
 //!
 //! Read-only and polite by construction (see [`polite`]): a permission preflight per
-//! resource, paginated lists that restart cleanly when a continue token expires, and
-//! one page in memory at a time, projected to compact facts before the next is read.
+//! resource, paginated lists (kube's `Request` and `ListParams`) that restart cleanly
+//! when a continue token expires, and each page decoded as an `ObjectList` and
+//! projected on another thread while the next is fetched, so at most two pages are in
+//! memory at a time.
 //! A resource this identity may not list is marked "not collected (forbidden: …)", so
 //! the rules that need it are `not_evaluated`, never passed.
 
@@ -22,6 +24,7 @@ use k8s_openapi::api::networking::v1 as networking;
 use k8s_openapi::api::policy::v1 as policy;
 use k8s_openapi::api::rbac::v1 as rbac;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{APIGroupList, ListMeta};
+use kube::api::ListParams;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
@@ -204,15 +207,25 @@ fn fatal(failure: &Failure, path: &str, server: &str, options: &LiveOptions) -> 
     }
 }
 
-/// Characters left as they are in query values: RFC 3986 unreserved.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+/// Characters left as they are in a path segment (a node's name): RFC 3986 unreserved.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
-/// A list page.
+/// A page being fetched: the request's path and the answer.
+type PageFetch<'s> = std::pin::Pin<Box<dyn Future<Output = (String, Result<Vec<u8>, Failure>)> + 's>>;
+
+/// A list page's metadata and item count, read without decoding the items.
 #[derive(Deserialize)]
-struct Page<K> {
-    items: Vec<K>,
+struct ListHead {
     #[serde(default)]
     metadata: ListMeta,
+    #[serde(default)]
+    items: Vec<serde::de::IgnoredAny>,
+}
+
+/// Decodes a list page of `K` as kube's `ObjectList` and projects its objects, in order.
+fn project_page<K: Project>(body: &[u8]) -> Result<Vec<Projected>, serde_json::Error> {
+    let page: kube::core::ObjectList<K> = serde_json::from_slice(body)?;
+    Ok(page.items.into_iter().map(|object| object.project(object.meta(None))).collect())
 }
 
 /// Where kind `K` is listed: cluster-wide, or in one namespace.
@@ -263,67 +276,95 @@ impl Collector<'_> {
             tracing::info!(%resource, "forbidden by the access review; not listed");
             return Ok(unavailable(format!("forbidden: list {resource}")));
         }
-        let mut base = format!("{}?limit={}", collection_path::<K>(scope.namespace), self.options.page_size);
-        if let Some(selector) = scope.label_selector {
-            base.push_str("&labelSelector=");
-            base.push_str(&utf8_percent_encode(selector, QUERY_VALUE).to_string());
-        }
+        let url_path = collection_path::<K>(scope.namespace);
+        let first_page = ListParams {
+            label_selector: scope.label_selector.map(str::to_owned),
+            limit: Some(self.options.page_size),
+            ..ListParams::default()
+        };
         let mut restarts = 0;
         'restart: loop {
             let mut items = Vec::new();
             let mut listed = 0;
-            let mut token: Option<String> = None;
             let mut pages = 0;
             let mut tokens_seen: BTreeSet<String> = BTreeSet::new();
-            loop {
-                let mut path = base.clone();
-                if let Some(token) = &token {
-                    path.push_str("&continue=");
-                    path.push_str(&utf8_percent_encode(token, QUERY_VALUE).to_string());
-                }
+            let mut fetching = Some(self.page(&url_path, &first_page));
+            while let Some(fetch) = fetching.take() {
                 pages += 1;
                 self.progress.set_message(format!("listing {resource}: page {pages}, {} so far", items.len()));
-                let body = match self.polite.get(&path).await {
-                    Ok(body) => body,
-                    Err(Failure::Gone) if restarts < 3 => {
+                let body = match fetch.await {
+                    (_, Ok(body)) => body,
+                    (_, Err(Failure::Gone)) if restarts < 3 => {
                         restarts += 1;
                         tracing::info!(%resource, "continue token expired; listing again from the start");
                         continue 'restart;
                     }
-                    Err(Failure::Forbidden(_)) => return Ok(unavailable(format!("forbidden: list {resource}"))),
-                    Err(Failure::NotFound) => return Ok(unavailable(format!("not served by this API server: {base}"))),
-                    Err(failure) => {
+                    (_, Err(Failure::Forbidden(_))) => return Ok(unavailable(format!("forbidden: list {resource}"))),
+                    (_, Err(Failure::NotFound)) => {
+                        return Ok(unavailable(format!("not served by this API server: {url_path}")));
+                    }
+                    (path, Err(failure)) => {
                         if let Some(error) = fatal(&failure, &path, &self.server, self.options) {
                             return Err(error);
                         }
                         return Ok(unavailable(format!("listing {resource} failed: {failure:?}")));
                     }
                 };
-                let page: Page<K> = match serde_json::from_slice(&body) {
-                    Ok(page) => page,
+                let runaway = |reason: String| LiveError::RunawayList { resource: resource.clone(), reason };
+                // A first pass that skips the objects reads the continue token and counts
+                // the items, so that the next page is fetched while this one is decoded.
+                let head = match serde_json::from_slice::<ListHead>(&body) {
+                    Ok(head) => head,
                     Err(error) => return Ok(unavailable(format!("undecodable answer listing {resource}: {error}"))),
                 };
-                // Project and drop the page before reading the next: memory stays flat.
-                listed += page.items.len();
-                items.extend(page.items.iter().filter_map(|object| keep(object.project(object.meta(None)))));
-                let runaway = |reason: String| LiveError::RunawayList { resource: resource.clone(), reason };
+                listed += head.items.len();
                 if listed > self.options.max_list_objects {
                     return Err(runaway(format!(
                         "more than {} objects (--max-list-objects raises the cap)",
                         self.options.max_list_objects
                     )));
                 }
-                token = page.metadata.continue_.filter(|token| !token.is_empty());
-                if let Some(token) = &token
-                    && !tokens_seen.insert(token.clone())
-                {
-                    return Err(runaway(format!("the server repeated a continue token after {pages} pages")));
+                if let Some(token) = head.metadata.continue_.filter(|token| !token.is_empty()) {
+                    if !tokens_seen.insert(token.clone()) {
+                        return Err(runaway(format!("the server repeated a continue token after {pages} pages")));
+                    }
+                    let next = ListParams { continue_token: Some(token), ..first_page.clone() };
+                    fetching = Some(self.page(&url_path, &next));
                 }
-                if token.is_none() {
-                    return Ok(Gathered { availability: Availability::Collected, items });
+                // Decoded and projected on another thread while the next page arrives;
+                // this page is dropped before the one after that is asked for.
+                let decode = tokio::task::spawn_blocking(move || project_page::<K>(&body));
+                let projected = match fetching.take() {
+                    Some(next) => {
+                        let (projected, arrived) = tokio::join!(decode, next);
+                        fetching = Some(Box::pin(std::future::ready(arrived)));
+                        projected
+                    }
+                    None => decode.await,
+                };
+                match projected.expect("decoding a page does not panic") {
+                    Ok(projected) => items.extend(projected.into_iter().filter_map(&mut *keep)),
+                    Err(error) => return Ok(unavailable(format!("undecodable answer listing {resource}: {error}"))),
                 }
             }
+            return Ok(Gathered { availability: Availability::Collected, items });
         }
+    }
+
+    /// Fetches one page of the list at `url_path` (kube builds the query from `params`);
+    /// the path is returned with the answer, to name it in errors.
+    fn page<'s>(&'s self, url_path: &str, params: &ListParams) -> PageFetch<'s> {
+        let path = match kube::core::Request::new(url_path).list(params) {
+            Ok(request) => request.uri().to_string(),
+            Err(error) => {
+                let failure = Failure::Refused(format!("{url_path}: {error}"));
+                return Box::pin(std::future::ready((url_path.to_owned(), Err(failure))));
+            }
+        };
+        Box::pin(async move {
+            let answer = self.polite.get(&path).await;
+            (path, answer)
+        })
     }
 
     /// Pods and the controllers that own pod templates. Owners are listed first, so that
@@ -360,7 +401,7 @@ impl Collector<'_> {
         for node in &inventory.nodes.items {
             let name = &node.meta.name;
             self.progress.set_message(format!("reading the kubelet configuration of {name}"));
-            let path = format!("/api/v1/nodes/{}/proxy/configz", utf8_percent_encode(name, QUERY_VALUE));
+            let path = format!("/api/v1/nodes/{}/proxy/configz", utf8_percent_encode(name, PATH_SEGMENT));
             let body = match self.polite.get(&path).await {
                 Ok(body) => body,
                 Err(Failure::Forbidden(_)) => return Ok(unavailable("forbidden: get nodes/proxy".into())),
