@@ -119,7 +119,7 @@ pub struct Meta {
 }
 
 /// An `ownerReferences[]` entry.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct OwnerRef {
     /// The owner's kind.
     pub kind: String,
@@ -417,14 +417,16 @@ impl PodTemplate {
 }
 
 /// A pod folded into its owner as it was collected: what the facts still use of it.
+/// There is one per pod of the cluster, so what pods repeat (namespace, owner, images)
+/// is one shared copy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FoldedPod {
     /// The pod's namespace.
-    pub namespace: Option<String>,
+    pub namespace: Option<Arc<str>>,
     /// The pod's name.
     pub name: String,
     /// Its controller, which proved to own it ([`Workload::owned_by`]).
-    pub owner: OwnerRef,
+    pub owner: Arc<OwnerRef>,
     /// The images it runs.
     pub running: Vec<RunningImage>,
 }
@@ -461,9 +463,9 @@ pub struct RunningImage {
     /// Container name.
     pub container: String,
     /// `image` as reported.
-    pub image: String,
+    pub image: Arc<str>,
     /// `imageID`: the resolved digest reference.
-    pub image_id: String,
+    pub image_id: Arc<str>,
 }
 
 /// A pod or a controller with a pod template (Deployment, StatefulSet, DaemonSet,

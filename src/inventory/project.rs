@@ -410,8 +410,8 @@ fn running_images(status: Option<&core::PodStatus>) -> Vec<RunningImage> {
         .filter(|container| !container.image_id.is_empty())
         .map(|container| RunningImage {
             container: container.name.clone(),
-            image: container.image.clone(),
-            image_id: container.image_id.clone(),
+            image: container.image.as_str().into(),
+            image_id: container.image_id.as_str().into(),
         })
         .collect()
 }

@@ -13,6 +13,7 @@ pub mod provider;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -30,7 +31,9 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
 use self::polite::{Failure, Limits, Polite};
-use crate::inventory::{Availability, ClusterInfo, FoldedPod, Gathered, Inventory, Project, Projected, Workload};
+use crate::inventory::{
+    Availability, ClusterInfo, FoldedPod, Gathered, Inventory, OwnerRef, Project, Projected, RunningImage, Workload,
+};
 
 /// How to reach the cluster and how politely to read it.
 #[derive(Clone, Debug)]
@@ -382,7 +385,9 @@ impl Collector<'_> {
         ];
         let pods = {
             let index = OwnerIndex::new(&owners);
-            self.gather_in::<core::Pod>(Scope::default(), &mut |projected| index.fold(projected, folded)).await?
+            let mut shared = Shared::default();
+            self.gather_in::<core::Pod>(Scope::default(), &mut |projected| index.fold(projected, folded, &mut shared))
+                .await?
         };
         Ok(std::iter::once(pods).chain(owners).collect())
     }
@@ -493,8 +498,9 @@ impl<'a> OwnerIndex<'a> {
         Self(index)
     }
 
-    /// A pod that proves its owner goes to `folded`; anything else is given back.
-    fn fold(&self, projected: Projected, folded: &mut Vec<FoldedPod>) -> Option<Projected> {
+    /// A pod that proves its owner goes to `folded`, its repeated strings made one
+    /// copy through `shared`; anything else is given back.
+    fn fold(&self, projected: Projected, folded: &mut Vec<FoldedPod>, shared: &mut Shared) -> Option<Projected> {
         let Projected::Workload(pod) = &projected else { return Some(projected) };
         let proven = pod.meta.kind == "Pod"
             && pod.meta.controller.as_ref().is_some_and(|claim| {
@@ -505,13 +511,50 @@ impl<'a> OwnerIndex<'a> {
             return Some(projected);
         }
         let Projected::Workload(pod) = projected else { return None };
+        let running = pod
+            .running
+            .into_iter()
+            .map(|image| RunningImage {
+                container: image.container,
+                image: shared.text(&image.image),
+                image_id: shared.text(&image.image_id),
+            })
+            .collect();
         folded.push(FoldedPod {
-            namespace: pod.meta.namespace,
+            namespace: pod.meta.namespace.as_deref().map(|namespace| shared.text(namespace)),
             name: pod.meta.name,
-            owner: pod.meta.controller.unwrap_or_default(),
-            running: pod.running,
+            owner: shared.owner(pod.meta.controller.unwrap_or_default()),
+            running,
         });
         None
+    }
+}
+
+/// One copy of each string that folded pods repeat: pods of one controller share their
+/// namespace, owner, images and digests.
+#[derive(Default)]
+struct Shared {
+    texts: BTreeSet<Arc<str>>,
+    owners: BTreeSet<Arc<OwnerRef>>,
+}
+
+impl Shared {
+    fn text(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.texts.get(text) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.texts.insert(Arc::clone(&shared));
+        shared
+    }
+
+    fn owner(&mut self, owner: OwnerRef) -> Arc<OwnerRef> {
+        if let Some(shared) = self.owners.get(&owner) {
+            return Arc::clone(shared);
+        }
+        let shared = Arc::new(owner);
+        self.owners.insert(Arc::clone(&shared));
+        shared
     }
 }
 
@@ -686,13 +729,21 @@ mod tests {
             items: vec![Projected::Workload(workload("ReplicaSet", "web-1", "rs-uid", None))],
         }];
         let index = OwnerIndex::new(&owners);
-        let mut folded = Vec::new();
-        // A pod its ReplicaSet proves to own folds, keeping its images.
-        let mut pod = workload("Pod", "web-1-a", "pod-a", claim("ReplicaSet", "web-1", "rs-uid"));
-        pod.running = vec![RunningImage { container: "web".into(), image: "web:1".into(), image_id: String::new() }];
-        assert_eq!(index.fold(Projected::Workload(pod), &mut folded), None);
-        assert_eq!(folded.len(), 1);
+        let (mut folded, mut shared) = (Vec::new(), Shared::default());
+        // Pods their ReplicaSet proves to own fold, keeping their images; what they
+        // repeat (namespace, owner, image, digest) is held once.
+        for name in ["web-1-a", "web-1-z"] {
+            let mut pod = workload("Pod", name, &format!("{name}-uid"), claim("ReplicaSet", "web-1", "rs-uid"));
+            let image_id = "docker.io/library/web@sha256:aaa".into();
+            pod.running = vec![RunningImage { container: "web".into(), image: "web:1".into(), image_id }];
+            assert_eq!(index.fold(Projected::Workload(pod), &mut folded, &mut shared), None);
+        }
+        assert_eq!(folded.len(), 2);
         assert_eq!((folded[0].name.as_str(), folded[0].running.len()), ("web-1-a", 1));
+        let (first, second) = (&folded[0], &folded[1]);
+        assert!(Arc::ptr_eq(&first.owner, &second.owner));
+        assert!(Arc::ptr_eq(&first.running[0].image_id, &second.running[0].image_id));
+        assert!(Arc::ptr_eq(first.namespace.as_ref().expect("namespaced"), second.namespace.as_ref().expect("too")));
         // Kept and judged on its own: no controller, a uid the owner does not have, a
         // spec other than the template, an owner that was not collected.
         let mut privileged = workload("Pod", "web-1-b", "pod-b", claim("ReplicaSet", "web-1", "rs-uid"));
@@ -704,8 +755,8 @@ mod tests {
             workload("Pod", "job-1-e", "pod-e", claim("Job", "job-1", "job-uid")),
         ] {
             let name = kept.meta.name.clone();
-            assert!(index.fold(Projected::Workload(kept), &mut folded).is_some(), "{name} is kept");
+            assert!(index.fold(Projected::Workload(kept), &mut folded, &mut shared).is_some(), "{name} is kept");
         }
-        assert_eq!(folded.len(), 1);
+        assert_eq!(folded.len(), 2);
     }
 }
