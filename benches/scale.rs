@@ -385,8 +385,9 @@ fn live_case(case: &str, pods: usize, dir: &Path) {
 }
 
 /// Object size at a fixed count (what `benches/live_memory` measured): 2,000 pods with a
-/// 1 KB and with a 100 KB annotation. Pages are projected before the next is read, so
-/// the larger objects should cost about one page more, not the cluster more.
+/// 1 KB and with a 100 KB annotation. Pages are projected as they arrive, so the larger
+/// objects should cost a few pages more (the one decoded, the next one arriving), not
+/// the cluster more.
 fn live_size_case(dir: &Path) {
     let mut peaks = Vec::new();
     for annotation in [1_024, 100 * 1_024] {
