@@ -447,16 +447,20 @@ fn workload_fact(workload: Workload, plan: &RootPlan) -> WorkloadFact {
 
 /// The facts of a root workload's containers.
 fn containers(workload: &Workload, control_plane: bool) -> Vec<ContainerFact> {
-    let mut facts = Vec::with_capacity(workload.pod.containers.len());
-    {
-        for container in &workload.pod.containers {
+    let system = workload.meta.namespace.as_deref() == Some("kube-system");
+    let subject = subject_of(&workload.meta);
+    workload
+        .pod
+        .containers
+        .iter()
+        .map(|container| {
             let privileged = container.privileged.unwrap_or(false);
             let sys_admin = container
                 .capabilities_add
                 .iter()
                 .any(|capability| capability == "SYS_ADMIN" || capability == "CAP_SYS_ADMIN");
-            facts.push(ContainerFact {
-                subject: Subject { container: Some(container.name.clone()), ..subject_of(&workload.meta) },
+            ContainerFact {
+                subject: Subject { container: Some(container.name.clone()), ..subject.clone() },
                 location: workload.meta.location.clone(),
                 name: container.name.clone(),
                 container_type: container.kind,
@@ -471,11 +475,10 @@ fn containers(workload: &Workload, control_plane: bool) -> Vec<ContainerFact> {
                 read_only_root_filesystem: container.read_only_root_filesystem.unwrap_or(false),
                 run_as_non_root: container.run_as_non_root.unwrap_or(false),
                 control_plane,
-                system: workload.meta.namespace.as_deref() == Some("kube-system"),
-            });
-        }
-    }
-    facts
+                system,
+            }
+        })
+        .collect()
 }
 
 fn images(containers: &[ContainerFact], running: &[(String, RunningImage)]) -> Vec<ImageFact> {
