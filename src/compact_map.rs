@@ -38,11 +38,6 @@ impl<V> CompactMap<V> {
         self.0.contains_key(key)
     }
 
-    /// Sets `key`, returning the value it replaced.
-    pub fn insert(&mut self, key: String, value: V) -> Option<V> {
-        self.0.insert(key, value)
-    }
-
     /// The entries in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
         self.0.iter()
@@ -81,12 +76,6 @@ impl<V> From<BTreeMap<String, V>> for CompactMap<V> {
     fn from(map: BTreeMap<String, V>) -> Self {
         // Already in key order: each entry is appended, none is searched for.
         map.into_iter().collect()
-    }
-}
-
-impl<V, const N: usize> From<[(String, V); N]> for CompactMap<V> {
-    fn from(entries: [(String, V); N]) -> Self {
-        entries.into_iter().collect()
     }
 }
 

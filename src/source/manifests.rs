@@ -170,7 +170,7 @@ impl<R: std::io::BufRead> Parts<R> {
                 }
                 return self.take_pending(Vec::new()).map(Some);
             }
-            self.whole = self.whole || line.starts_with(b"%") || line.starts_with(b"...");
+            self.whole = self.whole || keeps_text_whole(&line);
             let cut = !self.whole
                 && self.pending.len() >= self.part_bytes
                 && std::str::from_utf8(&line).is_ok_and(is_document_start);
@@ -316,16 +316,17 @@ impl Document<'_> {
 /// on its own as it would in the whole text (anchors do not cross documents). A text
 /// with directives (`%YAML`) or document-end markers (`...`) stays whole.
 fn documents(text: &str, first_line: u32) -> Vec<Document<'_>> {
-    let at_line_start = |marker: &str| text.starts_with(marker) || text.contains(&format!("\n{marker}"));
     let mut starts = vec![0];
-    if !at_line_start("%") && !at_line_start("...") {
-        let mut offset = 0;
-        for line in text.split_inclusive('\n') {
-            if offset > 0 && is_document_start(line) {
-                starts.push(offset);
-            }
-            offset += line.len();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if keeps_text_whole(line.as_bytes()) {
+            starts.truncate(1);
+            break;
         }
+        if offset > 0 && is_document_start(line) {
+            starts.push(offset);
+        }
+        offset += line.len();
     }
     let mut first_line = first_line;
     let mut parts = Vec::with_capacity(starts.len());
@@ -336,6 +337,12 @@ fn documents(text: &str, first_line: u32) -> Vec<Document<'_>> {
         first_line = first_line.saturating_add(saturate(part.matches('\n').count() as u64));
     }
     parts
+}
+
+/// A directive (`%YAML`) or a document end (`...`): from such a line on, a text is not
+/// split, since a directive belongs to the document after it.
+fn keeps_text_whole(line: &[u8]) -> bool {
+    line.starts_with(b"%") || line.starts_with(b"...")
 }
 
 fn is_document_start(line: &str) -> bool {
