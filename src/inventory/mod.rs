@@ -5,6 +5,7 @@
 //! [`Availability`] so that "none found" and "could not look" never look alike.
 
 pub mod kubelet;
+pub mod lean;
 mod project;
 
 pub use project::{Project, ProjectError, project_object};

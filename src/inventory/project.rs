@@ -1,8 +1,9 @@
 //! Turns API objects (as JSON) into the compact projections of [`super`].
 //!
-//! Objects are first deserialized into k8s-openapi types, so a manifest with a field
-//! of the wrong type is rejected the way the API server would reject it, and the live
-//! source (which receives the same types) shares this code.
+//! Objects are read in the [`lean`](super::lean) shapes: what a projection reads is
+//! typed by k8s-openapi, so a manifest with such a field of the wrong type is rejected
+//! the way the API server would reject it, and everything else is skipped unread. The
+//! live source reads its list pages in the same shapes and shares this code.
 
 use std::collections::BTreeMap;
 
@@ -13,10 +14,10 @@ use k8s_openapi::api::discovery::v1 as discovery;
 use k8s_openapi::api::networking::v1 as networking;
 use k8s_openapi::api::policy::v1 as policy;
 use k8s_openapi::api::rbac::v1 as rbac;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 
+use super::lean;
 use super::{
     Binding, Container, ContainerKind, EndpointSlice, HostPathVolume, Labels, Location, Meta, Namespace, NetworkPolicy,
     Node, OwnerRef, Pdb, PodTemplate, PolicyRule, Projected, RbacSubject, Role, RunningImage, Service, ServiceAccount,
@@ -33,18 +34,16 @@ pub struct ProjectError {
     pub reason: String,
 }
 
-/// An API type that has a compact projection. Implemented for every kind the facts use,
-/// so that manifests (parsed from JSON) and the live API (typed list pages) share it.
-pub trait Project:
-    k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta> + DeserializeOwned + Clone + Send + 'static
-{
-    /// The projection; `meta` is already filled from the object's metadata.
-    fn project(&self, meta: Meta) -> Projected;
+/// A kind that has a compact projection, implemented on k8s-openapi's type of the kind
+/// (which names its API version and where it is listed). Objects are read in the
+/// [`lean`](super::lean) shape [`Project::Lean`], which skips what the projection does
+/// not read; manifests (parsed from JSON) and the live API (list pages) share it.
+pub trait Project: k8s_openapi::Resource + Send + 'static {
+    /// The shape an object of this kind is read in.
+    type Lean: DeserializeOwned + Clone + Send + 'static;
 
-    /// Identity and metadata, with the manifest location when there is one.
-    fn meta(&self, location: Option<&Location>) -> Meta {
-        meta_of(Self::API_VERSION, Self::KIND, self.metadata(), location.cloned())
-    }
+    /// The projection of one object, with its manifest location when there is one.
+    fn project(object: Self::Lean, location: Option<&Location>) -> Projected;
 }
 
 /// Projects one API object given as JSON (a manifest document). Returns `Ok(None)` for
@@ -99,157 +98,200 @@ pub fn project_object(
     Ok(Some(projected))
 }
 
-/// Deserializes `object` as `K` (read as `K`'s API version) and projects it.
-fn parse<K: Project>(mut object: serde_json::Value, location: Option<&Location>) -> Result<Projected, ProjectError> {
-    if let Some(map) = object.as_object_mut() {
-        map.insert("apiVersion".into(), K::API_VERSION.into());
-    }
-    let typed: K = serde_json::from_value(object)
+/// Reads `object` in kind `K`'s lean shape and projects it.
+fn parse<K: Project>(object: serde_json::Value, location: Option<&Location>) -> Result<Projected, ProjectError> {
+    let lean: K::Lean = serde_json::from_value(object)
         .map_err(|error| ProjectError { kind: K::KIND.to_owned(), reason: error.to_string() })?;
-    Ok(typed.project(typed.meta(location)))
+    Ok(K::project(lean, location))
 }
 
 impl Project for core::Node {
-    fn project(&self, meta: Meta) -> Projected {
-        Projected::Node(project_node(meta, self))
+    type Lean = lean::Object<core::NodeSpec, lean::NodeStatus>;
+
+    fn project(node: Self::Lean, location: Option<&Location>) -> Projected {
+        Projected::Node(project_node(meta::<Self>(node.metadata, location), node.spec, node.status))
     }
 }
 
 impl Project for core::Namespace {
-    fn project(&self, meta: Meta) -> Projected {
-        Projected::Namespace(Namespace { meta })
+    type Lean = lean::Object<IgnoredAny>;
+
+    fn project(namespace: Self::Lean, location: Option<&Location>) -> Projected {
+        Projected::Namespace(Namespace { meta: meta::<Self>(namespace.metadata, location) })
     }
 }
 
 impl Project for core::Pod {
-    fn project(&self, meta: Meta) -> Projected {
-        let mut projected = workload(meta, None, self.spec.as_ref(), &self.metadata);
-        projected.running = running_images(self.status.as_ref());
+    type Lean = lean::Object<core::PodSpec, lean::PodStatus>;
+
+    fn project(pod: Self::Lean, location: Option<&Location>) -> Projected {
+        // A pod's labels are its template's too.
+        let labels = pod.metadata.as_ref().and_then(|metadata| metadata.labels.clone());
+        let mut projected = workload(meta::<Self>(pod.metadata, location), None, pod.spec, labels);
+        projected.running = running_images(pod.status);
         Projected::Workload(projected)
     }
 }
 
 impl Project for apps::Deployment {
-    fn project(&self, meta: Meta) -> Projected {
-        Projected::Workload(templated(meta, Some(self.spec.replicas.unwrap_or(1)), Some(&self.spec.template)))
+    type Lean = lean::Object<apps::DeploymentSpec>;
+
+    fn project(deployment: Self::Lean, location: Option<&Location>) -> Projected {
+        let spec = deployment.spec.unwrap_or_default();
+        let replicas = Some(spec.replicas.unwrap_or(1));
+        Projected::Workload(templated(meta::<Self>(deployment.metadata, location), replicas, Some(spec.template)))
     }
 }
 
 impl Project for apps::StatefulSet {
-    fn project(&self, meta: Meta) -> Projected {
-        Projected::Workload(templated(meta, Some(self.spec.replicas.unwrap_or(1)), Some(&self.spec.template)))
+    type Lean = lean::Object<apps::StatefulSetSpec>;
+
+    fn project(set: Self::Lean, location: Option<&Location>) -> Projected {
+        let spec = set.spec.unwrap_or_default();
+        let replicas = Some(spec.replicas.unwrap_or(1));
+        Projected::Workload(templated(meta::<Self>(set.metadata, location), replicas, Some(spec.template)))
     }
 }
 
 impl Project for apps::ReplicaSet {
-    fn project(&self, meta: Meta) -> Projected {
-        Projected::Workload(templated(meta, Some(self.spec.replicas.unwrap_or(1)), self.spec.template.as_ref()))
+    type Lean = lean::Object<apps::ReplicaSetSpec>;
+
+    fn project(set: Self::Lean, location: Option<&Location>) -> Projected {
+        let spec = set.spec.unwrap_or_default();
+        let replicas = Some(spec.replicas.unwrap_or(1));
+        Projected::Workload(templated(meta::<Self>(set.metadata, location), replicas, spec.template))
     }
 }
 
 impl Project for apps::DaemonSet {
-    fn project(&self, meta: Meta) -> Projected {
-        Projected::Workload(templated(meta, None, Some(&self.spec.template)))
+    type Lean = lean::Object<apps::DaemonSetSpec>;
+
+    fn project(set: Self::Lean, location: Option<&Location>) -> Projected {
+        let template = set.spec.map(|spec| spec.template).unwrap_or_default();
+        Projected::Workload(templated(meta::<Self>(set.metadata, location), None, Some(template)))
     }
 }
 
 impl Project for batch::Job {
-    fn project(&self, meta: Meta) -> Projected {
-        Projected::Workload(templated(meta, None, self.spec.as_ref().map(|spec| &spec.template)))
+    type Lean = lean::Object<batch::JobSpec>;
+
+    fn project(job: Self::Lean, location: Option<&Location>) -> Projected {
+        Projected::Workload(templated(meta::<Self>(job.metadata, location), None, job.spec.map(|spec| spec.template)))
     }
 }
 
 impl Project for batch::CronJob {
-    fn project(&self, meta: Meta) -> Projected {
-        let template = self.spec.job_template.spec.as_ref().map(|spec| &spec.template);
-        Projected::Workload(templated(meta, None, template))
+    type Lean = lean::Object<batch::CronJobSpec>;
+
+    fn project(cron_job: Self::Lean, location: Option<&Location>) -> Projected {
+        let template = cron_job.spec.unwrap_or_default().job_template.spec.map(|spec| spec.template);
+        Projected::Workload(templated(meta::<Self>(cron_job.metadata, location), None, template))
     }
 }
 
 impl Project for core::ServiceAccount {
-    fn project(&self, meta: Meta) -> Projected {
-        Projected::ServiceAccount(ServiceAccount { meta })
+    type Lean = lean::Object<IgnoredAny>;
+
+    fn project(account: Self::Lean, location: Option<&Location>) -> Projected {
+        Projected::ServiceAccount(ServiceAccount { meta: meta::<Self>(account.metadata, location) })
     }
 }
 
 impl Project for rbac::Role {
-    fn project(&self, meta: Meta) -> Projected {
-        Projected::Role(Role { meta, rules: policy_rules(self.rules.as_deref()) })
+    type Lean = lean::Role;
+
+    fn project(role: Self::Lean, location: Option<&Location>) -> Projected {
+        Projected::Role(Role { meta: meta::<Self>(role.metadata, location), rules: policy_rules(role.rules) })
     }
 }
 
 impl Project for rbac::ClusterRole {
-    fn project(&self, meta: Meta) -> Projected {
-        Projected::Role(Role { meta, rules: policy_rules(self.rules.as_deref()) })
+    type Lean = lean::Role;
+
+    fn project(role: Self::Lean, location: Option<&Location>) -> Projected {
+        Projected::Role(Role { meta: meta::<Self>(role.metadata, location), rules: policy_rules(role.rules) })
     }
 }
 
 impl Project for rbac::RoleBinding {
-    fn project(&self, meta: Meta) -> Projected {
-        Projected::Binding(project_binding(meta, &self.role_ref, self.subjects.as_deref()))
+    type Lean = lean::Binding;
+
+    fn project(binding: Self::Lean, location: Option<&Location>) -> Projected {
+        Projected::Binding(project_binding::<Self>(binding, location))
     }
 }
 
 impl Project for rbac::ClusterRoleBinding {
-    fn project(&self, meta: Meta) -> Projected {
-        Projected::Binding(project_binding(meta, &self.role_ref, self.subjects.as_deref()))
+    type Lean = lean::Binding;
+
+    fn project(binding: Self::Lean, location: Option<&Location>) -> Projected {
+        Projected::Binding(project_binding::<Self>(binding, location))
     }
 }
 
 impl Project for networking::NetworkPolicy {
-    fn project(&self, meta: Meta) -> Projected {
-        Projected::NetworkPolicy(project_network_policy(meta, self))
+    type Lean = lean::Object<networking::NetworkPolicySpec>;
+
+    fn project(policy: Self::Lean, location: Option<&Location>) -> Projected {
+        Projected::NetworkPolicy(project_network_policy(meta::<Self>(policy.metadata, location), policy.spec))
     }
 }
 
 impl Project for core::Service {
-    fn project(&self, meta: Meta) -> Projected {
-        Projected::Service(project_service(meta, self))
+    type Lean = lean::Object<core::ServiceSpec>;
+
+    fn project(service: Self::Lean, location: Option<&Location>) -> Projected {
+        Projected::Service(project_service(meta::<Self>(service.metadata, location), service.spec))
     }
 }
 
 impl Project for policy::PodDisruptionBudget {
-    fn project(&self, meta: Meta) -> Projected {
-        Projected::Pdb(project_pdb(meta, self))
+    type Lean = lean::Object<policy::PodDisruptionBudgetSpec>;
+
+    fn project(pdb: Self::Lean, location: Option<&Location>) -> Projected {
+        Projected::Pdb(project_pdb(meta::<Self>(pdb.metadata, location), pdb.spec))
     }
 }
 
 impl Project for discovery::EndpointSlice {
-    fn project(&self, meta: Meta) -> Projected {
+    type Lean = lean::EndpointSlice;
+
+    fn project(slice: Self::Lean, location: Option<&Location>) -> Projected {
+        let meta = meta::<Self>(slice.metadata, location);
         let service = meta.labels.get("kubernetes.io/service-name").cloned().unwrap_or_default();
         Projected::EndpointSlice(EndpointSlice {
             meta,
             service,
-            addresses: self
+            addresses: slice
                 .endpoints
-                .iter()
+                .into_iter()
                 .flatten()
                 .filter(|endpoint| endpoint.conditions.as_ref().and_then(|conditions| conditions.ready) != Some(false))
-                .flat_map(|endpoint| endpoint.addresses.iter().cloned())
+                .flat_map(|endpoint| endpoint.addresses)
                 .collect(),
-            ports: self.ports.iter().flatten().filter_map(|port| port.port).map(i64::from).collect(),
+            ports: slice.ports.into_iter().flatten().filter_map(|port| port.port).map(i64::from).collect(),
         })
     }
 }
 
-fn meta_of(api_version: &str, kind: &str, raw: &ObjectMeta, location: Option<Location>) -> Meta {
+/// The identity and metadata of an object of kind `K`.
+fn meta<K: k8s_openapi::Resource>(metadata: Option<lean::Metadata>, location: Option<&Location>) -> Meta {
+    let metadata = metadata.unwrap_or_default();
     let controller =
-        raw.owner_references.iter().flatten().find(|owner| owner.controller == Some(true)).map(|owner| OwnerRef {
-            kind: owner.kind.clone(),
-            name: owner.name.clone(),
-            uid: Some(owner.uid.clone()).filter(|uid| !uid.is_empty()),
+        metadata.owner_references.into_iter().flatten().find(|owner| owner.controller == Some(true)).map(|owner| {
+            OwnerRef { kind: owner.kind, name: owner.name, uid: Some(owner.uid).filter(|uid| !uid.is_empty()) }
         });
-    let mirror = raw.annotations.as_ref().is_some_and(|annotations| annotations.contains_key(MIRROR_ANNOTATION));
+    let mirror = metadata.annotations.as_ref().is_some_and(|annotations| annotations.0.contains(MIRROR_ANNOTATION));
     Meta {
-        api_version: api_version.to_owned(),
-        kind: kind.to_owned(),
-        namespace: raw.namespace.clone(),
-        name: raw.name.clone().unwrap_or_default(),
-        uid: raw.uid.clone(),
-        labels: labels_read(kind, raw.labels.as_ref()),
+        api_version: K::API_VERSION.to_owned(),
+        kind: K::KIND.to_owned(),
+        namespace: metadata.namespace,
+        name: metadata.name.unwrap_or_default(),
+        uid: metadata.uid,
+        labels: labels_read(K::KIND, metadata.labels),
         controller,
         mirror,
-        location,
+        location: location.cloned(),
     }
 }
 
@@ -258,16 +300,14 @@ fn meta_of(api_version: &str, kind: &str, raw: &ObjectMeta, location: Option<Loc
 /// whole (roles, providers, Pod Security), an EndpointSlice's name its Service; of a
 /// workload's, those that tell control-plane components and the cluster DNS apart.
 /// (A workload's *pod template* labels are a fact of their own and always kept.)
-fn labels_read(kind: &str, labels: Option<&BTreeMap<String, String>>) -> Labels {
+fn labels_read(kind: &str, labels: Option<BTreeMap<String, String>>) -> Labels {
     const WORKLOAD_LABELS_READ: [&str; 3] = ["component", "tier", "k8s-app"];
     let Some(labels) = labels else { return Labels::default() };
     match kind {
-        "Node" | "Namespace" | "EndpointSlice" => labels.clone().into(),
-        "Pod" | "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" | "CronJob" => labels
-            .iter()
-            .filter(|(key, _)| WORKLOAD_LABELS_READ.contains(&key.as_str()))
-            .map(|(key, value)| (key.clone(), value.clone()))
-            .collect(),
+        "Node" | "Namespace" | "EndpointSlice" => labels.into(),
+        "Pod" | "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" | "CronJob" => {
+            labels.into_iter().filter(|(key, _)| WORKLOAD_LABELS_READ.contains(&key.as_str())).collect()
+        }
         _ => Labels::default(),
     }
 }
@@ -275,85 +315,77 @@ fn labels_read(kind: &str, labels: Option<&BTreeMap<String, String>>) -> Labels 
 /// The annotation a kubelet puts on the mirror pod of a static pod.
 const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
 
-fn project_node(meta: Meta, node: &core::Node) -> Node {
-    let spec = node.spec.as_ref();
-    let status = node.status.as_ref();
+fn project_node(meta: Meta, spec: Option<core::NodeSpec>, status: Option<lean::NodeStatus>) -> Node {
+    let spec = spec.unwrap_or_default();
+    let status = status.unwrap_or_default();
     Node {
         meta,
-        taints: spec
-            .and_then(|spec| spec.taints.as_ref())
-            .into_iter()
-            .flatten()
-            .map(|taint| (taint.key.clone(), taint.effect.clone()))
-            .collect(),
+        taints: spec.taints.into_iter().flatten().map(|taint| (taint.key, taint.effect)).collect(),
         internal_ips: status
-            .and_then(|status| status.addresses.as_ref())
+            .addresses
             .into_iter()
             .flatten()
             .filter(|address| address.type_ == "InternalIP")
-            .map(|address| address.address.clone())
+            .map(|address| address.address)
             .collect(),
-        provider_id: spec.and_then(|spec| spec.provider_id.clone()),
-        kubelet_version: status.and_then(|status| status.node_info.as_ref()).map(|info| info.kubelet_version.clone()),
+        provider_id: spec.provider_id,
+        kubelet_version: status.node_info.map(|info| info.kubelet_version),
     }
 }
 
 /// A controller's projection; callers default `replicas` to 1 as the API server does.
-fn templated(meta: Meta, replicas: Option<i32>, template: Option<&core::PodTemplateSpec>) -> Workload {
-    let empty = ObjectMeta::default();
-    let template_meta = template.and_then(|template| template.metadata.as_ref()).unwrap_or(&empty);
-    let spec = template.and_then(|template| template.spec.as_ref());
-    workload(meta, replicas.map(i64::from), spec, template_meta)
+fn templated(meta: Meta, replicas: Option<i32>, template: Option<core::PodTemplateSpec>) -> Workload {
+    let template = template.unwrap_or_default();
+    let labels = template.metadata.and_then(|metadata| metadata.labels);
+    workload(meta, replicas.map(i64::from), template.spec, labels)
 }
 
-fn workload(meta: Meta, replicas: Option<i64>, spec: Option<&core::PodSpec>, pod_meta: &ObjectMeta) -> Workload {
+fn workload(
+    meta: Meta,
+    replicas: Option<i64>,
+    spec: Option<core::PodSpec>,
+    pod_labels: Option<BTreeMap<String, String>>,
+) -> Workload {
     Workload {
         meta,
         replicas,
-        pod: pod_template(spec, std::sync::Arc::new(pod_meta.labels.clone().unwrap_or_default().into())),
+        pod: pod_template(spec, std::sync::Arc::new(pod_labels.unwrap_or_default().into())),
         running: Vec::new(),
     }
 }
-
-fn pod_template(spec: Option<&core::PodSpec>, labels: std::sync::Arc<Labels>) -> PodTemplate {
+fn pod_template(spec: Option<core::PodSpec>, labels: std::sync::Arc<Labels>) -> PodTemplate {
     let Some(spec) = spec else {
         return PodTemplate { labels, service_account: "default".into(), ..PodTemplate::default() };
     };
     let pod_non_root = spec.security_context.as_ref().and_then(|context| context.run_as_non_root);
-    let mut containers: Vec<Container> = Vec::new();
-    for (kind, list) in [
-        (ContainerKind::Container, Some(&spec.containers)),
-        (ContainerKind::InitContainer, spec.init_containers.as_ref()),
-    ] {
-        for container in list.into_iter().flatten() {
-            containers.push(Container {
-                name: container.name.clone(),
-                kind,
-                image: container.image.clone().unwrap_or_default(),
-                command: container.command.clone().unwrap_or_default(),
-                args: container.args.clone().unwrap_or_default(),
-                mounts: mounts(container.volume_mounts.as_deref()),
-                ..security(container.security_context.as_ref(), pod_non_root)
-            });
-        }
-    }
-    for container in spec.ephemeral_containers.iter().flatten() {
-        containers.push(Container {
-            name: container.name.clone(),
-            kind: ContainerKind::EphemeralContainer,
-            image: container.image.clone().unwrap_or_default(),
-            command: container.command.clone().unwrap_or_default(),
-            args: container.args.clone().unwrap_or_default(),
-            mounts: mounts(container.volume_mounts.as_deref()),
-            ..security(container.security_context.as_ref(), pod_non_root)
-        });
-    }
+    let regular = spec.containers.into_iter().map(|container| (ContainerKind::Container, container));
+    let init = spec.init_containers.into_iter().flatten().map(|container| (ContainerKind::InitContainer, container));
+    let mut containers: Vec<Container> = regular
+        .chain(init)
+        .map(|(kind, container)| Container {
+            name: container.name,
+            kind,
+            image: container.image.unwrap_or_default(),
+            command: container.command.unwrap_or_default(),
+            args: container.args.unwrap_or_default(),
+            mounts: mounts(container.volume_mounts),
+            ..security(container.security_context, pod_non_root)
+        })
+        .collect();
+    containers.extend(spec.ephemeral_containers.into_iter().flatten().map(|container| Container {
+        name: container.name,
+        kind: ContainerKind::EphemeralContainer,
+        image: container.image.unwrap_or_default(),
+        command: container.command.unwrap_or_default(),
+        args: container.args.unwrap_or_default(),
+        mounts: mounts(container.volume_mounts),
+        ..security(container.security_context, pod_non_root)
+    }));
     PodTemplate {
         labels,
         service_account: spec
             .service_account_name
-            .clone()
-            .or_else(|| spec.service_account.clone())
+            .or(spec.service_account)
             .filter(|name| !name.is_empty())
             .unwrap_or_else(|| "default".into()),
         host_network: spec.host_network.unwrap_or(false),
@@ -362,96 +394,90 @@ fn pod_template(spec: Option<&core::PodSpec>, labels: std::sync::Arc<Labels>) ->
         containers,
         host_path_volumes: spec
             .volumes
-            .iter()
+            .into_iter()
             .flatten()
-            .filter_map(|volume| {
-                let host_path = volume.host_path.as_ref()?;
-                Some(HostPathVolume { name: volume.name.clone(), path: host_path.path.clone() })
-            })
+            .filter_map(|volume| Some(HostPathVolume { path: volume.host_path?.path, name: volume.name }))
             .collect(),
-        node_name: spec.node_name.clone(),
+        node_name: spec.node_name,
     }
 }
 
 /// The security-context part of a container; identity fields are filled by the caller.
-fn security(context: Option<&core::SecurityContext>, pod_non_root: Option<bool>) -> Container {
+fn security(context: Option<core::SecurityContext>, pod_non_root: Option<bool>) -> Container {
     Container {
         name: String::new(),
         kind: ContainerKind::Container,
         image: String::new(),
         command: Vec::new(),
         args: Vec::new(),
-        privileged: context.and_then(|context| context.privileged),
-        allow_privilege_escalation: context.and_then(|context| context.allow_privilege_escalation),
+        privileged: context.as_ref().and_then(|context| context.privileged),
+        allow_privilege_escalation: context.as_ref().and_then(|context| context.allow_privilege_escalation),
+        read_only_root_filesystem: context.as_ref().and_then(|context| context.read_only_root_filesystem),
+        run_as_non_root: context.as_ref().and_then(|context| context.run_as_non_root).or(pod_non_root),
         capabilities_add: context
-            .and_then(|context| context.capabilities.as_ref())
-            .and_then(|capabilities| capabilities.add.clone())
+            .and_then(|context| context.capabilities)
+            .and_then(|capabilities| capabilities.add)
             .unwrap_or_default(),
-        read_only_root_filesystem: context.and_then(|context| context.read_only_root_filesystem),
-        run_as_non_root: context.and_then(|context| context.run_as_non_root).or(pod_non_root),
         mounts: Vec::new(),
     }
 }
 
-fn mounts(mounts: Option<&[core::VolumeMount]>) -> Vec<(String, bool, String)> {
-    mounts
-        .into_iter()
-        .flatten()
-        .map(|mount| (mount.name.clone(), mount.read_only.unwrap_or(false), mount.mount_path.clone()))
-        .collect()
+fn mounts(mounts: Option<Vec<core::VolumeMount>>) -> Vec<(String, bool, String)> {
+    mounts.into_iter().flatten().map(|mount| (mount.name, mount.read_only.unwrap_or(false), mount.mount_path)).collect()
 }
 
-fn running_images(status: Option<&core::PodStatus>) -> Vec<RunningImage> {
+fn running_images(status: Option<lean::PodStatus>) -> Vec<RunningImage> {
     let Some(status) = status else { return Vec::new() };
-    [&status.container_statuses, &status.init_container_statuses, &status.ephemeral_container_statuses]
+    [status.container_statuses, status.init_container_statuses, status.ephemeral_container_statuses]
         .into_iter()
         .flatten()
         .flatten()
         .filter(|container| !container.image_id.is_empty())
         .map(|container| RunningImage {
-            container: container.name.clone(),
-            image: container.image.as_str().into(),
-            image_id: container.image_id.as_str().into(),
+            container: container.name,
+            image: container.image.into(),
+            image_id: container.image_id.into(),
         })
         .collect()
 }
 
-fn policy_rules(rules: Option<&[rbac::PolicyRule]>) -> Vec<PolicyRule> {
+fn policy_rules(rules: Option<Vec<rbac::PolicyRule>>) -> Vec<PolicyRule> {
     rules
         .into_iter()
         .flatten()
         .map(|rule| PolicyRule {
-            api_groups: rule.api_groups.clone().unwrap_or_default(),
-            resources: rule.resources.clone().unwrap_or_default(),
-            verbs: rule.verbs.clone(),
-            non_resource_urls: rule.non_resource_urls.clone().unwrap_or_default(),
+            api_groups: rule.api_groups.unwrap_or_default(),
+            resources: rule.resources.unwrap_or_default(),
+            verbs: rule.verbs,
+            non_resource_urls: rule.non_resource_urls.unwrap_or_default(),
         })
         .collect()
 }
 
-fn project_binding(meta: Meta, role_ref: &rbac::RoleRef, subjects: Option<&[rbac::Subject]>) -> Binding {
+fn project_binding<K: k8s_openapi::Resource>(binding: lean::Binding, location: Option<&Location>) -> Binding {
+    let meta = meta::<K>(binding.metadata, location);
     let namespace = meta.namespace.clone();
+    let (role_ref, subjects) = (binding.role_ref.unwrap_or_default(), binding.subjects);
     Binding {
         meta,
-        role_ref: (role_ref.kind.clone(), role_ref.name.clone()),
+        role_ref: (role_ref.kind, role_ref.name),
         subjects: subjects
             .into_iter()
             .flatten()
             .map(|subject| RbacSubject {
-                kind: subject.kind.clone(),
-                name: subject.name.clone(),
                 // A RoleBinding's ServiceAccount subject without a namespace means its own.
                 namespace: subject
                     .namespace
-                    .clone()
                     .or_else(|| (subject.kind == "ServiceAccount").then(|| namespace.clone()).flatten()),
+                kind: subject.kind,
+                name: subject.name,
             })
             .collect(),
     }
 }
 
-fn project_network_policy(meta: Meta, policy: &networking::NetworkPolicy) -> NetworkPolicy {
-    let Some(spec) = policy.spec.as_ref() else {
+fn project_network_policy(meta: Meta, spec: Option<networking::NetworkPolicySpec>) -> NetworkPolicy {
+    let Some(spec) = spec else {
         return NetworkPolicy {
             meta,
             selects_all_pods: true,
@@ -467,7 +493,7 @@ fn project_network_policy(meta: Meta, policy: &networking::NetworkPolicy) -> Net
     let ingress_rules = spec.ingress.as_ref().map_or(0, Vec::len);
     let egress_rules = spec.egress.as_ref().map_or(0, Vec::len);
     // Defaulting as in the API reference: Ingress always, Egress when egress rules exist.
-    let policy_types = spec.policy_types.clone().unwrap_or_else(|| {
+    let policy_types = spec.policy_types.unwrap_or_else(|| {
         let mut types = vec!["Ingress".to_owned()];
         if spec.egress.is_some() {
             types.push("Egress".into());
@@ -477,34 +503,29 @@ fn project_network_policy(meta: Meta, policy: &networking::NetworkPolicy) -> Net
     NetworkPolicy { meta, selects_all_pods, policy_types, ingress_rules, egress_rules }
 }
 
-fn project_service(meta: Meta, service: &core::Service) -> Service {
-    let spec = service.spec.as_ref();
+fn project_service(meta: Meta, spec: Option<core::ServiceSpec>) -> Service {
+    let spec = spec.unwrap_or_default();
     Service {
         meta,
-        service_type: spec.and_then(|spec| spec.type_.clone()).unwrap_or_else(|| "ClusterIP".into()),
-        cluster_ip: spec.and_then(|spec| spec.cluster_ip.clone()).filter(|ip| ip != "None").unwrap_or_default(),
-        selector: spec.and_then(|spec| spec.selector.clone()).unwrap_or_default().into(),
-        ports: spec
-            .and_then(|spec| spec.ports.as_ref())
-            .into_iter()
-            .flatten()
-            .map(|port| i64::from(port.port))
-            .collect(),
+        service_type: spec.type_.unwrap_or_else(|| "ClusterIP".into()),
+        cluster_ip: spec.cluster_ip.filter(|ip| ip != "None").unwrap_or_default(),
+        selector: spec.selector.unwrap_or_default().into(),
+        ports: spec.ports.into_iter().flatten().map(|port| i64::from(port.port)).collect(),
     }
 }
 
-fn project_pdb(meta: Meta, pdb: &policy::PodDisruptionBudget) -> Pdb {
-    let spec = pdb.spec.as_ref();
-    let int_or_string = |value: Option<&IntOrString>| {
+fn project_pdb(meta: Meta, spec: Option<policy::PodDisruptionBudgetSpec>) -> Pdb {
+    let spec = spec.unwrap_or_default();
+    let int_or_string = |value: Option<IntOrString>| {
         value.map(|value| match value {
             IntOrString::Int(number) => number.to_string(),
-            IntOrString::String(text) => text.clone(),
+            IntOrString::String(text) => text,
         })
     };
     Pdb {
         meta,
-        selector: spec.and_then(|spec| spec.selector.clone()).and_then(|selector| selector.try_into().ok()),
-        min_available: int_or_string(spec.and_then(|spec| spec.min_available.as_ref())),
-        max_unavailable: int_or_string(spec.and_then(|spec| spec.max_unavailable.as_ref())),
+        selector: spec.selector.and_then(|selector| selector.try_into().ok()),
+        min_available: int_or_string(spec.min_available),
+        max_unavailable: int_or_string(spec.max_unavailable),
     }
 }

@@ -623,6 +623,10 @@ mod tests {
         let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  replicas: many\n";
         let message = inventory_of(text).expect_err("replicas must be a number").to_string();
         assert!(message.starts_with("test.yaml:1: invalid Deployment:"), "{message}");
+        // What no fact reads is skipped unread, whatever its type.
+        let unread = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\n  creationTimestamp: 42\n  annotations: {checksum: 7}\n  managedFields: none\nspec:\n  replicas: 2\nstatus: broken\n";
+        let inventory = inventory_of(unread).expect("unread fields are not decoded");
+        assert_eq!(inventory.workloads.items[0].replicas, Some(2));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! Read-only and polite by construction (see [`polite`]): a permission preflight per
 //! resource, paginated lists (kube's `Request` and `ListParams`) that restart cleanly
-//! when a continue token expires, and each page decoded as an `ObjectList` and
+//! when a continue token expires, and each page decoded as an `ObjectList` of lean
+//! shapes ([`crate::inventory::lean`]: what no projection reads is skipped unread) and
 //! projected on another thread while the next is fetched, so at most two pages are in
 //! memory at a time.
 //! A resource this identity may not list is marked "not collected (forbidden: …)", so
@@ -225,10 +226,11 @@ struct ListHead {
     items: Vec<serde::de::IgnoredAny>,
 }
 
-/// Decodes a list page of `K` as kube's `ObjectList` and projects its objects, in order.
+/// Decodes a list page of `K` as kube's `ObjectList` of `K`'s lean shape (what no
+/// projection reads is skipped unread) and projects its objects, in order.
 fn project_page<K: Project>(body: &[u8]) -> Result<Vec<Projected>, serde_json::Error> {
-    let page: kube::core::ObjectList<K> = serde_json::from_slice(body)?;
-    Ok(page.items.into_iter().map(|object| object.project(object.meta(None))).collect())
+    let page: kube::core::ObjectList<K::Lean> = serde_json::from_slice(body)?;
+    Ok(page.items.into_iter().map(|object| K::project(object, None)).collect())
 }
 
 /// Where kind `K` is listed: cluster-wide, or in one namespace.
@@ -758,5 +760,39 @@ mod tests {
             assert!(index.fold(Projected::Workload(kept), &mut folded, &mut shared).is_some(), "{name} is kept");
         }
         assert_eq!(folded.len(), 2);
+    }
+
+    /// A pod page as an API server sends it, with `extra` spliced into the pod's object.
+    fn pod_page(metadata_extra: &str, status: &str, spec: &str) -> Vec<u8> {
+        format!(
+            r#"{{"kind":"PodList","apiVersion":"v1","metadata":{{"resourceVersion":"7"}},"items":[{{
+                "metadata":{{"name":"web-a","namespace":"app","uid":"pod-a",
+                    "annotations":{{"kubectl.kubernetes.io/last-applied-configuration":"{{}}"}}{metadata_extra}}},
+                "spec":{spec},
+                "status":{status}}}]}}"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn pages_are_read_only_as_far_as_projections_read_them() {
+        let spec = r#"{"containers":[{"name":"web","image":"web:1"}]}"#;
+        let status = r#"{"phase":"Running","containerStatuses":[{"name":"web","image":"web:1","imageID":"sha256:aaa","ready":true,"restartCount":0}]}"#;
+        // Control: a plain page projects its pod and the images it runs.
+        let plain = project_page::<core::Pod>(&pod_page("", status, spec)).expect("a plain page decodes");
+        let [Projected::Workload(pod)] = plain.as_slice() else { panic!("one workload: {plain:?}") };
+        assert_eq!((pod.meta.name.as_str(), pod.running.len()), ("web-a", 1));
+        // What no projection reads (managedFields, conditions, annotation values) is
+        // skipped unread: were it decoded, these values of the wrong type would fail.
+        let skipped = project_page::<core::Pod>(&pod_page(
+            r#","managedFields":"not a list","creationTimestamp":42"#,
+            r#"{"conditions":7,"phase":["?"],"containerStatuses":[{"name":"web","image":"web:1","imageID":"sha256:aaa","ready":"yes","state":1}]}"#,
+            spec,
+        ))
+        .expect("unread fields are not decoded");
+        assert_eq!(skipped, plain);
+        // What projections read stays typed: a spec of the wrong type is an error.
+        let wrong = pod_page("", status, r#"{"containers":[{"name":"web","image":1}]}"#);
+        assert!(project_page::<core::Pod>(&wrong).is_err());
     }
 }

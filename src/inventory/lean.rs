@@ -1,0 +1,158 @@
+//! The shapes API objects are read in: only as far as a projection reads them.
+//!
+//! A live pod carries managedFields, a copy of its last applied configuration and a
+//! long status, a node the list of every image it holds; none of it becomes a fact.
+//! These shapes keep k8s-openapi's types for what projections read (a spec, role rules,
+//! binding subjects), so a field of the wrong type there is still an error, and let
+//! serde skip everything else unread — neither decoded nor allocated. Manifests and the
+//! live API are read in the same shapes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::api::discovery::v1 as discovery;
+use k8s_openapi::api::rbac::v1 as rbac;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use serde::de::{IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+/// Object metadata as projections read it (`managedFields` and the rest are skipped).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Metadata {
+    /// `metadata.name`.
+    pub name: Option<String>,
+    /// `metadata.namespace`.
+    pub namespace: Option<String>,
+    /// `metadata.uid`.
+    pub uid: Option<String>,
+    /// `metadata.labels`.
+    pub labels: Option<BTreeMap<String, String>>,
+    /// The annotations' keys; their values (a last applied configuration is a whole
+    /// copy of the object) are skipped.
+    pub annotations: Option<Keys>,
+    /// `metadata.ownerReferences`.
+    pub owner_references: Option<Vec<OwnerReference>>,
+}
+
+/// An object with a spec (and, for kinds whose status a projection reads, a status).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(bound(deserialize = "Spec: Deserialize<'de>, Status: Deserialize<'de>"))]
+pub struct Object<Spec, Status = IgnoredAny> {
+    /// The object's metadata.
+    #[serde(default)]
+    pub metadata: Option<Metadata>,
+    /// The spec, typed by k8s-openapi.
+    #[serde(default)]
+    pub spec: Option<Spec>,
+    /// The status, as far as it is read; skipped for most kinds.
+    #[serde(default)]
+    pub status: Option<Status>,
+}
+
+/// A pod's status: which image each container runs.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PodStatus {
+    /// `status.containerStatuses`.
+    pub container_statuses: Option<Vec<ContainerStatus>>,
+    /// `status.initContainerStatuses`.
+    pub init_container_statuses: Option<Vec<ContainerStatus>>,
+    /// `status.ephemeralContainerStatuses`.
+    pub ephemeral_container_statuses: Option<Vec<ContainerStatus>>,
+}
+
+/// The image a container runs; its state, readiness and restarts are skipped.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ContainerStatus {
+    /// The container's name.
+    pub name: String,
+    /// The image as the kubelet reports it.
+    pub image: String,
+    /// The image's digest as the runtime resolved it.
+    #[serde(rename = "imageID")]
+    pub image_id: String,
+}
+
+/// A node's status: its addresses and kubelet version (not the images it holds).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NodeStatus {
+    /// `status.addresses`.
+    pub addresses: Option<Vec<core::NodeAddress>>,
+    /// `status.nodeInfo`.
+    pub node_info: Option<NodeInfo>,
+}
+
+/// `status.nodeInfo`, as far as it is read.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NodeInfo {
+    /// The kubelet's version.
+    pub kubelet_version: String,
+}
+
+/// A Role or ClusterRole.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Role {
+    /// The object's metadata.
+    pub metadata: Option<Metadata>,
+    /// The rules it grants.
+    pub rules: Option<Vec<rbac::PolicyRule>>,
+}
+
+/// A RoleBinding or ClusterRoleBinding.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Binding {
+    /// The object's metadata.
+    pub metadata: Option<Metadata>,
+    /// The role it grants.
+    pub role_ref: Option<rbac::RoleRef>,
+    /// Whom it grants it to.
+    pub subjects: Option<Vec<rbac::Subject>>,
+}
+
+/// An EndpointSlice.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct EndpointSlice {
+    /// The object's metadata.
+    pub metadata: Option<Metadata>,
+    /// Its endpoints.
+    pub endpoints: Option<Vec<discovery::Endpoint>>,
+    /// Its ports.
+    pub ports: Option<Vec<discovery::EndpointPort>>,
+}
+
+/// The keys of a map, its values skipped unread.
+#[derive(Clone, Debug, Default)]
+pub struct Keys(pub BTreeSet<String>);
+
+impl<'de> Deserialize<'de> for Keys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeysVisitor;
+
+        impl<'de> Visitor<'de> for KeysVisitor {
+            type Value = Keys;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("a map")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                let mut keys = BTreeSet::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    map.next_value::<IgnoredAny>()?;
+                    keys.insert(key);
+                }
+                Ok(Keys(keys))
+            }
+        }
+
+        deserializer.deserialize_map(KeysVisitor)
+    }
+}
