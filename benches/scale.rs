@@ -15,7 +15,9 @@
 //!
 //! `size` varies object size at a fixed count instead (2,000 pods of 1 KB and 100 KB).
 //!
-//! `--case NAME` runs one case (`mix`, `10k`, `100k`, `live5k`, `live50k`, `size`, or
+//! `empty` times start-up: scans of an empty directory, which load and compile every rule.
+//!
+//! `--case NAME` runs one case (`empty`, `mix`, `10k`, `100k`, `live5k`, `live50k`, `size`, or
 //! `live100k`, which only runs when named: the CronJob's memory limit must hold it); `--keep`
 //! leaves the generated inputs behind; `--vs-checkov` also runs Checkov on the mix when
 //! it is installed (`pip install checkov`) and prints the ratios.
@@ -119,6 +121,35 @@ fn write_dump(file: &Path, count: usize) -> u64 {
     }
     std::fs::write(file, &text).expect("write the generated dump");
     text.len() as u64
+}
+
+/// Start-up: the median wall time of 21 scans of an empty directory (every rule loaded
+/// and compiled, nothing to judge). Timed around the child's whole life, without the
+/// /proc sampling, whose 2 ms period would be a fifth of the figure.
+fn startup_case(dir: &Path) {
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    let args = ["scan", "--manifests", empty.to_str().expect("UTF-8"), "-o", "json", "--quiet"];
+    let mut walls: Vec<Duration> = (0..21)
+        .map(|_| {
+            let started = Instant::now();
+            let status = Command::new(env!("CARGO_BIN_EXE_seaworthy"))
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("the program runs");
+            assert!(status.code().is_some(), "the scan of an empty directory ends with an exit code");
+            started.elapsed()
+        })
+        .collect();
+    walls.sort_unstable();
+    println!(
+        "  empty   start-up, an empty directory: wall {:.1} ms (median of 21; fastest {:.1}, slowest {:.1})",
+        walls[10].as_secs_f64() * 1e3,
+        walls[0].as_secs_f64() * 1e3,
+        walls[20].as_secs_f64() * 1e3
+    );
 }
 
 /// What one whole-process run cost.
@@ -463,6 +494,9 @@ fn main() {
         println!("inputs kept in {}", temporary.keep().display());
     }
     println!("manifest scans (release binary, -o json, whole process):");
+    if wanted("empty") {
+        startup_case(&dir);
+    }
     if wanted("mix") {
         let files = dir.join("mix");
         std::fs::create_dir_all(&files).expect("mkdir");

@@ -18,7 +18,7 @@ use std::sync::{Arc, OnceLock};
 
 use cel::{Context, Env, Program, Value};
 use globset::{Glob, GlobMatcher};
-use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
+use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator, ParallelIterator};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -140,10 +140,12 @@ impl Drafts {
 
     /// Parses `(origin, text)` pairs; ids must be unique.
     pub fn from_sources(files: &[(String, String)]) -> Result<Self, RuleError> {
+        let parsed: Vec<Result<rule::Draft, RuleError>> =
+            files.par_iter().with_min_len(4).map(|(origin, text)| rule::parse(origin, text)).collect();
         let mut drafts: Vec<rule::Draft> = Vec::with_capacity(files.len());
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
-        for (origin, text) in files {
-            let draft = rule::parse(origin, text)?;
+        for ((origin, _), draft) in files.iter().zip(parsed) {
+            let draft = draft?;
             if let Some(first) = seen.insert(draft.id().to_owned(), origin.clone()) {
                 return Err(RuleError::Duplicate { id: draft.id().to_owned(), first, second: origin.clone() });
             }
@@ -173,9 +175,13 @@ impl Drafts {
 
     /// Compiles the rules, on every core; the first error in file order is returned.
     pub fn compile(self) -> Result<Catalog, RuleError> {
-        let vocabulary = vocabulary();
-        let compiled: Vec<Result<Rule, RuleError>> =
-            self.drafts.into_par_iter().with_min_len(8).map(|draft| rule::compile(draft, vocabulary)).collect();
+        let (vocabulary, programs) = (vocabulary(), rule::Programs::default());
+        let compiled: Vec<Result<Rule, RuleError>> = self
+            .drafts
+            .into_par_iter()
+            .with_min_len(8)
+            .map(|draft| rule::compile(draft, vocabulary, &programs))
+            .collect();
         let mut rules = compiled.into_iter().collect::<Result<Vec<Rule>, RuleError>>()?;
         rules.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(Catalog { rules })
@@ -511,6 +517,27 @@ mod tests {
     fn judge_one(body: &str, facts: &Facts) -> RuleResult {
         let catalog = Catalog::from_sources(&[rule("T-001", body)]).expect("rule loads");
         evaluate(&catalog, facts, &RuleInputs::default()).remove(0)
+    }
+
+    #[test]
+    fn an_expression_repeated_by_rules_is_parsed_once_and_checked_by_each() {
+        let catalog = Catalog::from_sources(&[
+            rule("T-001", "each: workloads\nrequire: '!it.hostPID'"),
+            rule("T-002", "each: workloads\nrequire: '!it.hostPID'"),
+            rule("T-003", "each: workloads\nrequire: '!it.hostIPC'"),
+        ])
+        .expect("rules load");
+        let program = |id: &str| &catalog.get(id).expect("loaded").require.program;
+        assert!(Arc::ptr_eq(program("T-001"), program("T-002")), "one program for one expression");
+        assert!(!Arc::ptr_eq(program("T-001"), program("T-003")), "another expression, another program");
+        // Shared programs are still checked against each rule's subject.
+        let error = Catalog::from_sources(&[
+            rule("T-001", "each: workloads\nrequire: '!it.hostPID'"),
+            rule("T-002", "each: images\nrequire: '!it.hostPID'"),
+        ])
+        .err()
+        .expect("images have no hostPID");
+        assert!(error.to_string().starts_with("T-002.yaml:"), "{error}");
     }
 
     const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: app}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: 'web:1'}]\n";

@@ -3,8 +3,9 @@
 //! A rule that does not parse, names an unknown collection or field, or whose CEL does
 //! not compile is an error naming file and line: never a silent skip.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use cel::Program;
 use schemars::JsonSchema;
@@ -115,8 +116,27 @@ struct RuleFile {
 pub struct Condition {
     /// The expression as written.
     pub source: String,
-    /// The compiled program.
-    pub program: Program,
+    /// The compiled program, shared by the rules that repeat the expression.
+    pub program: Arc<Program>,
+}
+
+/// Programs already compiled, by source. Rules repeat expressions (`it.subject.name` is
+/// in 50 messages; 445 expressions are 233 distinct ones), and parsing is most of
+/// compiling; each rule still checks the program against its own vocabulary.
+#[derive(Default)]
+pub struct Programs(Mutex<HashMap<String, Arc<Program>>>);
+
+impl Programs {
+    /// The program of `source`, parsed once.
+    fn compile(&self, source: &str) -> Result<Arc<Program>, cel::ParseErrors> {
+        let known = self.0.lock().unwrap_or_else(PoisonError::into_inner).get(source).cloned();
+        if let Some(program) = known {
+            return Ok(program);
+        }
+        let program = Arc::new(super::compile(source)?);
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).insert(source.to_owned(), Arc::clone(&program));
+        Ok(program)
+    }
 }
 
 /// A loaded, validated rule.
@@ -210,29 +230,30 @@ pub fn parse(origin: &str, text: &str) -> Result<Draft, RuleError> {
 }
 
 /// Compiles a draft's expressions and checks them against the facts vocabulary.
-pub fn compile(draft: Draft, vocabulary: &Vocabulary) -> Result<Rule, RuleError> {
+pub fn compile(draft: Draft, vocabulary: &Vocabulary, programs: &Programs) -> Result<Rule, RuleError> {
     let Draft { origin, file } = draft;
     let origin = origin.as_str();
     let invalid = |line: u32, reason: String| RuleError::Invalid { file: origin.to_owned(), line, reason };
-    let mut scope: BTreeMap<String, Shape> = vocabulary.roots();
+    let mut it: Option<Shape> = None;
     if let Some(each) = &file.each {
         let Some(item) = vocabulary.item_shape(&each.value) else {
             let known = vocabulary.collections().join(", ");
             return Err(invalid(line_of(each), format!("each: unknown collection `{}` (known: {known})", each.value)));
         };
-        scope.insert("it".into(), item);
+        it = Some(item);
     }
     let mut reads: BTreeSet<String> = BTreeSet::new();
     let mut compile = |key: &str, spanned: &Spanned<String>| -> Result<Condition, RuleError> {
         // Size first: the parser recurses, and a deep expression would overflow its stack.
         super::budget::check_source(&spanned.value)
             .map_err(|error| invalid(line_of(spanned), format!("{key}: {error}")))?;
-        let program = super::compile(&spanned.value)
+        let program = programs
+            .compile(&spanned.value)
             .map_err(|error| invalid(line_of(spanned), format!("{key}: {}", first_line(&error.to_string()))))?;
         super::budget::check_depth(program.expression())
             .map_err(|error| invalid(line_of(spanned), format!("{key}: {error}")))?;
         let (used, shape) = vocabulary
-            .check(program.expression(), &scope)
+            .check(program.expression(), it.as_ref())
             .map_err(|error| invalid(line_of(spanned), format!("{key}: {error}")))?;
         if CONDITIONS.contains(&key) && shape.is_never_boolean() {
             let found = shape.describe();

@@ -146,11 +146,6 @@ impl Vocabulary {
         Self { roots, items }
     }
 
-    /// Variables every expression may use.
-    pub fn roots(&self) -> BTreeMap<String, Shape> {
-        self.roots.clone()
-    }
-
     /// The shape of one item of a collection.
     pub fn item_shape(&self, collection: &str) -> Option<Shape> {
         self.items.get(collection).cloned()
@@ -161,13 +156,10 @@ impl Vocabulary {
         self.items.keys().map(String::as_str).collect()
     }
 
-    /// Checks an expression; returns the collections it reads and the shape of its value.
-    pub fn check(
-        &self,
-        expression: &Expression,
-        scope: &BTreeMap<String, Shape>,
-    ) -> Result<(BTreeSet<String>, Shape), String> {
-        let mut walk = Walk { vocabulary: self, scopes: vec![scope.clone()], used: BTreeSet::new() };
+    /// Checks an expression where `it` (if any) has the given shape; returns the
+    /// collections it reads and the shape of its value.
+    pub fn check(&self, expression: &Expression, it: Option<&Shape>) -> Result<(BTreeSet<String>, Shape), String> {
+        let mut walk = Walk { vocabulary: self, it, loops: Vec::new(), used: BTreeSet::new() };
         let shape = walk.shape_of(expression)?;
         Ok((walk.used, shape))
     }
@@ -259,22 +251,32 @@ fn closed_set(schema: &Value) -> Option<BTreeSet<String>> {
 
 struct Walk<'a> {
     vocabulary: &'a Vocabulary,
-    scopes: Vec<BTreeMap<String, Shape>>,
+    /// The subject's shape, for rules with `each`.
+    it: Option<&'a Shape>,
+    /// The variables of the comprehensions being walked, innermost last.
+    loops: Vec<BTreeMap<String, Shape>>,
     used: BTreeSet<String>,
 }
 
 impl Walk<'_> {
     fn lookup(&mut self, name: &str) -> Result<Shape, String> {
-        for (depth, scope) in self.scopes.iter().enumerate().rev() {
-            if let Some(shape) = scope.get(name) {
-                // Only the outermost scope holds collections; inner ones are loop variables.
-                if depth == 0 && self.vocabulary.items.contains_key(name) {
-                    self.used.insert(name.to_owned());
-                }
-                return Ok(shape.clone());
-            }
+        // Loop variables shadow `it` and the roots.
+        if let Some(shape) = self.loops.iter().rev().find_map(|scope| scope.get(name)) {
+            return Ok(shape.clone());
         }
-        let mut known: Vec<&str> = self.scopes[0].keys().map(String::as_str).collect();
+        if let (Some(it), "it") = (self.it, name) {
+            return Ok(it.clone());
+        }
+        if let Some(shape) = self.vocabulary.roots.get(name) {
+            if self.vocabulary.items.contains_key(name) {
+                self.used.insert(name.to_owned());
+            }
+            return Ok(shape.clone());
+        }
+        let mut known: Vec<&str> = self.vocabulary.roots.keys().map(String::as_str).collect();
+        if self.it.is_some() {
+            known.push("it");
+        }
         known.sort_unstable();
         Err(format!("unknown variable `{name}` (known: {})", known.join(", ")))
     }
@@ -338,11 +340,11 @@ impl Walk<'_> {
                 // from a count, `map`/`filter` from a list.
                 let accumulator = self.shape_of(&comprehension.accu_init)?;
                 scope.insert(comprehension.accu_var.clone(), Shape::Any);
-                self.scopes.push(scope);
+                self.loops.push(scope);
                 let checked = [&comprehension.loop_cond, &comprehension.loop_step, &comprehension.result]
                     .into_iter()
                     .try_for_each(|part| self.shape_of(part).map(|_| ()));
-                self.scopes.pop();
+                self.loops.pop();
                 checked?;
                 Ok(match accumulator {
                     // `exists_one` counts, then compares: a boolean too.
