@@ -143,7 +143,12 @@ struct Compiled {
 
 impl Compiled {
     fn matches(&self, rule_id: &str, subject: &Subject) -> bool {
-        let values = [Some(&subject.kind), subject.namespace.as_ref(), Some(&subject.name), subject.container.as_ref()];
+        let values = [
+            Some(&*subject.kind),
+            subject.namespace.as_deref(),
+            Some(subject.name.as_str()),
+            subject.container.as_deref(),
+        ];
         self.rule.is_match(rule_id)
             && self.fields.iter().zip(values).all(|(matcher, value)| {
                 matcher.as_ref().is_none_or(|matcher| value.is_some_and(|value| matcher.is_match(value)))
@@ -161,25 +166,25 @@ pub fn apply(results: &mut [RuleResult], exceptions: &[Exception], today: Date) 
     let mut counts = vec![0_usize; exceptions.len()];
     let mut per_result = Vec::with_capacity(results.len());
     for result in results.iter_mut() {
-        let mut excepted = Vec::new();
-        let mut kept = Vec::new();
-        for finding in std::mem::take(&mut result.findings) {
-            let first = compiled.iter().position(|exception| exception.matches(&result.rule_id, &finding.subject));
-            match first {
-                Some(index) => {
-                    counts[index] += 1;
-                    if compiled[index].expired {
-                        kept.push(finding);
-                    } else {
-                        excepted.push(ExceptedFinding { finding, exception: index });
-                    }
-                }
-                None => kept.push(finding),
-            }
-        }
+        let rule_id = result.rule_id.as_str();
+        let first_match =
+            |finding: &Finding| compiled.iter().position(|exception| exception.matches(rule_id, &finding.subject));
+        // Moved out in place: a copy of the kept findings would double the memory of
+        // the largest result (50,000 findings are 11 MB) for the moment of the copy.
+        let excepted: Vec<ExceptedFinding> = result
+            .findings
+            .extract_if(.., |finding| {
+                let Some(index) = first_match(finding) else { return false };
+                counts[index] += 1;
+                !compiled[index].expired
+            })
+            .map(|finding| {
+                let exception = first_match(&finding).expect("an extracted finding matched an exception");
+                ExceptedFinding { finding, exception }
+            })
+            .collect();
         result.tally.excepted += excepted.len();
-        result.tally.failing = kept.len();
-        result.findings = kept;
+        result.tally.failing = result.findings.len();
         result.settle();
         per_result.push(excepted);
     }

@@ -160,7 +160,7 @@ pub struct Rule {
     /// Message for a failing subject.
     pub message: Template,
     /// Named evidence expressions evaluated for failing subjects.
-    pub evidence: Vec<(String, Condition)>,
+    pub evidence: Vec<(Arc<str>, Condition)>,
     /// Why it matters.
     pub rationale: String,
     /// How to fix it.
@@ -268,7 +268,7 @@ pub fn compile(draft: Draft, vocabulary: &Vocabulary, programs: &Programs) -> Re
     let evidence = file
         .evidence
         .iter()
-        .map(|(name, expression)| Ok((name.clone(), compile(&format!("evidence.{name}"), expression)?)))
+        .map(|(name, expression)| Ok((name.as_str().into(), compile(&format!("evidence.{name}"), expression)?)))
         .collect::<Result<Vec<_>, RuleError>>()?;
     let message_line = line_of(&file.message);
     let message = Template::parse(

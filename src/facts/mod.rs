@@ -15,6 +15,7 @@ pub mod wire;
 pub use build::build;
 pub use docs::markdown;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
@@ -356,9 +357,11 @@ pub struct ClusterFacts {
 pub struct Subject {
     /// API version, for API objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
+    pub api_version: Option<Cow<'static, str>>,
     /// Kind: an API kind, or `Cluster` / `Image` for facts that are not one object.
-    pub kind: String,
+    // `Cow`: the kinds and versions seaworthy knows are shared text, not a string in
+    // each of 300,000 subjects.
+    pub kind: Cow<'static, str>,
     /// Namespace of namespaced objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -372,7 +375,7 @@ pub struct Subject {
 impl Subject {
     /// A stable, human-readable key: `Kind/namespace/name[/container]`.
     pub fn key(&self) -> String {
-        let mut key = self.kind.clone();
+        let mut key = self.kind.to_string();
         for part in [&self.namespace, &Some(self.name.clone()), &self.container].into_iter().flatten() {
             key.push('/');
             key.push_str(part);

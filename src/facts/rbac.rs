@@ -167,7 +167,7 @@ mod tests {
         let strings = |values: &[&str]| values.iter().map(|value| (*value).to_owned()).collect();
         Role {
             meta: Meta {
-                kind: kind.into(),
+                kind: kind.to_owned().into(),
                 name: name.into(),
                 namespace: (kind == "Role").then(|| "app".into()),
                 ..Meta::default()
@@ -184,7 +184,7 @@ mod tests {
     fn binding(kind: &str, role_kind: &str, role: &str) -> Binding {
         Binding {
             meta: Meta {
-                kind: kind.into(),
+                kind: kind.to_owned().into(),
                 name: "b".into(),
                 namespace: (kind == "RoleBinding").then(|| "app".into()),
                 ..Meta::default()

@@ -10,6 +10,7 @@ mod project;
 
 pub use project::{Project, ProjectError, project_object};
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 pub use crate::compact_map::Labels;
@@ -97,9 +98,9 @@ pub struct Gathered<T> {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Meta {
     /// `apiVersion` as written, e.g. `apps/v1`.
-    pub api_version: String,
+    pub api_version: Cow<'static, str>,
     /// `kind`, e.g. `Deployment`.
-    pub kind: String,
+    pub kind: Cow<'static, str>,
     /// Namespace; `None` for cluster-scoped objects.
     pub namespace: Option<String>,
     /// `metadata.name`.

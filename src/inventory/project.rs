@@ -23,6 +23,7 @@ use super::{
     Node, OwnerRef, Pdb, PodTemplate, PolicyRule, Projected, RbacSubject, Role, RunningImage, Service, ServiceAccount,
     Workload,
 };
+use crate::compact_map::SharedKeys;
 
 /// An object of a known kind whose fields do not match the Kubernetes schema.
 #[derive(Debug, thiserror::Error)]
@@ -83,8 +84,8 @@ pub fn project_object(
             // A config file has no metadata; it is named after its document.
             let name = object.pointer("/metadata/name").and_then(serde_json::Value::as_str).unwrap_or("kubelet-config");
             let meta = Meta {
-                api_version: api_version.clone(),
-                kind: kind.clone(),
+                api_version: api_version.clone().into(),
+                kind: kind.clone().into(),
                 name: name.to_owned(),
                 location: location.cloned(),
                 ..Meta::default()
@@ -283,8 +284,8 @@ fn meta<K: k8s_openapi::Resource>(metadata: Option<lean::Metadata>, location: Op
         });
     let mirror = metadata.annotations.as_ref().is_some_and(|annotations| annotations.0.contains(MIRROR_ANNOTATION));
     Meta {
-        api_version: K::API_VERSION.to_owned(),
-        kind: K::KIND.to_owned(),
+        api_version: K::API_VERSION.into(),
+        kind: K::KIND.into(),
         namespace: metadata.namespace,
         name: metadata.name.unwrap_or_default(),
         uid: metadata.uid,
@@ -349,7 +350,10 @@ fn workload(
     Workload {
         meta,
         replicas,
-        pod: pod_template(spec, std::sync::Arc::new(pod_labels.unwrap_or_default().into())),
+        pod: pod_template(
+            spec,
+            std::sync::Arc::new(SharedKeys::share_on_this_thread(pod_labels.unwrap_or_default().into())),
+        ),
         running: Vec::new(),
     }
 }

@@ -708,7 +708,7 @@ mod tests {
     fn workload(kind: &str, name: &str, uid: &str, controller: Option<OwnerRef>) -> Workload {
         Workload {
             meta: Meta {
-                kind: kind.into(),
+                kind: kind.to_owned().into(),
                 name: name.into(),
                 namespace: Some("app".into()),
                 uid: Some(uid.into()),

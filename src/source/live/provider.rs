@@ -66,7 +66,7 @@ mod tests {
             meta: Meta {
                 kind: "Pod".into(),
                 namespace: Some(namespace.into()),
-                labels: labels.iter().map(|(key, value)| ((*key).into(), (*value).into())).collect(),
+                labels: labels.iter().map(|(key, value)| (*key, (*value).to_owned())).collect(),
                 ..Meta::default()
             },
             ..Workload::default()
