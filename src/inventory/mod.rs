@@ -336,9 +336,10 @@ pub struct Container {
     pub kind: ContainerKind,
     /// `image` as written.
     pub image: String,
-    /// `command`, as written.
+    /// `command`, as written; kept only in kube-system, where control-plane components
+    /// run (empty elsewhere: no fact reads it).
     pub command: Vec<String>,
-    /// `args`.
+    /// `args`, kept as `command` is.
     pub args: Vec<String>,
     /// `securityContext.privileged`.
     pub privileged: Option<bool>,
@@ -393,7 +394,8 @@ impl PodTemplate {
     /// the template says. What the API server and scheduler add — the node, labels such as
     /// `pod-template-hash`, the service-account token mount — is left out; anything else
     /// that differs (a privileged container, another image, a host path) means the object
-    /// is not what its owner would have made, and it is judged on its own.
+    /// is not what its owner would have made, and it is judged on its own. Arguments are
+    /// compared where they are kept, in kube-system ([`Container::command`]).
     pub fn made_from(&self, template: &PodTemplate) -> bool {
         let without_token = |containers: &[Container]| -> Vec<Container> {
             containers

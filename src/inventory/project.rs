@@ -347,17 +347,16 @@ fn workload(
     spec: Option<core::PodSpec>,
     pod_labels: Option<BTreeMap<String, String>>,
 ) -> Workload {
-    Workload {
-        meta,
-        replicas,
-        pod: pod_template(
-            spec,
-            std::sync::Arc::new(SharedKeys::share_on_this_thread(pod_labels.unwrap_or_default().into())),
-        ),
-        running: Vec::new(),
-    }
+    // Arguments become facts only for control-plane components, which are pods in
+    // kube-system (`facts::build`'s membership proof); nobody else's are kept. The
+    // controllers of kube-system keep theirs too: a pod is folded into its owner only
+    // when it runs the owner's template, arguments included.
+    let arguments = meta.namespace.as_deref() == Some("kube-system");
+    let labels = std::sync::Arc::new(SharedKeys::share_on_this_thread(pod_labels.unwrap_or_default().into()));
+    Workload { meta, replicas, pod: pod_template(spec, labels, arguments), running: Vec::new() }
 }
-fn pod_template(spec: Option<core::PodSpec>, labels: std::sync::Arc<Labels>) -> PodTemplate {
+
+fn pod_template(spec: Option<core::PodSpec>, labels: std::sync::Arc<Labels>, arguments: bool) -> PodTemplate {
     let Some(spec) = spec else {
         return PodTemplate { labels, service_account: "default".into(), ..PodTemplate::default() };
     };
@@ -370,8 +369,8 @@ fn pod_template(spec: Option<core::PodSpec>, labels: std::sync::Arc<Labels>) -> 
             name: container.name,
             kind,
             image: container.image.unwrap_or_default(),
-            command: container.command.unwrap_or_default(),
-            args: container.args.unwrap_or_default(),
+            command: container.command.filter(|_| arguments).unwrap_or_default(),
+            args: container.args.filter(|_| arguments).unwrap_or_default(),
             mounts: mounts(container.volume_mounts),
             ..security(container.security_context, pod_non_root)
         })
@@ -380,8 +379,8 @@ fn pod_template(spec: Option<core::PodSpec>, labels: std::sync::Arc<Labels>) -> 
         name: container.name,
         kind: ContainerKind::EphemeralContainer,
         image: container.image.unwrap_or_default(),
-        command: container.command.unwrap_or_default(),
-        args: container.args.unwrap_or_default(),
+        command: container.command.filter(|_| arguments).unwrap_or_default(),
+        args: container.args.filter(|_| arguments).unwrap_or_default(),
         mounts: mounts(container.volume_mounts),
         ..security(container.security_context, pod_non_root)
     }));

@@ -582,6 +582,27 @@ mod tests {
     }
 
     #[test]
+    fn only_kube_system_keeps_arguments() {
+        let container = "containers: [{name: c, image: 'registry.k8s.io/kube-apiserver:v1.31.1', command: [kube-apiserver, --anonymous-auth=true], args: [--v=2]}]";
+        let text = format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: kube-apiserver-a, namespace: kube-system}}\nspec: {{{container}}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: tenant, namespace: shop}}\nspec: {{{container}}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: app, namespace: shop}}\nspec:\n  selector: {{matchLabels: {{app: a}}}}\n  template:\n    metadata: {{labels: {{app: a}}}}\n    spec: {{{container}}}\n---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: agent, namespace: kube-system}}\nspec:\n  selector: {{matchLabels: {{app: a}}}}\n  template:\n    metadata: {{labels: {{app: a}}}}\n    spec: {{{container}}}\n"
+        );
+        let inventory = inventory_of(&text).expect("valid manifests");
+        let arguments = |name: &str| {
+            let workload = inventory.workloads.items.iter().find(|workload| workload.meta.name == name).expect(name);
+            let container = &workload.pod.containers[0];
+            (container.command.len(), container.args.len())
+        };
+        // Control-plane components are pods in kube-system: theirs are read as flags,
+        // and kube-system's controllers keep theirs to be compared with their pods'.
+        assert_eq!(arguments("kube-apiserver-a"), (2, 1));
+        assert_eq!(arguments("agent"), (2, 1));
+        // No other workload's arguments are read by any fact: none are kept.
+        assert_eq!(arguments("tenant"), (0, 0));
+        assert_eq!(arguments("app"), (0, 0));
+    }
+
+    #[test]
     fn documents_remember_their_lines() {
         let text = "# header\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: a, namespace: x}\n---\n\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: b, namespace: x}\n";
         let inventory = inventory_of(text).expect("valid manifests");
