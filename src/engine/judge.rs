@@ -140,8 +140,8 @@ impl<'a> CollectionVisitor<'a> for Views<'a> {
 /// A collection's items, whatever their fact type.
 trait Items: Sync {
     fn len(&self) -> usize;
-    /// The CEL value of one item.
-    fn value(&self, index: usize) -> Item;
+    /// The CEL value of one item, with only `fields` when given.
+    fn value(&self, index: usize, fields: Option<&BTreeSet<String>>) -> Item;
     fn subject(&self, index: usize) -> &Subject;
     fn location(&self, index: usize) -> Option<&Location>;
     fn measure(&self, extent: &mut Extent);
@@ -151,8 +151,11 @@ impl<T: facts::Item> Items for Vec<T> {
     fn len(&self) -> usize {
         self.as_slice().len()
     }
-    fn value(&self, index: usize) -> Item {
-        value::to_val(&self[index])
+    fn value(&self, index: usize, fields: Option<&BTreeSet<String>>) -> Item {
+        match fields {
+            Some(fields) => value::to_val_only(&self[index], fields),
+            None => value::to_val(&self[index]),
+        }
     }
     fn subject(&self, index: usize) -> &Subject {
         self[index].subject()
@@ -208,7 +211,7 @@ impl<'a> Globals<'a> {
         }
         let (items, list) = self.collections.get(name)?;
         let list = list.get_or_init(|| {
-            let values: Vec<Item> = (0..items.len()).map(|index| items.value(index)).collect();
+            let values: Vec<Item> = (0..items.len()).map(|index| items.value(index, None)).collect();
             Box::new(CelList::from(values))
         });
         Some(list.as_ref())
@@ -323,10 +326,16 @@ impl Judge<'_> {
     fn collection(&self, plans: &[Plan<'_>], items: &dyn Items, parallelism: Parallelism) -> Vec<Partial> {
         let chunk = parallelism.chunk.max(1);
         let chunks = items.len().div_ceil(chunk);
+        // Each subject's value holds only the fields these rules read (all of it when
+        // one reads the subject whole).
+        let fields = plans.iter().try_fold(BTreeSet::new(), |mut fields, plan| {
+            fields.extend(plan.rule.subject_fields.as_ref()?.iter().cloned());
+            Some(fields)
+        });
         let run = |index: usize| {
             let mut partials: Vec<Partial> = plans.iter().map(|_| Partial::default()).collect();
             for subject in index * chunk..((index + 1) * chunk).min(items.len()) {
-                let value = items.value(subject);
+                let value = items.value(subject, fields.as_ref());
                 for (plan, partial) in plans.iter().zip(&mut partials) {
                     self.subject(plan, partial, Some(value.as_ref()), Some((items, subject)));
                 }

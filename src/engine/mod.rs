@@ -520,6 +520,28 @@ mod tests {
     }
 
     #[test]
+    fn rules_know_which_fields_of_their_subject_they_read() {
+        let catalog = Catalog::from_sources(&[
+            rule(
+                "T-001",
+                "each: workloads\nrequire: \"!it.hostPID && has(it.replicas) && it.labels.exists(k, k == 'x')\"",
+            ),
+            rule("T-002", "each: workloads\nrequire: 'it.hostIPC == false'\nevidence: {whole: it}"),
+            rule("T-003", "each: workloads\nrequire: '[1, 2].all(it, it > 0) && !it.hostNetwork'"),
+        ])
+        .expect("rules load");
+        let fields = |id: &str| {
+            let fields = catalog.get(id).expect("loaded").subject_fields.clone();
+            fields.map(|fields| fields.into_iter().collect::<Vec<String>>())
+        };
+        assert_eq!(fields("T-001"), Some(vec!["hostPID".into(), "labels".into(), "replicas".into()]));
+        // Evidence of the whole subject needs all of it.
+        assert_eq!(fields("T-002"), None);
+        // A loop variable named `it` is not the subject.
+        assert_eq!(fields("T-003"), Some(vec!["hostNetwork".into()]));
+    }
+
+    #[test]
     fn an_expression_repeated_by_rules_is_parsed_once_and_checked_by_each() {
         let catalog = Catalog::from_sources(&[
             rule("T-001", "each: workloads\nrequire: '!it.hostPID'"),

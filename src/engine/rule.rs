@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::RuleError;
-use super::shape::{Shape, Vocabulary};
+use super::shape::{Reads, Shape, Vocabulary};
 use super::template::Template;
 
 /// How bad a failure is.
@@ -176,6 +176,10 @@ pub struct Rule {
     /// The collections its expressions read as a whole (not through `each`): the
     /// engine builds these once for every subject to see.
     pub reads: BTreeSet<String>,
+    /// The top-level fields of its subject that its expressions read; `None` when they
+    /// read the subject whole. A subject's value is built with only the fields that
+    /// some rule judging it reads.
+    pub subject_fields: Option<BTreeSet<String>>,
 }
 
 /// Rule ids: upper-case area, a dash, three digits (`ETCD-001`, `RBAC-012`).
@@ -242,7 +246,7 @@ pub fn compile(draft: Draft, vocabulary: &Vocabulary, programs: &Programs) -> Re
         };
         it = Some(item);
     }
-    let mut reads: BTreeSet<String> = BTreeSet::new();
+    let mut reads = Reads::default();
     let mut compile = |key: &str, spanned: &Spanned<String>| -> Result<Condition, RuleError> {
         // Size first: the parser recurses, and a deep expression would overflow its stack.
         super::budget::check_source(&spanned.value)
@@ -283,6 +287,7 @@ pub fn compile(draft: Draft, vocabulary: &Vocabulary, programs: &Programs) -> Re
         },
         |reason| invalid(message_line, reason),
     )?;
+    let Reads { collections: reads, subject_fields } = reads;
     let dependencies = file.each.iter().map(|each| each.value.clone()).chain(reads.iter().cloned()).collect();
     Ok(Rule {
         id: file.id.value,
@@ -302,6 +307,7 @@ pub fn compile(draft: Draft, vocabulary: &Vocabulary, programs: &Programs) -> Re
         origin: origin.to_owned(),
         dependencies,
         reads,
+        subject_fields,
     })
 }
 

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use cel::common::ast::{EntryExpr, Expr, LiteralValue};
+use cel::common::ast::{EntryExpr, Expr, LiteralValue, SelectExpr};
 use cel::parser::Expression;
 use serde_json::Value;
 
@@ -156,12 +156,12 @@ impl Vocabulary {
         self.items.keys().map(String::as_str).collect()
     }
 
-    /// Checks an expression where `it` (if any) has the given shape; returns the
-    /// collections it reads and the shape of its value.
-    pub fn check(&self, expression: &Expression, it: Option<&Shape>) -> Result<(BTreeSet<String>, Shape), String> {
-        let mut walk = Walk { vocabulary: self, it, loops: Vec::new(), used: BTreeSet::new() };
+    /// Checks an expression where `it` (if any) has the given shape; returns what it
+    /// reads and the shape of its value.
+    pub fn check(&self, expression: &Expression, it: Option<&Shape>) -> Result<(Reads, Shape), String> {
+        let mut walk = Walk { vocabulary: self, it, loops: Vec::new(), reads: Reads::default() };
         let shape = walk.shape_of(expression)?;
-        Ok((walk.used, shape))
+        Ok((walk.reads, shape))
     }
 }
 
@@ -249,27 +249,65 @@ fn closed_set(schema: &Value) -> Option<BTreeSet<String>> {
     alternatives.iter().map(|alternative| alternative.get("const")?.as_str().map(str::to_owned)).collect()
 }
 
+/// What expressions read: the collections they read as a whole, and the top-level
+/// fields of the subject (`it`), so that subjects' values hold only those.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reads {
+    /// Collections read as a whole (`pdbs.exists(…)`).
+    pub collections: BTreeSet<String>,
+    /// The fields of `it` read (`it.image.reference` reads `image`); `None` when `it`
+    /// is read whole (`it == x`, `it["image"]`, passed to a function).
+    pub subject_fields: Option<BTreeSet<String>>,
+}
+
+impl Reads {
+    /// What `self` or `other` reads.
+    pub fn extend(&mut self, other: Reads) {
+        self.collections.extend(other.collections);
+        self.subject_fields = match (self.subject_fields.take(), other.subject_fields) {
+            (Some(mut fields), Some(more)) => {
+                fields.extend(more);
+                Some(fields)
+            }
+            _ => None,
+        };
+    }
+}
+
+impl Default for Reads {
+    fn default() -> Self {
+        Self { collections: BTreeSet::new(), subject_fields: Some(BTreeSet::new()) }
+    }
+}
+
 struct Walk<'a> {
     vocabulary: &'a Vocabulary,
     /// The subject's shape, for rules with `each`.
     it: Option<&'a Shape>,
     /// The variables of the comprehensions being walked, innermost last.
     loops: Vec<BTreeMap<String, Shape>>,
-    used: BTreeSet<String>,
+    reads: Reads,
 }
 
 impl Walk<'_> {
+    /// Whether `name` is the subject here (not a loop variable of that name).
+    fn is_subject(&self, name: &str) -> bool {
+        name == "it" && self.it.is_some() && !self.loops.iter().any(|scope| scope.contains_key(name))
+    }
+
     fn lookup(&mut self, name: &str) -> Result<Shape, String> {
         // Loop variables shadow `it` and the roots.
         if let Some(shape) = self.loops.iter().rev().find_map(|scope| scope.get(name)) {
             return Ok(shape.clone());
         }
         if let (Some(it), "it") = (self.it, name) {
+            // Reached as a whole; `it.field` is read through `Expr::Select` instead.
+            self.reads.subject_fields = None;
             return Ok(it.clone());
         }
         if let Some(shape) = self.vocabulary.roots.get(name) {
             if self.vocabulary.items.contains_key(name) {
-                self.used.insert(name.to_owned());
+                self.reads.collections.insert(name.to_owned());
             }
             return Ok(shape.clone());
         }
@@ -281,15 +319,26 @@ impl Walk<'_> {
         Err(format!("unknown variable `{name}` (known: {})", known.join(", ")))
     }
 
+    /// `x.f`, or `has(x.f)`; `it.f` reads the subject's field `f`, not all of it.
+    fn select(&mut self, select: &SelectExpr) -> Result<Shape, String> {
+        let operand = match &select.operand.expr {
+            Expr::Ident(name) if self.is_subject(name) => {
+                if let Some(fields) = &mut self.reads.subject_fields {
+                    fields.insert(select.field.clone());
+                }
+                self.it.cloned().unwrap_or(Shape::Any)
+            }
+            _ => self.shape_of(&select.operand)?,
+        };
+        let shape = field(&operand, &select.field)?;
+        // `has(x.f)` is a test: a boolean whatever the field holds.
+        Ok(if select.test { Shape::Scalar(Scalar::Boolean) } else { shape })
+    }
+
     fn shape_of(&mut self, expression: &Expression) -> Result<Shape, String> {
         match &expression.expr {
             Expr::Ident(name) => self.lookup(name),
-            Expr::Select(select) => {
-                let operand = self.shape_of(&select.operand)?;
-                let shape = field(&operand, &select.field)?;
-                // `has(x.f)` is a test: a boolean whatever the field holds.
-                Ok(if select.test { Shape::Scalar(Scalar::Boolean) } else { shape })
-            }
+            Expr::Select(select) => self.select(select),
             Expr::Call(call) => {
                 // The receiver is checked for its fields; its shape does not matter here.
                 if let Some(target) = call.target.as_deref() {

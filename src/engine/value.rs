@@ -11,7 +11,7 @@
 //! mix in arithmetic (`it.replicas / 2` would fail). Struct field names are borrowed,
 //! not copied, as map keys.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use cel::Value;
 use cel::common::types::{CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString};
@@ -26,7 +26,13 @@ pub type Item = Box<dyn Val>;
 /// Builds the CEL value of anything serializable (a fact, a collection's item, the
 /// rule inputs).
 pub fn to_val<T: Serialize + ?Sized>(value: &T) -> Item {
-    value.serialize(Walker(&mut Builder)).unwrap_or_else(|error| Box::new(CelString::from(error.0)))
+    value.serialize(Walker(&mut Builder, None)).unwrap_or_else(|error| Box::new(CelString::from(error.0)))
+}
+
+/// [`to_val`] of a struct with only the named fields (the others are neither walked
+/// nor built); nested values are built whole.
+pub fn to_val_only<T: Serialize + ?Sized>(value: &T, fields: &BTreeSet<String>) -> Item {
+    value.serialize(Walker(&mut Builder, Some(fields))).unwrap_or_else(|error| Box::new(CelString::from(error.0)))
 }
 
 /// The longest list or map and the longest string inside a value.
@@ -42,7 +48,7 @@ pub struct Extent {
 pub fn measure<T: Serialize + ?Sized>(value: &T, extent: &mut Extent) {
     // Measuring cannot fail: every serde type has a size, and `Error` is only raised
     // by `Serialize` impls of types the facts do not hold.
-    let _ = value.serialize(Walker(&mut Measurer(extent)));
+    let _ = value.serialize(Walker(&mut Measurer(extent), None));
 }
 
 /// What the serde walk produces at each node.
@@ -143,8 +149,9 @@ impl ser::Error for Error {
     }
 }
 
-/// The serde serializer, generic over what it builds.
-struct Walker<'b, B>(&'b mut B);
+/// The serde serializer, generic over what it builds; a struct it is given directly
+/// keeps only the fields of the set, when there is one.
+struct Walker<'b, B>(&'b mut B, Option<&'b BTreeSet<String>>);
 
 /// A list being collected.
 struct ListOf<'b, B: Build> {
@@ -157,6 +164,8 @@ struct ListOf<'b, B: Build> {
 /// A map or struct being collected.
 struct MapOf<'b, B: Build> {
     builder: &'b mut B,
+    /// A struct's fields to keep; all when `None`.
+    only: Option<&'b BTreeSet<String>>,
     entries: Vec<(B::Key, B::Out)>,
     pending: Option<B::Key>,
     variant: Option<&'static str>,
@@ -164,7 +173,7 @@ struct MapOf<'b, B: Build> {
 
 impl<B: Build> ListOf<'_, B> {
     fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        let item = value.serialize(Walker(&mut *self.builder))?;
+        let item = value.serialize(Walker(&mut *self.builder, None))?;
         self.items.push(item);
         Ok(())
     }
@@ -177,7 +186,7 @@ impl<B: Build> ListOf<'_, B> {
 
 impl<B: Build> MapOf<'_, B> {
     fn push<T: Serialize + ?Sized>(&mut self, key: B::Key, value: &T) -> Result<(), Error> {
-        let value = value.serialize(Walker(&mut *self.builder))?;
+        let value = value.serialize(Walker(&mut *self.builder, None))?;
         self.entries.push((key, value));
         Ok(())
     }
@@ -278,7 +287,7 @@ impl<'b, B: Build> ser::Serializer for Walker<'b, B> {
         variant: &'static str,
         value: &T,
     ) -> Result<B::Out, Error> {
-        let inner = value.serialize(Walker(&mut *self.0))?;
+        let inner = value.serialize(Walker(&mut *self.0, None))?;
         Ok(wrap(self.0, Some(variant), inner))
     }
     fn serialize_seq(self, length: Option<usize>) -> Result<ListOf<'b, B>, Error> {
@@ -300,10 +309,12 @@ impl<'b, B: Build> ser::Serializer for Walker<'b, B> {
         Ok(ListOf { builder: self.0, items: Vec::with_capacity(length), variant: Some(variant) })
     }
     fn serialize_map(self, length: Option<usize>) -> Result<MapOf<'b, B>, Error> {
-        Ok(MapOf { builder: self.0, entries: Vec::with_capacity(length.unwrap_or(0)), pending: None, variant: None })
+        let entries = Vec::with_capacity(length.unwrap_or(0));
+        Ok(MapOf { builder: self.0, only: None, entries, pending: None, variant: None })
     }
     fn serialize_struct(self, _: &'static str, length: usize) -> Result<MapOf<'b, B>, Error> {
-        self.serialize_map(Some(length))
+        let length = self.1.map_or(length, BTreeSet::len);
+        Ok(MapOf { builder: self.0, only: self.1, entries: Vec::with_capacity(length), pending: None, variant: None })
     }
     fn serialize_struct_variant(
         self,
@@ -312,7 +323,8 @@ impl<'b, B: Build> ser::Serializer for Walker<'b, B> {
         variant: &'static str,
         length: usize,
     ) -> Result<MapOf<'b, B>, Error> {
-        Ok(MapOf { builder: self.0, entries: Vec::with_capacity(length), pending: None, variant: Some(variant) })
+        let entries = Vec::with_capacity(length);
+        Ok(MapOf { builder: self.0, only: None, entries, pending: None, variant: Some(variant) })
     }
 }
 
@@ -360,6 +372,9 @@ macro_rules! fields {
             type Ok = B::Out;
             type Error = Error;
             fn serialize_field<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) -> Result<(), Error> {
+                if self.only.is_some_and(|only| !only.contains(name)) {
+                    return Ok(());
+                }
                 let key = self.builder.field(name);
                 self.push(key, value)
             }
@@ -546,6 +561,27 @@ pub fn to_text(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_struct_can_be_built_with_only_some_fields() {
+        #[derive(Serialize)]
+        struct Fact {
+            read: Inner,
+            unread: Vec<String>,
+        }
+        #[derive(Serialize)]
+        struct Inner {
+            kept: bool,
+            also_kept: i64,
+        }
+        let fact = Fact { read: Inner { kept: true, also_kept: 2 }, unread: vec!["x".into()] };
+        let only: BTreeSet<String> = ["read".to_owned()].into();
+        let built = to_val_only(&fact, &only);
+        let value: Value = built.as_ref().try_into().expect("a built value converts");
+        // The named fields whole, nested ones included; nothing of the others.
+        assert_eq!(to_json(&value), serde_json::json!({"read": {"kept": true, "also_kept": 2}}));
+        assert_eq!(round_trip(&fact), serde_json::json!({"read": {"kept": true, "also_kept": 2}, "unread": ["x"]}));
+    }
 
     /// The value as CEL results come back: `Box<dyn Val>` → `Value` → JSON.
     fn round_trip<T: Serialize>(value: &T) -> serde_json::Value {
