@@ -107,6 +107,11 @@ pub struct ProbeArgs {
     /// (e.g. 10.0.0.5:2379=etcd). Repeatable.
     #[arg(long, value_name = "HOST:PORT=KIND", conflicts_with = "no_probes")]
     pub probe_target: Vec<crate::probe::targets::ManualTarget>,
+    /// Probe Service (ClusterIP) addresses from outside the cluster too. Off by default:
+    /// from a laptop or CI runner those addresses route to whatever else holds them on
+    /// that network, not to the cluster; in-cluster they are probed anyway.
+    #[arg(long, conflicts_with = "no_probes")]
+    pub probe_service_addresses: bool,
     /// Probe requests in flight at once [default: 256, or probes.concurrency in the config].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub probe_concurrency: Option<u16>,

@@ -193,6 +193,7 @@ fn probe_options(args: &ProbeArgs, config: &config::ProbeConfig, budget: Duratio
         manual: args.probe_target.clone(),
         ports: config.ports.resolve(),
         settings: ProbeSettings { timeouts: Timeouts { connect, request }, concurrency, budget },
+        service_addresses: args.probe_service_addresses,
     })
 }
 

@@ -14,7 +14,7 @@ use crate::exception::{self, ExceptionError};
 use crate::facts::wire::{self, Probing};
 use crate::facts::{self, Facts, SourceKind};
 use crate::probe::run::{self, ProbeSettings};
-use crate::probe::targets::{self, ManualTarget, Ports};
+use crate::probe::targets::{self, ManualTarget, Ports, Position};
 use crate::progress::Progress;
 use crate::report::{InputKind, Report, ReportParts, RuleInfo, SourceInfo};
 use crate::score::{self, Judged};
@@ -80,6 +80,9 @@ pub struct ProbeOptions {
     pub ports: Ports,
     /// Timeouts and concurrency.
     pub settings: ProbeSettings,
+    /// `--probe-service-addresses`: probe Service (ClusterIP) addresses from outside
+    /// the cluster too.
+    pub service_addresses: bool,
 }
 
 /// A scan step failed.
@@ -140,13 +143,25 @@ pub async fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, Sour
             let started = std::time::Instant::now();
             let inventory = live::collect(options).await?;
             let shown = inventory.cluster.server.clone().into_iter().collect();
+            let position = Position {
+                in_cluster: inventory.cluster.in_cluster,
+                service_addresses_opted_in: probes.service_addresses,
+            };
             let mut facts = facts::build(inventory, SourceKind::Live);
             let probing = if probes.enabled {
-                let targets = targets::targets(&facts, probes.ports, &probes.manual);
-                tracing::info!(targets = targets.len(), "probing the cluster's endpoints");
+                let plan = targets::plan(&facts, probes.ports, &probes.manual, position);
+                tracing::info!(
+                    targets = plan.targets.len(),
+                    left_out = plan.left_out.len(),
+                    "probing the cluster's endpoints"
+                );
+                for left in &plan.left_out {
+                    tracing::info!(host = %left.target.host, port = left.target.port, reason = left.reason.describe(), "not probed");
+                }
                 // Probes get what the collection left of `--timeout`.
                 let budget = probes.settings.budget.saturating_sub(started.elapsed());
-                Probing::Ran(run::run(&targets, ProbeSettings { budget, ..probes.settings }).await)
+                let outcomes = run::run(&plan.targets, ProbeSettings { budget, ..probes.settings }).await;
+                Probing::Ran { probed: outcomes, left_out: plan.left_out }
             } else {
                 Probing::Skipped("probes turned off (--no-probes)".into())
             };

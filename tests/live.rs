@@ -29,7 +29,8 @@ fn status_of<'a>(report: &'a serde_json::Value, rule: &str) -> (&'a str, &'a str
 #[test]
 fn weak_cluster_is_judged_with_live_evidence() {
     let api = FakeApi::start("weak_cluster_is_judged_with_live_evidence", Settings::cluster("weak"));
-    let (code, report, stderr) = scan_json(&api, &["--read-kubelet-config"]);
+    // As from inside: full coverage needs the add-ons' Service addresses probed.
+    let (code, report, stderr) = scan_json(&api, &["--read-kubelet-config", "--probe-service-addresses"]);
     assert_eq!(code, 1, "{stderr}");
     let failing = failing_rules(&report);
     for rule in [

@@ -109,7 +109,8 @@ fn weak(test: &str) -> Weak {
 fn weak_cluster_probed_shows_etcd_apiserver_and_kubelet_evidence() {
     let cluster = weak("probes_weak_evidence");
     let cp = cluster.control_plane;
-    let output = scan(&cluster.api, "json", &[]);
+    // The stand-ins answer on the Services' addresses, as they would from inside.
+    let output = scan(&cluster.api, "json", &["--probe-service-addresses"]);
     assert_eq!(code(&output), 1, "{}", stderr(&output));
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("a JSON report");
     let failing = failing_rules(&report);
@@ -169,6 +170,26 @@ fn weak_cluster_probed_shows_etcd_apiserver_and_kubelet_evidence() {
         "the API server was asked without credentials"
     );
     assert!(requests.iter().all(|request| request.method == "GET" || request.path.ends_with("accessreviews")));
+}
+
+#[test]
+fn from_outside_the_cluster_service_addresses_are_not_probed() {
+    let cluster = weak("probes_weak_outside");
+    let output = scan(&cluster.api, "json", &["-v"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("a JSON report");
+    // Tiller and the Dashboard listen on Service addresses: from a machine outside the
+    // cluster those belong to whatever else is on its network, so they are left out of
+    // the plan, and what they would have shown is unknown, not safe.
+    let (status_of, reason) = (status(&report, "ADDON-002"), result(&report, "ADDON-002")["reason"].clone());
+    assert_eq!(status_of, "not_evaluated", "{reason}");
+    let reason = reason.as_str().expect("a reason");
+    assert!(reason.contains("service addresses are reachable only from inside the cluster"), "{reason}");
+    assert!(reason.contains(":44134, ") && reason.ends_with(":443)"), "the two addresses left out: {reason}");
+    let log = stderr(&output);
+    assert!(log.contains("left_out=2"), "the plan says what it left out: {log}");
+    assert_eq!(log.lines().filter(|line| line.contains("not probed")).count(), 2, "{log}");
+    // Everything else the cluster names is still probed from outside.
+    assert!(failing_rules(&report).iter().any(|id| id == "KUBELET-001"), "the kubelets were probed");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use super::{Addon, Collection, Component, Facts, Subject};
 use crate::inventory::Availability;
 use crate::probe::certificate::{self, CertificateFact};
 use crate::probe::run::{Check, Probed};
-use crate::probe::targets::TargetKind;
+use crate::probe::targets::{LeftOut, TargetKind};
 use crate::probe::{Outcome, TlsEvidence};
 
 /// Declares a closed set of verdicts: a Rust enum serialized in kebab-case, so that the
@@ -342,15 +342,20 @@ pub struct CertificateProbeFact {
 /// Whether and how probes ran, for collections to say why they are empty.
 #[derive(Clone, Debug)]
 pub enum Probing {
-    /// Probes ran; here is what they found.
-    Ran(Vec<Probed>),
+    /// Probes ran: what they found, and the targets left out of the plan.
+    Ran {
+        /// Every planned target's outcome.
+        probed: Vec<Probed>,
+        /// Targets the cluster names that were not probed from here.
+        left_out: Vec<LeftOut>,
+    },
     /// Probes did not run, for this reason.
     Skipped(String),
 }
 
 /// Fills the probe-evidence collections of `facts`.
 pub fn attach(facts: &mut Facts, probing: &Probing, now: Timestamp) {
-    let probed = match probing {
+    let (probed, left_out) = match probing {
         Probing::Skipped(reason) => {
             let missing = Availability::not_collected(reason.clone());
             facts.apiservers = Collection::new(missing.clone(), Vec::new());
@@ -360,7 +365,7 @@ pub fn attach(facts: &mut Facts, probing: &Probing, now: Timestamp) {
             facts.certificates = Collection::new(missing, Vec::new());
             return;
         }
-        Probing::Ran(probed) => probed,
+        Probing::Ran { probed, left_out } => (probed, left_out),
     };
     let of_kind = |kind| probed.iter().filter(move |probed| probed.target.kind == kind);
     let companion = |kind, host: &str| of_kind(kind).find(|probed| probed.target.host == host);
@@ -386,7 +391,16 @@ pub fn attach(facts: &mut Facts, probing: &Probing, now: Timestamp) {
     let apiservers_available = from(&apiserver_sources);
     let etcd_found = from(&etcd_sources);
     let kubelets_available = from(&kubelet_sources);
-    let addons_available = from(&addon_sources);
+    // Add-ons listen on Service addresses: left out from outside the cluster, their
+    // absence from the evidence is unknown, not safe.
+    let addons_available = match left_out.iter().map(|left| left.reason).next() {
+        Some(reason) => {
+            let targets: Vec<String> =
+                left_out.iter().map(|left| format!("{}:{}", left.target.host, left.target.port)).collect();
+            Availability::not_collected(format!("{} (not probed: {})", reason.describe(), targets.join(", ")))
+        }
+        None => from(&addon_sources),
+    };
     let certificates_available =
         Availability::combine([&apiservers_available, &etcd_found, &kubelets_available, &addons_available]);
 
@@ -881,7 +895,11 @@ mod tests {
             "127.0.10.1",
             vec![check("version", Outcome::Closed, None, Some("connection refused"))],
         );
-        attach(&mut facts, &Probing::Ran(vec![apiserver, insecure]), Timestamp::UNIX_EPOCH);
+        attach(
+            &mut facts,
+            &Probing::Ran { probed: vec![apiserver, insecure], left_out: Vec::new() },
+            Timestamp::UNIX_EPOCH,
+        );
         let item = &facts.apiservers.items[0];
         assert_eq!(item.anonymous, Anonymous::Off);
         assert_eq!(item.reconciliation, Reconciliation::Disagree, "{:?}", item.disagreements);
@@ -897,7 +915,7 @@ mod tests {
             Some(TlsEvidence { handshake: true, client_certificate_requested: true, ..TlsEvidence::default() });
         let plaintext = check("plaintext", Outcome::Open, Some(400), None);
         let client = probed(TargetKind::EtcdClient, "127.0.10.1", vec![plaintext, tls]);
-        attach(&mut facts, &Probing::Ran(vec![client]), Timestamp::UNIX_EPOCH);
+        attach(&mut facts, &Probing::Ran { probed: vec![client], left_out: Vec::new() }, Timestamp::UNIX_EPOCH);
         let item = &facts.etcd.items[0];
         assert_eq!(item.client_cert_auth, ClientCertAuth::Required);
         assert_eq!(item.peer_tls_status, PeerTls::Unknown, "the peer port was not probed: unknown, never `on`");
@@ -910,7 +928,7 @@ mod tests {
     fn probes_are_only_as_complete_as_the_lists_their_targets_come_from() {
         let mut facts = weak();
         facts.services.availability = Availability::not_collected("forbidden: list services");
-        attach(&mut facts, &Probing::Ran(Vec::new()), Timestamp::UNIX_EPOCH);
+        attach(&mut facts, &Probing::Ran { probed: Vec::new(), left_out: Vec::new() }, Timestamp::UNIX_EPOCH);
         let unknown = Availability::not_collected(
             "probe targets unknown: services not collected: forbidden: list services".to_owned(),
         );

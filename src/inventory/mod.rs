@@ -156,6 +156,9 @@ pub struct ClusterInfo {
     pub provider: Option<String>,
     /// The cluster CA (PEM) published in the `kube-root-ca.crt` ConfigMap, when readable.
     pub ca_certificate: Option<String>,
+    /// Read from inside the cluster (in-cluster configuration): Service addresses are
+    /// the cluster's from here.
+    pub in_cluster: bool,
 }
 
 /// Everything a source gathered, one [`Gathered`] per kind of object.

@@ -132,10 +132,66 @@ impl std::str::FromStr for ManualTarget {
     }
 }
 
+/// Where the scan runs from, which decides what it can reach.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    /// Inside the cluster (in-cluster configuration): Service addresses route there.
+    pub in_cluster: bool,
+    /// `--probe-service-addresses`: the operator says this machine reaches them.
+    pub service_addresses_opted_in: bool,
+}
+
+impl Position {
+    /// Whether Service (ClusterIP) addresses are the cluster's here. From a laptop or a
+    /// CI runner they are not: the default route takes them to whatever else holds
+    /// those addresses on that network.
+    pub fn reaches_service_addresses(self) -> bool {
+        self.in_cluster || self.service_addresses_opted_in
+    }
+}
+
+/// Why a target the cluster names is not probed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LeftOutReason {
+    /// A Service address, and the scan runs outside the cluster.
+    ServiceAddressFromOutside,
+}
+
+impl LeftOutReason {
+    /// The reason as reports give it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::ServiceAddressFromOutside => {
+                "service addresses are reachable only from inside the cluster: run in-cluster or pass --probe-service-addresses"
+            }
+        }
+    }
+}
+
+/// A target that is not probed, and why.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LeftOut {
+    /// The target as it would have been probed.
+    pub target: Target,
+    /// Why it is not.
+    pub reason: LeftOutReason,
+}
+
+/// What a scan probes, and what it leaves out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The targets, deduplicated and sorted.
+    pub targets: Vec<Target>,
+    /// Targets the cluster names that are not probed from here, with the reason.
+    pub left_out: Vec<LeftOut>,
+}
+
 /// The endpoints of a cluster, deduplicated and sorted: those its own objects name, and
 /// those given by hand. Each API server, etcd and kubelet host also gets its companion
-/// ports (insecure port, peer port, read-only and cAdvisor ports).
-pub fn targets(facts: &Facts, ports: Ports, manual: &[ManualTarget]) -> Vec<Target> {
+/// ports (insecure port, peer port, read-only and cAdvisor ports). Service addresses
+/// are probed only from where they reach the cluster ([`Position`]).
+pub fn plan(facts: &Facts, ports: Ports, manual: &[ManualTarget], position: Position) -> Plan {
+    let mut left_out = Vec::new();
     let mut targets = BTreeSet::new();
     let mut add = |kind, host: &str, port, origin: String| {
         targets.insert(Target { kind, host: host.to_owned(), port, origin });
@@ -198,7 +254,13 @@ pub fn targets(facts: &Facts, ports: Ports, manual: &[ManualTarget]) -> Vec<Targ
         };
         let port = if service.ports.contains(&i64::from(wanted)) { Some(wanted) } else { None };
         if let Some(port) = port.or_else(|| service.ports.first().and_then(|port| u16::try_from(*port).ok())) {
-            add(kind, &service.cluster_ip, port, format!("{} clusterIP", service.subject.key()));
+            let origin = format!("{} clusterIP", service.subject.key());
+            if position.reaches_service_addresses() {
+                add(kind, &service.cluster_ip, port, origin);
+            } else {
+                let target = Target { kind, host: service.cluster_ip.clone(), port, origin };
+                left_out.push(LeftOut { target, reason: LeftOutReason::ServiceAddressFromOutside });
+            }
         }
     }
     for target in manual {
@@ -226,7 +288,10 @@ pub fn targets(facts: &Facts, ports: Ports, manual: &[ManualTarget]) -> Vec<Targ
     }
     // One target per (kind, host, port): the first reason found is kept.
     let mut seen = BTreeSet::new();
-    targets.into_iter().filter(|target| seen.insert((target.kind, target.host.clone(), target.port))).collect()
+    let targets =
+        targets.into_iter().filter(|target| seen.insert((target.kind, target.host.clone(), target.port))).collect();
+    left_out.sort();
+    Plan { targets, left_out }
 }
 
 /// `localhost`, `::1` or 127.0.0.x: the host's own loopback, as kubeadm writes it
@@ -282,6 +347,11 @@ mod tests {
         facts::build(inventory, SourceKind::Manifests)
     }
 
+    /// The targets planned from inside the cluster, where every address is reachable.
+    fn inside(facts: &Facts, ports: Ports, manual: &[ManualTarget]) -> Vec<Target> {
+        plan(facts, ports, manual, Position { in_cluster: true, service_addresses_opted_in: false }).targets
+    }
+
     fn of_kind(targets: &[Target], kind: TargetKind) -> Vec<String> {
         targets
             .iter()
@@ -292,7 +362,7 @@ mod tests {
 
     #[test]
     fn targets_come_from_the_clusters_own_objects() {
-        let targets = targets(&weak(), Ports::default(), &[]);
+        let targets = inside(&weak(), Ports::default(), &[]);
         assert_eq!(
             of_kind(&targets, TargetKind::ApiServer),
             vec!["127.0.10.1:6443"],
@@ -320,6 +390,42 @@ mod tests {
     }
 
     #[test]
+    fn service_addresses_are_planned_only_from_where_they_reach_the_cluster() {
+        let facts = weak();
+        let outside = plan(&facts, Ports::default(), &[], Position::default());
+        let services = ["127.0.10.4", "127.0.10.5"];
+        assert!(
+            outside.targets.iter().all(|target| !services.contains(&target.host.as_str())),
+            "no Service address from outside: {:?}",
+            outside.targets
+        );
+        let left_out: Vec<(TargetKind, String, LeftOutReason)> = outside
+            .left_out
+            .iter()
+            .map(|left| (left.target.kind, format!("{}:{}", left.target.host, left.target.port), left.reason))
+            .collect();
+        assert_eq!(
+            left_out,
+            vec![
+                (TargetKind::Tiller, "127.0.10.4:44134".into(), LeftOutReason::ServiceAddressFromOutside),
+                (TargetKind::Dashboard, "127.0.10.5:443".into(), LeftOutReason::ServiceAddressFromOutside),
+            ]
+        );
+        // Everything else the cluster names is still planned from outside.
+        assert_eq!(of_kind(&outside.targets, TargetKind::Kubelet).len(), 3);
+        // In the cluster, or when the operator opts in, they are targets.
+        for position in [
+            Position { in_cluster: true, service_addresses_opted_in: false },
+            Position { in_cluster: false, service_addresses_opted_in: true },
+        ] {
+            let reached = plan(&facts, Ports::default(), &[], position);
+            assert_eq!(of_kind(&reached.targets, TargetKind::Tiller), vec!["127.0.10.4:44134"], "{position:?}");
+            assert_eq!(of_kind(&reached.targets, TargetKind::Dashboard), vec!["127.0.10.5:443"], "{position:?}");
+            assert!(reached.left_out.is_empty(), "{position:?}");
+        }
+    }
+
+    #[test]
     fn a_tenant_pods_flags_never_decide_a_target() {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let weak = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/clusters/weak"));
@@ -337,13 +443,13 @@ mod tests {
         std::fs::write(dir.path().join("tenants.yaml"), &tenants).expect("write");
         let inventory =
             manifests::read(&[dir.path().to_path_buf()], manifests::DEFAULT_MAX_INPUT_BYTES).expect("reads");
-        let plan = targets(&facts::build(inventory, SourceKind::Manifests), Ports::default(), &[]);
+        let plan = inside(&facts::build(inventory, SourceKind::Manifests), Ports::default(), &[]);
         assert!(plan.iter().all(|target| target.host != "127.0.99.9"), "a tenant's flag is no target: {plan:?}");
         // Control: the same pod, proven (kube-system, on the control-plane node), is followed.
         std::fs::write(dir.path().join("tenants.yaml"), lookalike("kube-system", "cp1")).expect("write");
         let inventory =
             manifests::read(&[dir.path().to_path_buf()], manifests::DEFAULT_MAX_INPUT_BYTES).expect("reads");
-        let plan = targets(&facts::build(inventory, SourceKind::Manifests), Ports::default(), &[]);
+        let plan = inside(&facts::build(inventory, SourceKind::Manifests), Ports::default(), &[]);
         assert!(of_kind(&plan, TargetKind::EtcdClient).contains(&"127.0.99.9:2379".to_owned()), "{plan:?}");
     }
 
@@ -351,7 +457,7 @@ mod tests {
     fn without_etcd_servers_the_control_plane_nodes_are_tried() {
         let mut facts = weak();
         facts.components.items.clear();
-        let targets = targets(&facts, Ports::default(), &[]);
+        let targets = inside(&facts, Ports::default(), &[]);
         assert_eq!(of_kind(&targets, TargetKind::EtcdClient), vec!["127.0.10.1:2379"], "only control-plane nodes");
     }
 
@@ -360,7 +466,7 @@ mod tests {
         let mut facts = weak();
         facts.cluster.server = Some("https://127.0.10.9:7443/".into());
         let ports = Ports { kubelet_read_only: 10266, ..Ports::default() };
-        let targets = targets(&facts, ports, &[]);
+        let targets = inside(&facts, ports, &[]);
         assert!(of_kind(&targets, TargetKind::ApiServer).contains(&"127.0.10.9:7443".to_owned()));
         assert!(of_kind(&targets, TargetKind::KubeletReadOnly).iter().all(|target| target.ends_with(":10266")));
     }
@@ -369,7 +475,7 @@ mod tests {
     fn targets_can_be_added_by_hand_with_their_companion_ports() {
         let manual: ManualTarget = "10.0.0.9:2379=etcd".parse().expect("valid");
         assert_eq!(manual, ManualTarget { kind: TargetKind::EtcdClient, host: "10.0.0.9".into(), port: 2379 });
-        let targets = targets(&weak(), Ports::default(), &[manual, "[::1]:10250=kubelet".parse().expect("valid")]);
+        let targets = inside(&weak(), Ports::default(), &[manual, "[::1]:10250=kubelet".parse().expect("valid")]);
         assert!(of_kind(&targets, TargetKind::EtcdPeer).contains(&"10.0.0.9:2380".to_owned()));
         assert!(of_kind(&targets, TargetKind::KubeletReadOnly).contains(&"::1:10255".to_owned()));
         for bad in ["10.0.0.9:2379", "10.0.0.9=etcd", "10.0.0.9:0=etcd", "10.0.0.9:2379=redis", ":2379=etcd"] {

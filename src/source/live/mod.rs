@@ -157,7 +157,8 @@ pub async fn collect(options: &LiveOptions) -> Result<Inventory, LiveError> {
     }
 }
 
-async fn client_config(options: &LiveOptions) -> Result<(kube::Config, String), LiveError> {
+/// The client configuration, the cluster's name, and whether it is the in-cluster one.
+async fn client_config(options: &LiveOptions) -> Result<(kube::Config, String, bool), LiveError> {
     // In a pod, the kubelet sets KUBERNETES_SERVICE_HOST; an empty value counts as unset.
     let in_pod = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some_and(|host| !host.is_empty());
     let in_cluster = options.kubeconfig.is_none() && options.context.is_none() && in_pod;
@@ -192,7 +193,7 @@ async fn client_config(options: &LiveOptions) -> Result<(kube::Config, String), 
     config.connect_timeout = Some(options.request_timeout.min(Duration::from_secs(10)));
     let agent = http::HeaderValue::from_str(&format!("seaworthy/{}", env!("CARGO_PKG_VERSION"))).expect("ASCII");
     config.headers.push((http::header::USER_AGENT, agent));
-    Ok((config, name))
+    Ok((config, name, in_cluster))
 }
 
 /// A failure that ends the scan; `None` for failures that only make one collection
@@ -604,7 +605,7 @@ fn kubernetes_discovery(body: &[u8]) -> Result<(), String> {
 }
 
 async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
-    let (config, name) = client_config(options).await?;
+    let (config, name, in_cluster) = client_config(options).await?;
     // A kubeconfig server may carry `user:pass@` or `?token=`: never shown or stored.
     let server = crate::redact::text(&config.cluster_url.to_string());
     let client = kube::Client::try_from(config).map_err(|error| LiveError::Kubeconfig(polite::chain(&error)))?;
@@ -695,6 +696,7 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
         version: Some(version.git_version),
         provider: Some(options.provider.clone().unwrap_or_else(|| detected.to_owned())),
         ca_certificate,
+        in_cluster,
     };
     inventory.shrink_to_fit();
     Ok(inventory)
