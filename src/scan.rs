@@ -156,7 +156,7 @@ pub async fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, Sour
                     "probing the cluster's endpoints"
                 );
                 for left in &plan.left_out {
-                    tracing::info!(host = %left.target.host, port = left.target.port, reason = left.reason.describe(), "not probed");
+                    tracing::info!(host = %left.target.host, port = left.target.port, reason = %left.reason, "not probed");
                 }
                 // Probes get what the collection left of `--timeout`.
                 let budget = probes.settings.budget.saturating_sub(started.elapsed());

@@ -388,19 +388,23 @@ pub fn attach(facts: &mut Facts, probing: &Probing, now: Timestamp) {
     let etcd_sources = [("workloads", &facts.workloads.availability), nodes];
     let kubelet_sources = [nodes];
     let addon_sources = [("services", &facts.services.availability)];
-    let apiservers_available = from(&apiserver_sources);
-    let etcd_found = from(&etcd_sources);
-    let kubelets_available = from(&kubelet_sources);
-    // Add-ons listen on Service addresses: left out from outside the cluster, their
-    // absence from the evidence is unknown, not safe.
-    let addons_available = match left_out.iter().map(|left| left.reason).next() {
-        Some(reason) => {
-            let targets: Vec<String> =
-                left_out.iter().map(|left| format!("{}:{}", left.target.host, left.target.port)).collect();
-            Availability::not_collected(format!("{} (not probed: {})", reason.describe(), targets.join(", ")))
-        }
-        None => from(&addon_sources),
+    // A collection whose targets were left out of the plan is incomplete: what those
+    // would have shown is unknown, not safe.
+    let unless_left_out = |kinds: &[TargetKind], found: Availability| {
+        let left: Vec<&LeftOut> = left_out.iter().filter(|left| kinds.contains(&left.target.kind)).collect();
+        let Some(first) = left.first() else { return found };
+        let targets: Vec<String> =
+            left.iter().map(|left| format!("{}:{}", left.target.host, left.target.port)).collect();
+        Availability::not_collected(format!("{} (not probed: {})", first.reason, targets.join(", ")))
     };
+    let apiservers_available =
+        unless_left_out(&[TargetKind::ApiServer, TargetKind::ApiServerInsecure], from(&apiserver_sources));
+    let etcd_found = unless_left_out(&[TargetKind::EtcdClient, TargetKind::EtcdPeer], from(&etcd_sources));
+    let kubelets_available = unless_left_out(
+        &[TargetKind::Kubelet, TargetKind::KubeletReadOnly, TargetKind::Cadvisor],
+        from(&kubelet_sources),
+    );
+    let addons_available = unless_left_out(&[TargetKind::Tiller, TargetKind::Dashboard], from(&addon_sources));
     let certificates_available =
         Availability::combine([&apiservers_available, &etcd_found, &kubelets_available, &addons_available]);
 

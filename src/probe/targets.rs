@@ -150,19 +150,97 @@ impl Position {
     }
 }
 
+/// The kind of network an address is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AddressClass {
+    /// 127.0.0.0/8, ::1: the scanning machine itself.
+    Loopback,
+    /// 169.254.0.0/16, fe80::/10.
+    LinkLocal,
+    /// 0.0.0.0, ::.
+    Unspecified,
+    /// 224.0.0.0/4, ff00::/8.
+    Multicast,
+    /// 10/8, 172.16/12, 192.168/16, 100.64/10 (shared), fc00::/7.
+    Private,
+    /// Anything else.
+    Public,
+}
+
+impl AddressClass {
+    /// The class of an IP address; `None` for a name.
+    pub fn of(host: &str) -> Option<Self> {
+        use std::net::IpAddr;
+        Some(match host.parse::<IpAddr>().ok()? {
+            IpAddr::V4(ip) if ip.is_loopback() => Self::Loopback,
+            IpAddr::V4(ip) if ip.is_link_local() => Self::LinkLocal,
+            IpAddr::V4(ip) if ip.is_unspecified() => Self::Unspecified,
+            IpAddr::V4(ip) if ip.is_multicast() || ip.is_broadcast() => Self::Multicast,
+            IpAddr::V4(ip) if ip.is_private() || (ip.octets()[0] == 100 && ip.octets()[1] & 0xc0 == 64) => {
+                Self::Private
+            }
+            IpAddr::V6(ip) if ip.is_loopback() => Self::Loopback,
+            IpAddr::V6(ip) if ip.is_unicast_link_local() => Self::LinkLocal,
+            IpAddr::V6(ip) if ip.is_unspecified() => Self::Unspecified,
+            IpAddr::V6(ip) if ip.is_multicast() => Self::Multicast,
+            IpAddr::V6(ip) if ip.is_unique_local() => Self::Private,
+            IpAddr::V4(_) | IpAddr::V6(_) => Self::Public,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Loopback => "loopback",
+            Self::LinkLocal => "link-local",
+            Self::Unspecified => "unspecified",
+            Self::Multicast => "multicast",
+            Self::Private => "private",
+            Self::Public => "public",
+        }
+    }
+}
+
+/// Whether an address of class `target` belongs to a cluster whose API server this
+/// scan reaches at an address of class `apiserver` (`None`: a name, or none known). A
+/// loopback or link-local node address is the cluster's only when the API server is
+/// there too (a local test cluster); a private one, unless the API server is public.
+fn in_scope(target: Option<AddressClass>, apiserver: Option<AddressClass>) -> bool {
+    match target {
+        None | Some(AddressClass::Public) => true,
+        Some(AddressClass::Private) => apiserver != Some(AddressClass::Public),
+        Some(AddressClass::Unspecified | AddressClass::Multicast) => false,
+        Some(class @ (AddressClass::Loopback | AddressClass::LinkLocal)) => apiserver == Some(class),
+    }
+}
+
 /// Why a target the cluster names is not probed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LeftOutReason {
     /// A Service address, and the scan runs outside the cluster.
     ServiceAddressFromOutside,
+    /// An address of another class than the API server's: not the cluster's as seen
+    /// from here (a node address of 127.0.0.1 is the scanning machine).
+    AddressClass {
+        /// The target's class.
+        target: AddressClass,
+        /// The API server's, when it is an address.
+        apiserver: Option<AddressClass>,
+    },
 }
 
-impl LeftOutReason {
-    /// The reason as reports give it.
-    pub fn describe(self) -> &'static str {
+impl std::fmt::Display for LeftOutReason {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::ServiceAddressFromOutside => {
-                "service addresses are reachable only from inside the cluster: run in-cluster or pass --probe-service-addresses"
+            Self::ServiceAddressFromOutside => formatter.write_str(
+                "service addresses are reachable only from inside the cluster: run in-cluster or pass --probe-service-addresses",
+            ),
+            Self::AddressClass { target, apiserver } => {
+                let apiserver = apiserver.map_or("a name", AddressClass::name);
+                write!(
+                    formatter,
+                    "{} addresses are not the cluster's when its API server is {apiserver}: name them with --probe-target to probe them",
+                    target.name()
+                )
             }
         }
     }
@@ -288,10 +366,31 @@ pub fn plan(facts: &Facts, ports: Ports, manual: &[ManualTarget], position: Posi
     }
     // One target per (kind, host, port): the first reason found is kept.
     let mut seen = BTreeSet::new();
-    let targets =
+    let targets: Vec<Target> =
         targets.into_iter().filter(|target| seen.insert((target.kind, target.host.clone(), target.port))).collect();
+    let targets = within_class(targets, facts, manual, &mut left_out);
     left_out.sort();
     Plan { targets, left_out }
+}
+
+/// The targets whose addresses are of the API server's class ([`in_scope`]); the others
+/// go to `left_out`. Those named by hand are probed as given.
+fn within_class(
+    targets: Vec<Target>,
+    facts: &Facts,
+    manual: &[ManualTarget],
+    left_out: &mut Vec<LeftOut>,
+) -> Vec<Target> {
+    let apiserver =
+        facts.cluster.server.as_deref().and_then(host_and_port).and_then(|(host, _)| AddressClass::of(&host));
+    let by_hand = |target: &Target| manual.iter().any(|manual| manual.host == target.host);
+    let (kept, out_of_class): (Vec<Target>, Vec<Target>) =
+        targets.into_iter().partition(|target| by_hand(target) || in_scope(AddressClass::of(&target.host), apiserver));
+    left_out.extend(out_of_class.into_iter().map(|target| {
+        let class = AddressClass::of(&target.host).expect("only addresses are out of class");
+        LeftOut { target, reason: LeftOutReason::AddressClass { target: class, apiserver } }
+    }));
+    kept
 }
 
 /// `localhost`, `::1` or 127.0.0.x: the host's own loopback, as kubeadm writes it
@@ -344,7 +443,10 @@ mod tests {
             manifests::DEFAULT_MAX_INPUT_BYTES,
         )
         .expect("the weak example reads");
-        facts::build(inventory, SourceKind::Manifests)
+        let mut facts = facts::build(inventory, SourceKind::Manifests);
+        // As the fake API server serves it: on loopback, like the nodes.
+        facts.cluster.server = Some("https://127.0.10.1:6443".into());
+        facts
     }
 
     /// The targets planned from inside the cluster, where every address is reachable.
@@ -425,6 +527,58 @@ mod tests {
         }
     }
 
+    /// A plan for the weak example's objects, with its nodes' addresses replaced.
+    fn plan_with_nodes(server: &str, addresses: &[&str], manual: &[ManualTarget]) -> Plan {
+        let mut facts = weak();
+        facts.cluster.server = Some(server.into());
+        facts.apiserver_endpoints.items.clear();
+        facts.components.items.clear();
+        for (node, address) in facts.nodes.items.iter_mut().zip(addresses) {
+            node.internal_ips = vec![(*address).into()];
+        }
+        plan(&facts, Ports::default(), manual, Position::default())
+    }
+
+    #[test]
+    fn only_addresses_of_the_api_servers_class_are_the_clusters() {
+        let kubelets = |plan: &Plan| of_kind(&plan.targets, TargetKind::Kubelet);
+        let left_out = |plan: &Plan| -> Vec<String> {
+            plan.left_out
+                .iter()
+                .filter(|left| left.target.kind == TargetKind::Kubelet)
+                .map(|left| format!("{} {}", left.target.host, left.reason))
+                .collect()
+        };
+        // A private API server: private nodes are the cluster's; the scanning machine's
+        // own loopback, link-local, unspecified and multicast addresses are not.
+        let private = plan_with_nodes("https://10.0.0.1:6443", &["10.0.0.5", "127.0.0.1", "169.254.1.1"], &[]);
+        assert_eq!(kubelets(&private), vec!["10.0.0.5:10250"]);
+        assert_eq!(
+            left_out(&private),
+            vec![
+                "127.0.0.1 loopback addresses are not the cluster's when its API server is private: name them with --probe-target to probe them",
+                "169.254.1.1 link-local addresses are not the cluster's when its API server is private: name them with --probe-target to probe them",
+            ]
+        );
+        let odd = plan_with_nodes("https://10.0.0.1:6443", &["0.0.0.0", "224.0.0.1", "::1"], &[]);
+        assert!(kubelets(&odd).is_empty(), "{:?}", odd.targets);
+        assert_eq!(left_out(&odd).len(), 3);
+        // A public API server: private node addresses are this machine's network.
+        let public = plan_with_nodes("https://203.0.113.1:443", &["10.0.0.5", "203.0.113.7", "fd00::7"], &[]);
+        assert_eq!(kubelets(&public), vec!["203.0.113.7:10250"]);
+        assert_eq!(left_out(&public).len(), 2, "10.0.0.5 and fd00::7");
+        // A local test cluster: its API server on loopback keeps loopback nodes in scope.
+        let local = plan_with_nodes("https://127.0.10.1:6443", &["127.0.10.1", "127.0.10.2", "::1"], &[]);
+        assert_eq!(kubelets(&local), vec!["127.0.10.1:10250", "127.0.10.2:10250", "::1:10250"]);
+        // Named by hand, an address is probed whatever its class.
+        let manual = ["127.0.0.1:10250=kubelet".parse().expect("valid")];
+        let by_hand = plan_with_nodes("https://10.0.0.1:6443", &["10.0.0.5"], &manual);
+        assert!(kubelets(&by_hand).contains(&"127.0.0.1:10250".to_owned()), "{:?}", by_hand.targets);
+        // Each host:port once, however many objects name it.
+        let twice = plan_with_nodes("https://10.0.0.1:6443", &["10.0.0.5", "10.0.0.5", "10.0.0.5"], &[]);
+        assert_eq!(kubelets(&twice), vec!["10.0.0.5:10250"]);
+    }
+
     #[test]
     fn a_tenant_pods_flags_never_decide_a_target() {
         let dir = tempfile::tempdir().expect("a temporary directory");
@@ -443,13 +597,17 @@ mod tests {
         std::fs::write(dir.path().join("tenants.yaml"), &tenants).expect("write");
         let inventory =
             manifests::read(&[dir.path().to_path_buf()], manifests::DEFAULT_MAX_INPUT_BYTES).expect("reads");
-        let plan = inside(&facts::build(inventory, SourceKind::Manifests), Ports::default(), &[]);
+        let mut facts = facts::build(inventory, SourceKind::Manifests);
+        facts.cluster.server = Some("https://127.0.10.1:6443".into());
+        let plan = inside(&facts, Ports::default(), &[]);
         assert!(plan.iter().all(|target| target.host != "127.0.99.9"), "a tenant's flag is no target: {plan:?}");
         // Control: the same pod, proven (kube-system, on the control-plane node), is followed.
         std::fs::write(dir.path().join("tenants.yaml"), lookalike("kube-system", "cp1")).expect("write");
         let inventory =
             manifests::read(&[dir.path().to_path_buf()], manifests::DEFAULT_MAX_INPUT_BYTES).expect("reads");
-        let plan = inside(&facts::build(inventory, SourceKind::Manifests), Ports::default(), &[]);
+        let mut facts = facts::build(inventory, SourceKind::Manifests);
+        facts.cluster.server = Some("https://127.0.10.1:6443".into());
+        let plan = inside(&facts, Ports::default(), &[]);
         assert!(of_kind(&plan, TargetKind::EtcdClient).contains(&"127.0.99.9:2379".to_owned()), "{plan:?}");
     }
 
