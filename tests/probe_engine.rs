@@ -342,3 +342,28 @@ async fn probes_run_on_the_callers_runtime() {
     let probed = run(&[target], ProbeSettings { timeouts: SHORT, ..ProbeSettings::default() }).await;
     assert!(probed[0].checks.iter().all(|check| check.evidence.outcome == Outcome::Closed), "{probed:?}");
 }
+
+#[tokio::test]
+async fn an_ipv6_target_is_probed_and_named_with_brackets() {
+    // The kubelet's read-only port on ::1, as a node with an IPv6 InternalIP names it.
+    let listener = TcpListener::bind("[::1]:0").await.expect("IPv6 loopback");
+    let port = listener.local_addr().expect("bound").port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            answer(&mut stream, b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n{\"items\": []}").await;
+        }
+    });
+    let target = seaworthy::probe::targets::Target {
+        kind: seaworthy::probe::targets::TargetKind::KubeletReadOnly,
+        host: "::1".into(),
+        port,
+        origin: "node v6 InternalIP".into(),
+    };
+    let settings =
+        seaworthy::probe::run::ProbeSettings { timeouts: TIMEOUTS, concurrency: 4, budget: Duration::from_secs(60) };
+    let probed = seaworthy::probe::run::run(&[target], settings).await;
+    let check = &probed[0].checks[0];
+    assert_eq!(check.evidence.outcome, Outcome::Open, "{check:?}");
+    assert_eq!(check.evidence.status, Some(200), "{check:?}");
+    assert!(check.evidence.request.contains(&format!("http://[::1]:{port}/")), "{}", check.evidence.request);
+}

@@ -394,7 +394,7 @@ pub fn attach(facts: &mut Facts, probing: &Probing, now: Timestamp) {
         let left: Vec<&LeftOut> = left_out.iter().filter(|left| kinds.contains(&left.target.kind)).collect();
         let Some(first) = left.first() else { return found };
         let targets: Vec<String> =
-            left.iter().map(|left| format!("{}:{}", left.target.host, left.target.port)).collect();
+            left.iter().map(|left| crate::probe::run::host_port(&left.target.host, left.target.port)).collect();
         Availability::not_collected(format!("{} (not probed: {})", first.reason, targets.join(", ")))
     };
     let apiservers_available =
@@ -939,6 +939,30 @@ mod tests {
         assert_eq!(facts.addon_endpoints.availability, unknown, "no Tiller found is not no Tiller");
         assert_eq!(facts.certificates.availability, unknown, "add-on certificates are unknown too");
         assert_eq!(facts.kubelets.availability, Availability::Collected, "nodes were listed");
+        assert_eq!(facts.etcd.availability, Availability::Collected);
+    }
+
+    #[test]
+    fn targets_left_out_make_their_collection_unknown_with_the_reason_and_addresses() {
+        use crate::probe::targets::{AddressClass, LeftOutReason, Target};
+        let mut facts = weak();
+        let left_out = vec![LeftOut {
+            target: Target { kind: TargetKind::Kubelet, host: "fd00::7".into(), port: 10250, origin: "node n".into() },
+            reason: LeftOutReason::AddressClass {
+                target: AddressClass::Private,
+                apiserver: Some(AddressClass::Public),
+            },
+        }];
+        attach(&mut facts, &Probing::Ran { probed: Vec::new(), left_out }, Timestamp::UNIX_EPOCH);
+        let Availability::NotCollected { reason } = &facts.kubelets.availability else {
+            panic!("kubelets left out are not collected: {:?}", facts.kubelets.availability)
+        };
+        assert!(
+            reason.starts_with("private addresses are not the cluster's when its API server is public"),
+            "{reason}"
+        );
+        assert!(reason.ends_with("(not probed: [fd00::7]:10250)"), "an IPv6 address in brackets: {reason}");
+        // The other collections lost no target.
         assert_eq!(facts.etcd.availability, Availability::Collected);
     }
 
