@@ -16,7 +16,7 @@ use crate::facts::{self, Facts, SourceKind};
 use crate::probe::run::{self, ProbeSettings};
 use crate::probe::targets::{self, ManualTarget, Ports, Position};
 use crate::progress::Progress;
-use crate::report::{InputKind, Report, ReportParts, RuleInfo, SourceInfo};
+use crate::report::{InputKind, NotProbed, Report, ReportParts, RuleInfo, SourceInfo};
 use crate::score::{self, Judged};
 use crate::source::live::{self, LiveOptions};
 use crate::source::{SourceError, manifests, snapshot};
@@ -129,6 +129,7 @@ pub async fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, Sour
                 paths: paths.iter().map(|path| path.display().to_string()).collect(),
                 skipped: std::mem::take(&mut inventory.skipped),
                 duplicates: std::mem::take(&mut inventory.duplicates),
+                not_probed: Vec::new(),
             };
             let started = std::time::Instant::now();
             let facts = facts::build(inventory, SourceKind::Manifests);
@@ -166,7 +167,11 @@ pub async fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, Sour
                 Probing::Skipped("probes turned off (--no-probes)".into())
             };
             wire::attach(&mut facts, &probing, clock.now());
-            Ok((facts, SourceInfo::new(InputKind::Live, shown)))
+            let mut source = SourceInfo::new(InputKind::Live, shown);
+            if let Probing::Ran { left_out, .. } = &probing {
+                source.not_probed = left_out.iter().map(NotProbed::from).collect();
+            }
+            Ok((facts, source))
         }
     }
 }

@@ -185,6 +185,19 @@ fn from_outside_the_cluster_service_addresses_are_not_probed() {
     let reason = reason.as_str().expect("a reason");
     assert!(reason.contains("service addresses are reachable only from inside the cluster"), "{reason}");
     assert!(reason.contains(":44134, ") && reason.ends_with(":443)"), "the two addresses left out: {reason}");
+    // The report lists them, with where they came from and why, as its schema says.
+    support::assert_valid(&support::report_schema(), &report, "the report of a scan from outside");
+    let not_probed = report["source"]["notProbed"].as_array().expect("the targets left out");
+    let kinds: Vec<&str> = not_probed.iter().map(|target| target["kind"].as_str().expect("a kind")).collect();
+    assert_eq!(kinds, vec!["tiller", "dashboard"], "{not_probed:?}");
+    assert_eq!(not_probed[0]["port"], 44134);
+    assert!(not_probed[0]["origin"].as_str().is_some_and(|origin| origin.ends_with("clusterIP")), "{not_probed:?}");
+    assert!(
+        not_probed[0]["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.starts_with("service addresses are reachable only")),
+        "{not_probed:?}"
+    );
     let log = stderr(&output);
     assert!(log.contains("left_out=2"), "the plan says what it left out: {log}");
     assert_eq!(log.lines().filter(|line| line.contains("not probed")).count(), 2, "{log}");

@@ -98,12 +98,33 @@ pub struct SourceInfo {
     pub skipped: Vec<Skipped>,
     /// Objects given more than once; the first copy is judged.
     pub duplicates: Vec<Duplicate>,
+    /// Endpoints the cluster names that were not probed from where the scan ran, and
+    /// why (a Service address from outside the cluster, an address of another class
+    /// than the API server's). Absent when every target was probed.
+    #[serde(rename = "notProbed", default, skip_serializing_if = "Vec::is_empty")]
+    pub not_probed: Vec<NotProbed>,
 }
 
 impl SourceInfo {
     /// A source with nothing skipped.
     pub fn new(kind: InputKind, paths: Vec<String>) -> Self {
-        Self { kind, paths, skipped: Vec::new(), duplicates: Vec::new() }
+        Self { kind, paths, skipped: Vec::new(), duplicates: Vec::new(), not_probed: Vec::new() }
+    }
+}
+
+/// An endpoint left out of the probe plan.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct NotProbed {
+    /// The endpoint as it would have been probed (kind, host, port, origin).
+    #[serde(flatten)]
+    pub target: crate::probe::targets::Target,
+    /// Why it was not.
+    pub reason: String,
+}
+
+impl From<&crate::probe::targets::LeftOut> for NotProbed {
+    fn from(left: &crate::probe::targets::LeftOut) -> Self {
+        Self { target: left.target.clone(), reason: left.reason.to_string() }
     }
 }
 
