@@ -171,7 +171,8 @@ impl AddressClass {
     /// The class of an IP address; `None` for a name.
     pub fn of(host: &str) -> Option<Self> {
         use std::net::IpAddr;
-        Some(match host.parse::<IpAddr>().ok()? {
+        // `::ffff:127.0.0.1` is 127.0.0.1: an IPv4-mapped address is classed as its IPv4.
+        Some(match host.parse::<IpAddr>().ok()?.to_canonical() {
             IpAddr::V4(ip) if ip.is_loopback() => Self::Loopback,
             IpAddr::V4(ip) if ip.is_link_local() => Self::LinkLocal,
             IpAddr::V4(ip) if ip.is_unspecified() => Self::Unspecified,
@@ -560,9 +561,9 @@ mod tests {
                 "169.254.1.1 link-local addresses are not the cluster's when its API server is private: name them with --probe-target to probe them",
             ]
         );
-        let odd = plan_with_nodes("https://10.0.0.1:6443", &["0.0.0.0", "224.0.0.1", "::1"], &[]);
+        let odd = plan_with_nodes("https://10.0.0.1:6443", &["0.0.0.0", "224.0.0.1", "::ffff:127.0.0.1"], &[]);
         assert!(kubelets(&odd).is_empty(), "{:?}", odd.targets);
-        assert_eq!(left_out(&odd).len(), 3);
+        assert_eq!(left_out(&odd).len(), 3, "an IPv4-mapped loopback is loopback too");
         // A public API server: private node addresses are this machine's network.
         let public = plan_with_nodes("https://203.0.113.1:443", &["10.0.0.5", "203.0.113.7", "fd00::7"], &[]);
         assert_eq!(kubelets(&public), vec!["203.0.113.7:10250"]);
