@@ -33,6 +33,21 @@ pub enum TargetKind {
 }
 
 impl TargetKind {
+    /// The name reports use, as in the JSON report (`apiServer`, `kubelet`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ApiServer => "apiServer",
+            Self::ApiServerInsecure => "apiServerInsecure",
+            Self::EtcdClient => "etcdClient",
+            Self::EtcdPeer => "etcdPeer",
+            Self::Kubelet => "kubelet",
+            Self::KubeletReadOnly => "kubeletReadOnly",
+            Self::Cadvisor => "cadvisor",
+            Self::Tiller => "tiller",
+            Self::Dashboard => "dashboard",
+        }
+    }
+
     /// Every kind.
     pub const ALL: [Self; 9] = [
         Self::ApiServer,
@@ -227,6 +242,11 @@ pub enum LeftOutReason {
         /// The API server's, when it is an address.
         apiserver: Option<AddressClass>,
     },
+    /// The same host:port is probed once, as another kind of target.
+    AlreadyProbed {
+        /// The kind it is probed as.
+        as_kind: TargetKind,
+    },
 }
 
 impl std::fmt::Display for LeftOutReason {
@@ -235,6 +255,9 @@ impl std::fmt::Display for LeftOutReason {
             Self::ServiceAddressFromOutside => formatter.write_str(
                 "service addresses are reachable only from inside the cluster: run in-cluster or pass --probe-service-addresses",
             ),
+            Self::AlreadyProbed { as_kind } => {
+                write!(formatter, "the same address and port is probed once, as {}", as_kind.name())
+            }
             Self::AddressClass { target, apiserver } => {
                 let apiserver = apiserver.map_or("a name", AddressClass::name);
                 write!(
@@ -370,8 +393,26 @@ pub fn plan(facts: &Facts, ports: Ports, manual: &[ManualTarget], position: Posi
     let targets: Vec<Target> =
         targets.into_iter().filter(|target| seen.insert((target.kind, target.host.clone(), target.port))).collect();
     let targets = within_class(targets, facts, manual, &mut left_out);
+    let targets = once_per_address(targets, &mut left_out);
     left_out.sort();
     Plan { targets, left_out }
+}
+
+/// Each host:port once, as the first kind that names it (in [`TargetKind`] order): an
+/// object that names a node's kubelet port as its Dashboard must not make the scan
+/// knock twice. The others go to `left_out`.
+fn once_per_address(targets: Vec<Target>, left_out: &mut Vec<LeftOut>) -> Vec<Target> {
+    let mut first: std::collections::BTreeMap<(String, u16), TargetKind> = std::collections::BTreeMap::new();
+    let mut kept = Vec::with_capacity(targets.len());
+    for target in targets {
+        if let Some(kind) = first.get(&(target.host.clone(), target.port)) {
+            left_out.push(LeftOut { target, reason: LeftOutReason::AlreadyProbed { as_kind: *kind } });
+        } else {
+            first.insert((target.host.clone(), target.port), target.kind);
+            kept.push(target);
+        }
+    }
+    kept
 }
 
 /// The targets whose addresses are of the API server's class ([`in_scope`]); the others
@@ -575,9 +616,22 @@ mod tests {
         let manual = ["127.0.0.1:10250=kubelet".parse().expect("valid")];
         let by_hand = plan_with_nodes("https://10.0.0.1:6443", &["10.0.0.5"], &manual);
         assert!(kubelets(&by_hand).contains(&"127.0.0.1:10250".to_owned()), "{:?}", by_hand.targets);
-        // Each host:port once, however many objects name it.
+        // Each host:port once, however many objects name it, and as whatever kind.
         let twice = plan_with_nodes("https://10.0.0.1:6443", &["10.0.0.5", "10.0.0.5", "10.0.0.5"], &[]);
         assert_eq!(kubelets(&twice), vec!["10.0.0.5:10250"]);
+        let mut facts = weak();
+        let dashboard = facts.services.items.iter_mut().find(|service| service.cluster_ip == "127.0.10.5");
+        let dashboard = dashboard.expect("the weak example's Dashboard Service");
+        (dashboard.cluster_ip, dashboard.ports) = ("127.0.10.2".into(), vec![10250]);
+        let inside = Position { in_cluster: true, service_addresses_opted_in: false };
+        let knocked = plan(&facts, Ports::default(), &[], inside);
+        let at = |plan: &Plan| {
+            plan.targets.iter().filter(|target| target.host == "127.0.10.2" && target.port == 10250).count()
+        };
+        assert_eq!(at(&knocked), 1, "{:?}", knocked.targets);
+        assert_eq!(of_kind(&knocked.targets, TargetKind::Kubelet).len(), 3, "probed as the kubelet it is");
+        let again: Vec<String> = knocked.left_out.iter().map(|left| left.reason.to_string()).collect();
+        assert_eq!(again, vec!["the same address and port is probed once, as kubelet"]);
     }
 
     #[test]
