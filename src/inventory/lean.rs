@@ -7,7 +7,7 @@
 //! serde skip everything else unread — neither decoded nor allocated. Manifests and the
 //! live API are read in the same shapes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
 use k8s_openapi::api::core::v1 as core;
@@ -29,16 +29,14 @@ pub struct Metadata {
     pub uid: Option<String>,
     /// `metadata.labels`.
     pub labels: Option<BTreeMap<String, String>>,
-    /// The annotations' keys; their values (a last applied configuration is a whole
-    /// copy of the object) are skipped.
-    pub annotations: Option<Keys>,
+    /// `metadata.annotations`, as far as read.
+    pub annotations: Option<Annotations>,
     /// `metadata.ownerReferences`.
     pub owner_references: Option<Vec<OwnerReference>>,
 }
 
 /// An object with a spec (and, for kinds whose status a projection reads, a status).
 #[derive(Clone, Debug, Deserialize)]
-#[serde(bound(deserialize = "Spec: Deserialize<'de>, Status: Deserialize<'de>"))]
 pub struct Object<Spec, Status = IgnoredAny> {
     /// The object's metadata.
     #[serde(default)]
@@ -128,31 +126,38 @@ pub struct EndpointSlice {
     pub ports: Option<Vec<discovery::EndpointPort>>,
 }
 
-/// The keys of a map, its values skipped unread.
-#[derive(Clone, Debug, Default)]
-pub struct Keys(pub BTreeSet<String>);
+/// The annotation a kubelet puts on the mirror pod of a static pod.
+pub const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
 
-impl<'de> Deserialize<'de> for Keys {
+/// The annotations as far as read: whether the mirror-pod one is there. Every value
+/// (a last applied configuration is a whole copy of the object) is skipped unread.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Annotations {
+    /// [`MIRROR_ANNOTATION`] is present.
+    pub mirror: bool,
+}
+
+impl<'de> Deserialize<'de> for Annotations {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeysVisitor;
+        struct AnnotationsVisitor;
 
-        impl<'de> Visitor<'de> for KeysVisitor {
-            type Value = Keys;
+        impl<'de> Visitor<'de> for AnnotationsVisitor {
+            type Value = Annotations;
 
             fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
                 formatter.write_str("a map")
             }
 
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
-                let mut keys = BTreeSet::new();
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Annotations, A::Error> {
+                let mut mirror = false;
                 while let Some(key) = map.next_key::<String>()? {
                     map.next_value::<IgnoredAny>()?;
-                    keys.insert(key);
+                    mirror |= key == MIRROR_ANNOTATION;
                 }
-                Ok(Keys(keys))
+                Ok(Annotations { mirror })
             }
         }
 
-        deserializer.deserialize_map(KeysVisitor)
+        deserializer.deserialize_map(AnnotationsVisitor)
     }
 }

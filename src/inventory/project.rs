@@ -126,9 +126,13 @@ impl Project for core::Pod {
     type Lean = lean::Object<core::PodSpec, lean::PodStatus>;
 
     fn project(pod: Self::Lean, location: Option<&Location>) -> Projected {
-        // A pod's labels are its template's too.
-        let labels = pod.metadata.as_ref().and_then(|metadata| metadata.labels.clone());
-        let mut projected = workload(meta::<Self>(pod.metadata, location), None, pod.spec, labels);
+        // A pod's labels are its template's too: taken for it, after the metadata kept
+        // those facts read.
+        let mut metadata = pod.metadata.unwrap_or_default();
+        let labels = metadata.labels.take();
+        let mut meta = meta::<Self>(Some(metadata), location);
+        meta.labels = labels_read(<Self as k8s_openapi::Resource>::KIND, labels.as_ref());
+        let mut projected = workload(meta, None, pod.spec, labels);
         projected.running = running_images(pod.status);
         Projected::Workload(projected)
     }
@@ -282,14 +286,14 @@ fn meta<K: k8s_openapi::Resource>(metadata: Option<lean::Metadata>, location: Op
         metadata.owner_references.into_iter().flatten().find(|owner| owner.controller == Some(true)).map(|owner| {
             OwnerRef { kind: owner.kind, name: owner.name, uid: Some(owner.uid).filter(|uid| !uid.is_empty()) }
         });
-    let mirror = metadata.annotations.as_ref().is_some_and(|annotations| annotations.0.contains(MIRROR_ANNOTATION));
+    let mirror = metadata.annotations.is_some_and(|annotations| annotations.mirror);
     Meta {
         api_version: K::API_VERSION.into(),
         kind: K::KIND.into(),
         namespace: metadata.namespace,
         name: metadata.name.unwrap_or_default(),
         uid: metadata.uid,
-        labels: labels_read(K::KIND, metadata.labels),
+        labels: labels_read(K::KIND, metadata.labels.as_ref()),
         controller,
         mirror,
         location: location.cloned(),
@@ -301,20 +305,18 @@ fn meta<K: k8s_openapi::Resource>(metadata: Option<lean::Metadata>, location: Op
 /// whole (roles, providers, Pod Security), an EndpointSlice's name its Service; of a
 /// workload's, those that tell control-plane components and the cluster DNS apart.
 /// (A workload's *pod template* labels are a fact of their own and always kept.)
-fn labels_read(kind: &str, labels: Option<BTreeMap<String, String>>) -> Labels {
+fn labels_read(kind: &str, labels: Option<&BTreeMap<String, String>>) -> Labels {
     const WORKLOAD_LABELS_READ: [&str; 3] = ["component", "tier", "k8s-app"];
     let Some(labels) = labels else { return Labels::default() };
-    match kind {
-        "Node" | "Namespace" | "EndpointSlice" => labels.into(),
+    let kept = |key: &str| match kind {
+        "Node" | "Namespace" | "EndpointSlice" => true,
         "Pod" | "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" | "CronJob" => {
-            labels.into_iter().filter(|(key, _)| WORKLOAD_LABELS_READ.contains(&key.as_str())).collect()
+            WORKLOAD_LABELS_READ.contains(&key)
         }
-        _ => Labels::default(),
-    }
+        _ => false,
+    };
+    labels.iter().filter(|(key, _)| kept(key)).map(|(key, value)| (key.as_str(), value.clone())).collect()
 }
-
-/// The annotation a kubelet puts on the mirror pod of a static pod.
-const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
 
 fn project_node(meta: Meta, spec: Option<core::NodeSpec>, status: Option<lean::NodeStatus>) -> Node {
     let spec = spec.unwrap_or_default();

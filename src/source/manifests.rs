@@ -593,6 +593,19 @@ mod tests {
     }
 
     #[test]
+    fn a_mirror_pod_is_known_by_its_annotation_alone() {
+        let pod = |annotations: &str| {
+            let text = format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: kube-system, annotations: {annotations}}}\n"
+            );
+            inventory_of(&text).expect("a valid pod").workloads.items[0].meta.mirror
+        };
+        assert!(pod("{kubernetes.io/config.mirror: abc123, kubernetes.io/config.source: file}"));
+        assert!(!pod("{kubernetes.io/config.source: file}"), "another annotation");
+        assert!(!pod("{}"));
+    }
+
+    #[test]
     fn only_kube_system_keeps_arguments() {
         let container = "containers: [{name: c, image: 'registry.k8s.io/kube-apiserver:v1.31.1', command: [kube-apiserver, --anonymous-auth=true], args: [--v=2]}]";
         let text = format!(
