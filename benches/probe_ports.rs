@@ -87,7 +87,7 @@ fn main() {
     let probed = runtime.block_on(run::run(&targets, settings));
     let elapsed = started.elapsed();
     let count = |probed: &[run::Probed], wanted: Outcome| {
-        probed.iter().filter(|probed| probed.checks.iter().all(|check| check.evidence.outcome == wanted)).count()
+        probed.iter().filter(|probed| probed.checks.iter().all(|check| check.evidence.outcome() == wanted)).count()
     };
     let (opened, closed) = (count(&probed, Outcome::Open), count(&probed, Outcome::Closed));
     println!(

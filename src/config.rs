@@ -91,6 +91,10 @@ pub struct ProbePorts {
     pub kubelet_read_only: Option<u16>,
     /// Standalone cAdvisor (4194).
     pub cadvisor: Option<u16>,
+    /// Controller manager secure port, unless its `--secure-port` says (10257).
+    pub controller_manager: Option<u16>,
+    /// Scheduler secure port, unless its `--secure-port` says (10259).
+    pub scheduler: Option<u16>,
     /// Helm v2's Tiller (44134).
     pub tiller: Option<u16>,
 }
@@ -107,6 +111,8 @@ impl ProbePorts {
             kubelet: self.kubelet.unwrap_or(defaults.kubelet),
             kubelet_read_only: self.kubelet_read_only.unwrap_or(defaults.kubelet_read_only),
             cadvisor: self.cadvisor.unwrap_or(defaults.cadvisor),
+            controller_manager: self.controller_manager.unwrap_or(defaults.controller_manager),
+            scheduler: self.scheduler.unwrap_or(defaults.scheduler),
             tiller: self.tiller.unwrap_or(defaults.tiller),
         }
     }

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use crate::config::{Config, ConfigError, RuleInputs};
 use crate::engine::{self, Catalog, Drafts, RuleError};
 use crate::exception::{self, ExceptionError};
-use crate::facts::wire::{self, Probing};
+use crate::facts::wire::Probing;
 use crate::facts::{self, Facts, SourceKind};
 use crate::probe::run::{self, ProbeSettings};
 use crate::probe::targets::{self, ManualTarget, Ports, Position};
@@ -148,9 +148,9 @@ pub async fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, Sour
                 in_cluster: inventory.cluster.in_cluster,
                 service_addresses_opted_in: probes.service_addresses,
             };
-            let mut facts = facts::build(inventory, SourceKind::Live);
+            // Planned from the inventory, probed, then the facts are built once.
             let probing = if probes.enabled {
-                let plan = targets::plan(&facts, probes.ports, &probes.manual, position);
+                let plan = targets::plan(&inventory, probes.ports, &probes.manual, position);
                 tracing::info!(
                     targets = plan.targets.len(),
                     left_out = plan.left_out.len(),
@@ -166,7 +166,7 @@ pub async fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, Sour
             } else {
                 Probing::Skipped("probes turned off (--no-probes)".into())
             };
-            wire::attach(&mut facts, &probing, clock.now());
+            let facts = facts::build_probed(inventory, &probing, clock.now());
             let mut source = SourceInfo::new(InputKind::Live, shown);
             if let Probing::Ran { left_out, .. } = &probing {
                 source.not_probed = left_out.iter().map(NotProbed::from).collect();

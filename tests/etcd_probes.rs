@@ -17,7 +17,7 @@ const TIMEOUTS: Timeouts = Timeouts { connect: Duration::from_secs(10), request:
 async fn plaintext_etcd_answers_anyone() {
     let etcd = Etcd::start("etcd_plaintext_answers_anyone", Mode::Plain);
     let answer = get(etcd.client, "/version", Scheme::Http, TIMEOUTS).await;
-    assert_eq!((answer.evidence.outcome, answer.evidence.status), (Outcome::Open, Some(200)), "{answer:?}");
+    assert_eq!((answer.evidence.outcome(), answer.evidence.status), (Outcome::Open, Some(200)), "{answer:?}");
     assert!(String::from_utf8_lossy(&answer.body).contains("etcdserver"), "an etcd version document");
 }
 
@@ -25,7 +25,7 @@ async fn plaintext_etcd_answers_anyone() {
 async fn tls_without_client_certificates_still_answers_anyone() {
     let etcd = Etcd::start("etcd_tls_still_answers_anyone", Mode::Tls);
     let answer = get(etcd.client, "/version", Scheme::Https, TIMEOUTS).await;
-    assert_eq!((answer.evidence.outcome, answer.evidence.status), (Outcome::Open, Some(200)), "{answer:?}");
+    assert_eq!((answer.evidence.outcome(), answer.evidence.status), (Outcome::Open, Some(200)), "{answer:?}");
     let tls = answer.evidence.tls.expect("TLS evidence");
     assert!(!tls.client_certificate_requested);
     assert_eq!(
@@ -41,10 +41,10 @@ async fn tls_without_client_certificates_still_answers_anyone() {
 async fn mutual_tls_turns_away_a_client_without_a_certificate() {
     let etcd = Etcd::start("etcd_mutual_tls_turns_away", Mode::MutualTls);
     let answer = get(etcd.client, "/version", Scheme::Https, TIMEOUTS).await;
-    assert_eq!(answer.evidence.outcome, Outcome::Closed, "{answer:?}");
+    assert_eq!(answer.evidence.outcome(), Outcome::Closed, "{answer:?}");
     assert_eq!(
-        answer.evidence.reason.as_deref(),
-        Some("TLS: the server requires a client certificate (alert BadCertificate)"),
+        answer.evidence.failure,
+        Some(seaworthy::probe::Failure::ClientCertificateRequired("BadCertificate".into())),
         "real etcd refuses with a bad_certificate alert"
     );
     assert!(answer.evidence.tls.expect("TLS evidence").client_certificate_requested);

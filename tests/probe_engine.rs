@@ -44,8 +44,8 @@ async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(stream:
 async fn a_refused_port_is_closed() {
     let address = support::loopback::address("probe_a_refused_port_is_closed", 10255);
     let answer = get(address, "/pods", Scheme::Http, TIMEOUTS).await;
-    assert_eq!(answer.evidence.outcome, Outcome::Closed);
-    assert_eq!(answer.evidence.reason.as_deref(), Some("connection refused"));
+    assert_eq!(answer.evidence.outcome(), Outcome::Closed);
+    assert_eq!(answer.evidence.failure, Some(seaworthy::probe::Failure::Refused));
 }
 
 #[tokio::test]
@@ -58,11 +58,8 @@ async fn a_black_hole_is_inconclusive_never_closed() {
         }
     });
     let answer = get(address, "/pods", Scheme::Http, SHORT).await;
-    assert_eq!(answer.evidence.outcome, Outcome::Inconclusive);
-    assert!(
-        answer.evidence.reason.as_deref().is_some_and(|reason| reason.starts_with("no answer within")),
-        "{answer:?}"
-    );
+    assert_eq!(answer.evidence.outcome(), Outcome::Inconclusive);
+    assert!(reason(&answer.evidence).starts_with("no answer within"), "{answer:?}");
 }
 
 #[tokio::test]
@@ -81,7 +78,7 @@ async fn an_endless_body_is_capped() {
         }
     });
     let answer = get(address, "/metrics/cadvisor", Scheme::Http, TIMEOUTS).await;
-    assert_eq!(answer.evidence.outcome, Outcome::Open);
+    assert_eq!(answer.evidence.outcome(), Outcome::Open);
     assert_eq!(answer.evidence.status, Some(200));
     assert_eq!(answer.evidence.body_bytes, BODY_CAP);
     assert!(answer.evidence.body_truncated);
@@ -100,7 +97,7 @@ async fn plain_http_answers_are_open_with_their_status() {
         .await;
     });
     let answer = get(address, "/pods", Scheme::Http, TIMEOUTS).await;
-    assert_eq!((answer.evidence.outcome, answer.evidence.status), (Outcome::Open, Some(401)));
+    assert_eq!((answer.evidence.outcome(), answer.evidence.status), (Outcome::Open, Some(401)));
     assert_eq!(answer.body, b"Unauthorized");
     assert_eq!(answer.evidence.request, format!("GET http://{address}/pods"));
     assert!(answer.evidence.tls.is_none());
@@ -149,7 +146,7 @@ fn pem_to_der(pem: &str) -> Vec<u8> {
 async fn tls_without_client_auth_is_open_and_shows_its_certificate() {
     let (address, leaf) = tls_server("probe_tls_without_client_auth", None).await;
     let answer = get(address, "/version", Scheme::Https, TIMEOUTS).await;
-    assert_eq!((answer.evidence.outcome, answer.evidence.status), (Outcome::Open, Some(200)), "{answer:?}");
+    assert_eq!((answer.evidence.outcome(), answer.evidence.status), (Outcome::Open, Some(200)), "{answer:?}");
     let tls = answer.evidence.tls.expect("TLS evidence");
     assert!(tls.handshake);
     assert!(!tls.client_certificate_requested);
@@ -160,8 +157,8 @@ async fn tls_without_client_auth_is_open_and_shows_its_certificate() {
 async fn tls_that_requires_a_client_certificate_is_closed() {
     let (address, _) = tls_server("probe_tls_that_requires_a_client_certificate", Some(true)).await;
     let answer = get(address, "/version", Scheme::Https, TIMEOUTS).await;
-    assert_eq!(answer.evidence.outcome, Outcome::Closed, "{answer:?}");
-    let reason = answer.evidence.reason.as_deref().unwrap_or_default();
+    assert_eq!(answer.evidence.outcome(), Outcome::Closed, "{answer:?}");
+    let reason = reason(&answer.evidence);
     assert!(reason.starts_with("TLS: the server requires a client certificate (alert"), "{reason}");
     assert!(answer.evidence.tls.expect("TLS evidence").client_certificate_requested);
 }
@@ -214,7 +211,7 @@ async fn tls_that_asks_for_a_certificate_then_misbehaves_is_inconclusive() {
     for garbage in [true, false] {
         let address = asking_then(&format!("probe_tls_asks_then_misbehaves_{garbage}"), garbage).await;
         let answer = get(address, "/version", Scheme::Https, TIMEOUTS).await;
-        assert_eq!(answer.evidence.outcome, Outcome::Inconclusive, "garbage {garbage}: {answer:?}");
+        assert_eq!(answer.evidence.outcome(), Outcome::Inconclusive, "garbage {garbage}: {answer:?}");
         assert!(answer.evidence.tls.expect("TLS evidence").client_certificate_requested);
     }
 }
@@ -223,7 +220,7 @@ async fn tls_that_asks_for_a_certificate_then_misbehaves_is_inconclusive() {
 async fn tls_that_only_asks_for_a_client_certificate_is_open() {
     let (address, _) = tls_server("probe_tls_that_only_asks_for_a_client_certificate", Some(false)).await;
     let answer = get(address, "/version", Scheme::Https, TIMEOUTS).await;
-    assert_eq!((answer.evidence.outcome, answer.evidence.status), (Outcome::Open, Some(200)), "{answer:?}");
+    assert_eq!((answer.evidence.outcome(), answer.evidence.status), (Outcome::Open, Some(200)), "{answer:?}");
     assert!(answer.evidence.tls.expect("TLS evidence").client_certificate_requested, "asked, but not required");
 }
 
@@ -286,10 +283,14 @@ fn a_hung_endpoint_is_asked_once_and_its_other_requests_are_inconclusive() {
         ProbeSettings { timeouts: SHORT, concurrency: 4, budget: Duration::from_secs(3600) },
     ));
     let checks = &probed[0].checks;
-    assert_eq!(checks.len(), 2, "both planned checks are reported");
-    assert!(checks.iter().all(|check| check.evidence.outcome == Outcome::Inconclusive), "{checks:?}");
-    assert!(checks[0].evidence.reason.as_deref().is_some_and(|reason| reason.starts_with("no answer within")));
-    let second = checks[1].evidence.reason.as_deref().unwrap_or_default();
+    assert_eq!(
+        checks.len(),
+        seaworthy::probe::kinds::spec(seaworthy::probe::targets::TargetKind::Kubelet).requests.len(),
+        "every planned check is reported"
+    );
+    assert!(checks.iter().all(|check| check.evidence.outcome() == Outcome::Inconclusive), "{checks:?}");
+    assert!(reason(&checks[0].evidence).starts_with("no answer within"));
+    let second = reason(&checks[1].evidence);
     assert!(second.starts_with("not asked: GET https://") && second.contains("/pods got no answer"), "{second}");
     assert_eq!(hole.count(), 1, "the second request was never sent");
     // Control: an endpoint that refuses is asked everything (a refusal is an answer).
@@ -300,7 +301,7 @@ fn a_hung_endpoint_is_asked_once_and_its_other_requests_are_inconclusive() {
         ProbeSettings { timeouts: SHORT, concurrency: 4, budget: Duration::from_secs(3600) },
     ));
     for check in &probed[0].checks {
-        assert_eq!(check.evidence.outcome, Outcome::Closed, "{check:?}");
+        assert_eq!(check.evidence.outcome(), Outcome::Closed, "{check:?}");
     }
 }
 
@@ -314,20 +315,23 @@ fn probes_share_one_budget_and_what_it_leaves_unasked_is_inconclusive() {
     // every check says why.
     let spent = ProbeSettings { timeouts: SHORT, concurrency: 4, budget: Duration::ZERO };
     for probed in support::block_on(run(&targets, spent)) {
-        assert_eq!(probed.checks.len(), 2);
+        assert_eq!(
+            probed.checks.len(),
+            seaworthy::probe::kinds::spec(seaworthy::probe::targets::TargetKind::Kubelet).requests.len()
+        );
         for check in &probed.checks {
-            assert_eq!(check.evidence.outcome, Outcome::Inconclusive, "{check:?}");
-            let reason = check.evidence.reason.as_deref().unwrap_or_default();
-            assert!(reason.starts_with("not asked: the probe budget of 0ns ran out"), "{reason}");
+            assert_eq!(check.evidence.outcome(), Outcome::Inconclusive, "{check:?}");
+            let reason = reason(&check.evidence);
+            assert!(reason.starts_with("probe budget exhausted (0ns)"), "{reason}");
         }
     }
     assert_eq!(hole.count(), 0, "no request was sent");
     // Control: with budget to spare, each black hole is asked once, and is inconclusive.
     let ample = ProbeSettings { timeouts: SHORT, concurrency: 4, budget: Duration::from_secs(3600) };
     for probed in support::block_on(run(&targets, ample)) {
-        let reason = probed.checks[0].evidence.reason.as_deref().unwrap_or_default();
+        let reason = reason(&probed.checks[0].evidence);
         assert!(reason.starts_with("no answer within"), "{reason}");
-        assert!(probed.checks.iter().all(|check| check.evidence.outcome == Outcome::Inconclusive));
+        assert!(probed.checks.iter().all(|check| check.evidence.outcome() == Outcome::Inconclusive));
     }
     assert_eq!(hole.count(), 4, "one request per hung endpoint");
 }
@@ -340,7 +344,7 @@ async fn probes_run_on_the_callers_runtime() {
     let refused = support::loopback::address("probe_on_the_callers_runtime", 10250);
     let target = kubelet_at(refused);
     let probed = run(&[target], ProbeSettings { timeouts: SHORT, ..ProbeSettings::default() }).await;
-    assert!(probed[0].checks.iter().all(|check| check.evidence.outcome == Outcome::Closed), "{probed:?}");
+    assert!(probed[0].checks.iter().all(|check| check.evidence.outcome() == Outcome::Closed), "{probed:?}");
 }
 
 #[tokio::test]
@@ -363,7 +367,12 @@ async fn an_ipv6_target_is_probed_and_named_with_brackets() {
         seaworthy::probe::run::ProbeSettings { timeouts: TIMEOUTS, concurrency: 4, budget: Duration::from_secs(60) };
     let probed = seaworthy::probe::run::run(&[target], settings).await;
     let check = &probed[0].checks[0];
-    assert_eq!(check.evidence.outcome, Outcome::Open, "{check:?}");
+    assert_eq!(check.evidence.outcome(), Outcome::Open, "{check:?}");
     assert_eq!(check.evidence.status, Some(200), "{check:?}");
     assert!(check.evidence.request.contains(&format!("http://[::1]:{port}/")), "{}", check.evidence.request);
+}
+
+/// A check's failure, in words.
+fn reason(evidence: &seaworthy::probe::HttpEvidence) -> String {
+    evidence.failure.as_ref().map(ToString::to_string).unwrap_or_default()
 }

@@ -12,6 +12,7 @@ use support::clusters::{CONTROL_PLANE_PORTS, NODE_PORTS, hardened_with, ip};
 use support::etcd::{Etcd, Mode};
 use support::fake_api::{FakeApi, Settings};
 use support::kubelet::{Behaviour, Listeners};
+use support::old_tls::OldTls;
 use support::{code, failing_rules, seaworthy_with, stderr, stdout};
 
 /// The clock the scans run with: kubelet certificates are minted relative to it.
@@ -76,6 +77,7 @@ struct Weak {
     control_plane: IpAddr,
     _etcd: Etcd,
     _listeners: Listeners,
+    _controller_manager: OldTls,
 }
 
 fn weak(test: &str) -> Weak {
@@ -102,7 +104,11 @@ fn weak(test: &str) -> Weak {
     listeners.kubelet(node2, &Behaviour::weak());
     listeners.kubelet(node3, &Behaviour { not_after: (2026, 12, 1), ..Behaviour::weak() });
     listeners.plaintext_grpc(SocketAddr::new(tiller, 44134));
-    Weak { api, control_plane, _etcd: etcd, _listeners: listeners }
+    // The controller manager still takes TLS 1.0 and weak suites, and answers anyone;
+    // the scheduler serves /metrics and /configz anonymously.
+    let controller_manager = OldTls::start(SocketAddr::new(control_plane, 10257));
+    listeners.component(SocketAddr::new(control_plane, 10259), 200);
+    Weak { api, control_plane, _etcd: etcd, _listeners: listeners, _controller_manager: controller_manager }
 }
 
 #[test]
@@ -164,6 +170,26 @@ fn weak_cluster_probed_shows_etcd_apiserver_and_kubelet_evidence() {
     assert_eq!(finding["evidence"]["httpStatus"], 200);
     assert_eq!(finding["subject"]["kind"], "Endpoint");
     // The etcd the API server names as 127.0.0.1 is probed on its own node, not here.
+    // The new wire evidence: TLS 1.0 and a weak suite on the controller manager, its
+    // /configz and the scheduler's /metrics to anyone, etcd's profiler in plaintext.
+    for rule in ["TLS-001", "TLS-002", "CM-007", "SCHED-004", "ETCD-014", "ETCD-015"] {
+        assert_eq!(status(&report, rule), "fail", "{rule}: {}", result(&report, rule));
+    }
+    assert_eq!(
+        messages(&report, "TLS-001"),
+        vec![format!(
+            "kube-controller-manager/{cp}/10257: TLS ClientHello TLSv1_0 to {cp}:10257 → ServerHello TLSv1_0, TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"
+        )]
+    );
+    assert_eq!(
+        messages(&report, "ETCD-014"),
+        vec![format!("{cp}:2379: GET http://{cp}:2379/debug/pprof/ → 200, profiling index served")]
+    );
+    assert!(
+        messages(&report, "SCHED-004")[0].contains(&format!("GET https://{cp}:10259/metrics → 200")),
+        "{:?}",
+        messages(&report, "SCHED-004")
+    );
     let requests = cluster.api.requests();
     assert!(
         requests.iter().any(|request| request.path == "/api/v1/namespaces" && !request.authenticated),
@@ -270,6 +296,12 @@ fn hardened_cluster_probed_passes_every_probe_rule() {
         assert_eq!(status(&report, rule), "pass", "{rule}: {}", result(&report, rule));
     }
     assert_eq!(status(&report, "ADDON-002"), "not_applicable", "no Tiller Service");
+    // The wire checks of TLS versions, suites, /metrics and /debug/pprof/ pass on the
+    // secure stand-ins (real etcd with AEAD suites only, rustls servers).
+    for rule in ["TLS-001", "TLS-002", "ETCD-014", "ETCD-015", "APISERVER-020", "APISERVER-021", "CM-007", "SCHED-004"]
+    {
+        assert_eq!(status(&report, rule), "pass", "{rule}: {}", result(&report, rule));
+    }
     assert_eq!(code(&output), 0, "{}", stderr(&output));
 }
 

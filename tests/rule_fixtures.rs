@@ -25,14 +25,28 @@ fn now() -> jiff::Timestamp {
 
 /// A check that was refused: the secure default of every port.
 fn refused(request: &str, port: u16) -> Value {
-    json!({"status": "closed", "port": port, "request": request, "httpStatus": 0, "reason": "connection refused",
-        "detail": "", "evidence": format!("{request} → closed (connection refused)")})
+    json!({"status": "closed", "failure": "refused", "port": port, "request": request, "httpStatus": 0,
+        "reason": "connection refused", "detail": "", "evidence": format!("{request} → closed (connection refused)")})
 }
 
 /// A check answered with `status` and no body worth summarising.
 fn answered(request: &str, port: u16, status: u16) -> Value {
-    json!({"status": "open", "port": port, "request": request, "httpStatus": status, "reason": "", "detail": "",
-        "evidence": format!("{request} → {status}")})
+    json!({"status": "open", "failure": "none", "port": port, "request": request, "httpStatus": status, "reason": "",
+        "detail": "", "evidence": format!("{request} → {status}")})
+}
+
+/// A ClientHello that the server turned away with an alert.
+fn hello_refused(request: &str, port: u16) -> Value {
+    json!({"status": "closed", "failure": "handshake-refused", "port": port, "request": request, "httpStatus": 0,
+        "reason": "TLS alert ProtocolVersion", "detail": "",
+        "evidence": format!("{request} → closed (TLS alert ProtocolVersion)")})
+}
+
+/// A client certificate demanded: what mutual TLS answers to a client without one.
+fn certificate_required(request: &str, port: u16) -> Value {
+    json!({"status": "closed", "failure": "client-certificate-required", "port": port, "request": request,
+        "httpStatus": 0, "reason": "TLS: the server requires a client certificate", "detail": "",
+        "evidence": format!("{request} → closed (TLS: the server requires a client certificate)")})
 }
 
 /// A complete item of a probe collection, as a well-secured cluster shows it.
@@ -44,16 +58,21 @@ fn template(collection: &str) -> Value {
             "version": answered("GET https://10.0.0.1:6443/version", 6443, 401),
             "api": answered("GET https://10.0.0.1:6443/api", 6443, 401),
             "namespaces": answered("GET https://10.0.0.1:6443/api/v1/namespaces", 6443, 401),
-            "anonymous": "off",
+            "metrics": answered("GET https://10.0.0.1:6443/metrics", 6443, 401),
+            "pprof": answered("GET https://10.0.0.1:6443/debug/pprof/", 6443, 401),
+            "anonymous": "off", "metricsExposure": "not-exposed", "pprofExposure": "not-exposed",
             "insecurePort": refused("GET http://10.0.0.1:8080/version", 8080),
             "reconciliation": "agree", "disagreements": []
         }),
         "etcd" => json!({
             "subject": endpoint("etcd/10.0.0.1/2379"), "host": "10.0.0.1", "port": 2379, "origin": "fixture",
             "plaintext": answered("GET http://10.0.0.1:2379/version", 2379, 400),
-            "tls": {"status": "closed", "port": 2379, "request": "GET https://10.0.0.1:2379/version", "httpStatus": 0,
-                "reason": "TLS: the server requires a client certificate", "detail": "",
-                "evidence": "GET https://10.0.0.1:2379/version → closed (TLS: the server requires a client certificate)"},
+            "tls": certificate_required("GET https://10.0.0.1:2379/version", 2379),
+            "metrics": answered("GET http://10.0.0.1:2379/metrics", 2379, 400),
+            "metricsTls": certificate_required("GET https://10.0.0.1:2379/metrics", 2379),
+            "pprof": answered("GET http://10.0.0.1:2379/debug/pprof/", 2379, 400),
+            "pprofTls": certificate_required("GET https://10.0.0.1:2379/debug/pprof/", 2379),
+            "metricsExposure": "not-exposed", "pprofExposure": "not-exposed",
             "peerPlaintext": answered("GET http://10.0.0.1:2380/version", 2380, 400),
             "peerTls": refused("GET https://10.0.0.1:2380/version", 2380),
             "clientCertAuth": "required", "peerTlsStatus": "on", "clusterCa": "separate",
@@ -72,7 +91,27 @@ fn template(collection: &str) -> Value {
         "addonEndpoints" => json!({
             "subject": endpoint("tiller/10.96.0.20/44134"), "addon": "tiller", "host": "10.96.0.20", "port": 44134,
             "origin": "Service/kube-system/tiller-deploy clusterIP",
-            "probe": refused("HTTP/2 preface (plaintext) to 10.96.0.20:44134", 44134)
+            "probe": {"status": "closed", "failure": "closed-without-answer", "port": 44134,
+                "request": "HTTP/2 preface (plaintext) to 10.96.0.20:44134", "httpStatus": 0,
+                "reason": "closed the connection without an answer", "detail": "",
+                "evidence": "HTTP/2 preface (plaintext) to 10.96.0.20:44134 → closed (closed the connection without an answer)"},
+            "listen": ":44134", "localhostOnly": false
+        }),
+        "componentEndpoints" => json!({
+            "subject": endpoint("kube-scheduler/10.0.0.1/10259"), "component": "kube-scheduler", "host": "10.0.0.1",
+            "port": 10259, "origin": "fixture",
+            "metrics": answered("GET https://10.0.0.1:10259/metrics", 10259, 403),
+            "configz": answered("GET https://10.0.0.1:10259/configz", 10259, 403),
+            "metricsExposure": "not-exposed", "configzExposure": "not-exposed"
+        }),
+        "tlsEndpoints" => json!({
+            "subject": endpoint("kube-apiserver/10.0.0.1/6443"), "component": "kube-apiserver", "host": "10.0.0.1",
+            "port": 6443, "tls10": "refused", "tls11": "refused", "weakCipherSuites": "refused",
+            "acceptedWeakSuite": "", "negotiated": "TLSv1_3 TLS13_AES_128_GCM_SHA256",
+            "tls10Check": hello_refused("TLS ClientHello TLSv1_0 to 10.0.0.1:6443", 6443),
+            "tls11Check": hello_refused("TLS ClientHello TLSv1_1 to 10.0.0.1:6443", 6443),
+            "weakCipherSuitesCheck": hello_refused("TLS ClientHello TLSv1_2 with only weak cipher suites to 10.0.0.1:6443", 6443),
+            "minVersionFlag": "VersionTLS12", "cipherSuitesFlag": [], "reconciliation": "agree", "disagreements": []
         }),
         "certificates" => json!({
             "subject": endpoint("kubelet/10.0.0.5/10250"), "endpoint": "https://10.0.0.5:10250", "component": "kubelet",

@@ -649,7 +649,9 @@ mod tests {
             ("apiservers", 3),
             ("etcd", 3),
             ("kubelets", 5_000),
+            ("componentEndpoints", 10),
             ("addonEndpoints", 10),
+            ("tlsEndpoints", 5_000),
             ("certificates", 5_000),
         ];
         let sizes = budget::Sizes {

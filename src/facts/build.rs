@@ -17,6 +17,20 @@ use crate::inventory::{
 /// Namespaces Kubernetes itself creates and uses.
 const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
 
+/// The control-plane components of a cluster, read from its inventory before facts are
+/// built: the probe planner takes etcd, controller-manager and scheduler addresses
+/// from them. The same proof of membership as [`Facts::components`].
+pub fn control_plane_components(inventory: &Inventory) -> Vec<ComponentFact> {
+    components(&inventory.workloads.items, &Membership::new(&inventory.nodes))
+}
+
+/// Builds the facts of a live cluster with what its endpoints answered to the probes.
+pub fn build_probed(inventory: Inventory, probing: &super::wire::Probing, now: jiff::Timestamp) -> Facts {
+    let mut facts = build(inventory, SourceKind::Live);
+    super::wire::attach(&mut facts, probing, now);
+    facts
+}
+
 /// Builds the facts document, consuming the inventory: each projection is freed (or
 /// moved into its fact) as its facts are made, so that the two never both hold the
 /// whole cluster.
@@ -65,12 +79,7 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         SourceKind::Manifests => "not probed: manifests name no live endpoints (probes run against live clusters)",
         SourceKind::Live => "not probed",
     });
-    let version = judged
-        .components
-        .iter()
-        .find(|component| component.component == Component::KubeApiserver)
-        .map(|component| image::parse(&component.image).tag)
-        .filter(|tag| tag.starts_with('v'));
+    let version = apiserver_version(&judged.components);
     let cluster = ClusterFacts {
         // The kube-system namespace's UID identifies a cluster across renames.
         uid: info.uid.or_else(|| {
@@ -120,10 +129,21 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         apiservers: Collection::new(not_probed.clone(), Vec::new()),
         etcd: Collection::new(not_probed.clone(), Vec::new()),
         kubelets: Collection::new(not_probed.clone(), Vec::new()),
+        component_endpoints: Collection::new(not_probed.clone(), Vec::new()),
         addon_endpoints: Collection::new(not_probed.clone(), Vec::new()),
+        tls_endpoints: Collection::new(not_probed.clone(), Vec::new()),
         certificates: Collection::new(not_probed, Vec::new()),
         cluster,
     }
+}
+
+/// The version the API server's image tag names (`v1.31.1`), when it names one.
+fn apiserver_version(components: &[ComponentFact]) -> Option<String> {
+    components
+        .iter()
+        .find(|component| component.component == Component::KubeApiserver)
+        .map(|component| image::parse(&component.image).tag)
+        .filter(|tag| tag.starts_with('v'))
 }
 
 /// The facts made from workloads.
@@ -167,7 +187,7 @@ fn judge_workloads(
                 running: root.running.iter().map(|(pod, image)| (pod.clone(), (*image).clone())).collect(),
             })
             .collect();
-        (components(&roots, membership), pdb_facts(pdbs, &roots, &budgets), plans)
+        (components(&workloads, membership), pdb_facts(pdbs, &roots, &budgets), plans)
     };
     let mut workload_facts = Vec::with_capacity(plans.len());
     // Sized at once: grown by doubling, 50,000 container facts (19 MB) would be copied
@@ -349,18 +369,18 @@ impl Membership {
 }
 
 /// Node labels of control-plane nodes (current and pre-1.20).
-fn is_control_plane_node(labels: &Labels) -> bool {
+pub fn is_control_plane_node(labels: &Labels) -> bool {
     labels.contains_key("node-role.kubernetes.io/control-plane")
         || labels.contains_key("node-role.kubernetes.io/master")
 }
 
-fn components(roots: &[Root<'_>], membership: &Membership) -> Vec<ComponentFact> {
+/// The control-plane components proven among `workloads` ([`Membership::proves`]).
+fn components(workloads: &[Workload], membership: &Membership) -> Vec<ComponentFact> {
     let mut placed: BTreeSet<(Component, String)> = BTreeSet::new();
-    roots
+    workloads
         .iter()
-        .filter(|root| membership.proves(root.workload))
-        .filter_map(|root| {
-            let workload = root.workload;
+        .filter(|workload| membership.proves(workload))
+        .filter_map(|workload| {
             let (component, container) = component_of(workload)?;
             let parsed = flags::parse(&container.command, &container.args);
             let node = workload.pod.node_name.clone().unwrap_or_default();
@@ -407,6 +427,7 @@ fn selector_matches(pdb: &Pdb, labels: &Labels) -> bool {
 /// A root workload's fact; its strings and labels move into it.
 fn workload_fact(workload: Workload, plan: &RootPlan) -> WorkloadFact {
     let addon = addon_of(&workload);
+    let addon_listen = if addon == Addon::Tiller { tiller_listen(&workload) } else { String::new() };
     let Workload { meta, replicas, pod, running: _ } = workload;
     let mount_is_read_only = |volume: &str| {
         pod.containers
@@ -444,8 +465,19 @@ fn workload_fact(workload: Workload, plan: &RootPlan) -> WorkloadFact {
         system,
         cluster_dns,
         addon,
+        addon_listen,
         disruption_budgets,
     }
+}
+
+/// Where Tiller listens: its `--listen` flag, else its default of every address.
+fn tiller_listen(workload: &Workload) -> String {
+    workload
+        .pod
+        .containers
+        .iter()
+        .find_map(|container| flags::parse(&container.command, &container.args).last.get("listen").cloned())
+        .unwrap_or_else(|| ":44134".to_owned())
 }
 
 /// The facts of a root workload's containers.

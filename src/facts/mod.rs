@@ -12,7 +12,7 @@ pub mod image;
 mod rbac;
 pub mod wire;
 
-pub use build::build;
+pub use build::{build, build_probed, control_plane_components, is_control_plane_node};
 pub use docs::markdown;
 
 use std::borrow::Cow;
@@ -76,8 +76,12 @@ pub struct Facts {
     pub etcd: Collection<wire::EtcdProbeFact>,
     /// Probe evidence: each node's kubelet ports.
     pub kubelets: Collection<wire::KubeletProbeFact>,
+    /// Probe evidence: each controller manager and scheduler secure port.
+    pub component_endpoints: Collection<wire::ComponentProbeFact>,
     /// Probe evidence: Tiller and Dashboard Services.
     pub addon_endpoints: Collection<wire::AddonProbeFact>,
+    /// Probe evidence: TLS versions and cipher suites each component endpoint accepts.
+    pub tls_endpoints: Collection<wire::TlsProbeFact>,
     /// Probe evidence: the certificate each TLS endpoint presented.
     pub certificates: Collection<wire::CertificateProbeFact>,
 }
@@ -101,7 +105,9 @@ impl Facts {
             self.apiservers.items.len(),
             self.etcd.items.len(),
             self.kubelets.items.len(),
+            self.component_endpoints.items.len(),
             self.addon_endpoints.items.len(),
+            self.tls_endpoints.items.len(),
             self.certificates.items.len(),
         ]
         .iter()
@@ -126,7 +132,9 @@ impl Facts {
         visitor.visit("apiservers", &self.apiservers);
         visitor.visit("etcd", &self.etcd);
         visitor.visit("kubelets", &self.kubelets);
+        visitor.visit("componentEndpoints", &self.component_endpoints);
         visitor.visit("addonEndpoints", &self.addon_endpoints);
+        visitor.visit("tlsEndpoints", &self.tls_endpoints);
         visitor.visit("certificates", &self.certificates);
     }
 }
@@ -188,7 +196,9 @@ item!(
     wire::ApiserverProbeFact,
     wire::EtcdProbeFact,
     wire::KubeletProbeFact,
+    wire::ComponentProbeFact,
     wire::AddonProbeFact,
+    wire::TlsProbeFact,
     wire::CertificateProbeFact,
 );
 
@@ -498,6 +508,8 @@ pub struct WorkloadFact {
     pub cluster_dns: bool,
     /// `dashboard` (Kubernetes Dashboard), `tiller` (Helm v2) or empty.
     pub addon: Addon,
+    /// Tiller's `--listen` address (`:44134` unless set); empty for other workloads.
+    pub addon_listen: String,
     /// Names of PodDisruptionBudgets selecting this workload's pods.
     pub disruption_budgets: Vec<String>,
 }

@@ -20,7 +20,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use super::{BODY_CAP, HttpEvidence, Outcome, Timeouts, TlsEvidence};
+use super::{BODY_CAP, Failure, HttpEvidence, Timeouts, TlsEvidence};
 
 /// Plain HTTP or HTTPS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub async fn get(address: SocketAddr, path: &str, scheme: Scheme, timeouts: Time
     let mut evidence = HttpEvidence::pending(format!("GET {prefix}://{address}{path}"));
     let tcp = match connect(address, timeouts).await {
         Ok(tcp) => tcp,
-        Err((outcome, reason)) => return concluded(evidence, outcome, reason),
+        Err(failure) => return failed(evidence, failure),
     };
     let exchanged = match scheme {
         Scheme::Http => timeout(timeouts.request, exchange(tcp, address, path)).await,
@@ -59,11 +59,14 @@ pub async fn get(address: SocketAddr, path: &str, scheme: Scheme, timeouts: Time
                     connector.connect(ServerName::IpAddress(address.ip().into()), tcp).await.map_err(|error| {
                         match certificate_alert(&error) {
                             Some(alert) => Failed::CertificateRefused(alert),
-                            None => Failed::Other(format!("TLS handshake: {error}")),
+                            None => Failed::Other(Failure::Tls(format!("TLS handshake: {error}"))),
                         }
                     })?;
-                let version = stream.get_ref().1.protocol_version().map(|version| format!("{version:?}"));
+                let connection = stream.get_ref().1;
+                let version = connection.protocol_version().map(|version| format!("{version:?}"));
+                let suite = connection.negotiated_cipher_suite().map(|suite| format!("{:?}", suite.suite()));
                 recorder.state().version = version;
+                recorder.state().cipher_suite = suite;
                 recorder.state().handshake = true;
                 exchange(stream, address, path).await
             })
@@ -74,36 +77,31 @@ pub async fn get(address: SocketAddr, path: &str, scheme: Scheme, timeouts: Time
             // Only the server's own word proves that it requires a certificate: a TLS alert
             // saying so (with TLS 1.3 it comes after the handshake). A server that merely
             // asked and then reset or sent garbage has proven nothing either way.
+            let other = |reason: String| Ok(Err(Failed::Other(Failure::Tls(reason))));
             match result {
                 Ok(Err(Failed::CertificateRefused(alert))) if client_certificate_requested => {
-                    return concluded(
-                        evidence,
-                        Outcome::Closed,
-                        format!("TLS: the server requires a client certificate (alert {alert:?})"),
-                    );
+                    return failed(evidence, Failure::ClientCertificateRequired(format!("{alert:?}")));
                 }
                 Ok(Err(Failed::CertificateRefused(alert))) => {
-                    Ok(Err(Failed::Other(format!("TLS alert {alert:?} without a certificate request"))))
+                    other(format!("TLS alert {alert:?} without a certificate request"))
                 }
                 Ok(Err(Failed::NoAnswer)) if client_certificate_requested => {
-                    Ok(Err(Failed::Other("TLS: asked for a client certificate, then closed without an alert".into())))
+                    other("TLS: asked for a client certificate, then closed without an alert".into())
                 }
-                Ok(Err(Failed::Other(reason))) if client_certificate_requested => {
-                    Ok(Err(Failed::Other(format!("TLS: asked for a client certificate, then: {reason}"))))
+                Ok(Err(Failed::Other(failure))) if client_certificate_requested => {
+                    other(format!("TLS: asked for a client certificate, then: {failure}"))
                 }
                 other => other,
             }
         }
     };
     match exchanged {
-        Err(_) => concluded(evidence, Outcome::Inconclusive, format!("no answer within {:?}", timeouts.request)),
-        Ok(Err(Failed::NoAnswer)) => concluded(evidence, Outcome::Closed, NO_ANSWER.into()),
-        Ok(Err(Failed::Other(reason))) => concluded(evidence, Outcome::Inconclusive, reason),
-        Ok(Err(Failed::CertificateRefused(alert))) => {
-            concluded(evidence, Outcome::Inconclusive, format!("TLS alert {alert:?}"))
-        }
+        Err(_) => failed(evidence, Failure::NoAnswer(timeouts.request)),
+        Ok(Err(Failed::NoAnswer)) => failed(evidence, Failure::ClosedWithoutAnswer),
+        Ok(Err(Failed::Other(failure))) => failed(evidence, failure),
+        Ok(Err(Failed::CertificateRefused(alert))) => failed(evidence, Failure::Tls(format!("TLS alert {alert:?}"))),
         Ok(Ok((status, body, truncated))) => {
-            evidence.outcome = Outcome::Open;
+            evidence.answered = true;
             evidence.status = Some(status);
             evidence.body_bytes = body.len();
             evidence.body_truncated = truncated;
@@ -113,13 +111,11 @@ pub async fn get(address: SocketAddr, path: &str, scheme: Scheme, timeouts: Time
 }
 
 /// Connects, telling a refusal (closed) from silence (inconclusive).
-async fn connect(address: SocketAddr, timeouts: Timeouts) -> Result<TcpStream, (Outcome, String)> {
+pub(super) async fn connect(address: SocketAddr, timeouts: Timeouts) -> Result<TcpStream, Failure> {
     match timeout(timeouts.connect, TcpStream::connect(address)).await {
-        Err(_) => Err((Outcome::Inconclusive, format!("no TCP answer within {:?}", timeouts.connect))),
-        Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionRefused => {
-            Err((Outcome::Closed, "connection refused".into()))
-        }
-        Ok(Err(error)) => Err((Outcome::Inconclusive, format!("connect: {error}"))),
+        Err(_) => Err(Failure::ConnectTimeout(timeouts.connect)),
+        Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionRefused => Err(Failure::Refused),
+        Ok(Err(error)) => Err(Failure::Connect(format!("connect: {error}"))),
         Ok(Ok(tcp)) => Ok(tcp),
     }
 }
@@ -135,7 +131,7 @@ pub async fn h2c_preface(address: SocketAddr, timeouts: Timeouts) -> Answer {
     let evidence = HttpEvidence::pending(format!("HTTP/2 preface (plaintext) to {address}"));
     let mut tcp = match connect(address, timeouts).await {
         Ok(tcp) => tcp,
-        Err((outcome, reason)) => return concluded(evidence, outcome, reason),
+        Err(failure) => return failed(evidence, failure),
     };
     let exchanged = timeout(timeouts.request, async {
         tcp.write_all(H2_PREFACE).await?;
@@ -152,26 +148,22 @@ pub async fn h2c_preface(address: SocketAddr, timeouts: Timeouts) -> Answer {
     })
     .await;
     match exchanged {
-        Err(_) => concluded(evidence, Outcome::Inconclusive, format!("no answer within {:?}", timeouts.request)),
-        Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionReset => {
-            concluded(evidence, Outcome::Closed, "connection reset: no HTTP/2 in plaintext".into())
-        }
-        Ok(Err(error)) => concluded(evidence, Outcome::Inconclusive, format!("read: {error}")),
+        Err(_) => failed(evidence, Failure::NoAnswer(timeouts.request)),
+        Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionReset => failed(evidence, Failure::Reset),
+        Ok(Err(error)) => failed(evidence, Failure::Connect(format!("read: {error}"))),
         // Frame type 4 is SETTINGS.
         Ok(Ok((header, 9))) if header[3] == 4 => {
             let mut evidence = evidence;
-            evidence.outcome = Outcome::Open;
-            evidence.reason = Some("answered with an HTTP/2 SETTINGS frame, without TLS".into());
+            evidence.answered = true;
             Answer { evidence, body: Vec::new() }
         }
-        Ok(Ok((_, 0))) => concluded(evidence, Outcome::Closed, "closed the connection: no HTTP/2 in plaintext".into()),
-        Ok(Ok(_)) => concluded(evidence, Outcome::Closed, "answered, but not with HTTP/2 in plaintext".into()),
+        Ok(Ok((_, 0))) => failed(evidence, Failure::ClosedWithoutAnswer),
+        Ok(Ok(_)) => failed(evidence, Failure::OtherProtocol),
     }
 }
 
-fn concluded(mut evidence: HttpEvidence, outcome: Outcome, reason: String) -> Answer {
-    evidence.outcome = outcome;
-    evidence.reason = Some(reason);
+fn failed(mut evidence: HttpEvidence, failure: Failure) -> Answer {
+    evidence.failure = Some(failure);
     Answer { evidence, body: Vec::new() }
 }
 
@@ -182,8 +174,8 @@ enum Failed {
     NoAnswer,
     /// The server sent a TLS alert refusing the connection for want of a certificate.
     CertificateRefused(rustls::AlertDescription),
-    /// Anything else, described.
-    Other(String),
+    /// Anything else.
+    Other(Failure),
 }
 
 /// The TLS alert in an error's chain that refuses a connection without a client
@@ -207,21 +199,13 @@ fn certificate_alert(error: &(dyn std::error::Error + 'static)) -> Option<rustls
     None
 }
 
-const NO_ANSWER: &str = "closed the connection without an HTTP answer";
-
-impl From<String> for Failed {
-    fn from(reason: String) -> Self {
-        Self::Other(reason)
-    }
-}
-
 fn http_failure(error: &hyper::Error) -> Failed {
     if let Some(alert) = certificate_alert(error) {
         Failed::CertificateRefused(alert)
     } else if error.is_incomplete_message() {
         Failed::NoAnswer
     } else {
-        Failed::Other(format!("HTTP: {error}"))
+        Failed::Other(Failure::Http(format!("HTTP: {error}")))
     }
 }
 
@@ -239,14 +223,16 @@ where
             .header(header::HOST, address.to_string())
             .header(header::USER_AGENT, concat!("seaworthy-probe/", env!("CARGO_PKG_VERSION")))
             .body(Empty::<Bytes>::new())
-            .map_err(|error| Failed::Other(error.to_string()))?;
+            .map_err(|error| Failed::Other(Failure::Http(error.to_string())))?;
         let response = sender.send_request(request).await.map_err(|error| http_failure(&error))?;
         let status = response.status().as_u16();
         let mut body = response.into_body();
         let mut read = Vec::new();
         let mut truncated = false;
         while let Some(frame) = body.frame().await {
-            let Ok(data) = frame.map_err(|error| Failed::Other(format!("HTTP body: {error}")))?.into_data() else {
+            let Ok(data) =
+                frame.map_err(|error| Failed::Other(Failure::Http(format!("HTTP body: {error}"))))?.into_data()
+            else {
                 continue;
             };
             let room = BODY_CAP - read.len();

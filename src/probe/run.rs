@@ -1,6 +1,6 @@
 //! Runs the probes of every target, a bounded number at a time.
 //!
-//! Each target kind has a fixed plan of read-only requests (see [`plan`]). Each target is
+//! Each target kind has a fixed plan of read-only requests (see [`kinds`]). Each target is
 //! one task that makes its requests in order; a semaphore keeps at most `concurrency`
 //! requests in flight, so a cluster of thousands of nodes is probed at a steady, bounded
 //! pace. Once a request to an endpoint gets no answer in time, its remaining requests
@@ -16,8 +16,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::http::{self, Answer, Scheme};
-use super::targets::{Target, TargetKind};
-use super::{HttpEvidence, Timeouts};
+use super::kinds::{self, Hello, Method, Reading, Request};
+use super::targets::Target;
+use super::{Failure, HttpEvidence, Timeouts, hello};
 
 /// How probes run.
 #[derive(Clone, Copy, Debug)]
@@ -46,15 +47,6 @@ impl Default for ProbeSettings {
             budget: Duration::from_secs(300),
         }
     }
-}
-
-/// How one request is made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Method {
-    /// A GET of this path.
-    Get(Scheme, &'static str),
-    /// The HTTP/2 client preface in plaintext (gRPC without TLS).
-    H2cPreface,
 }
 
 /// One request made against a target, and what it showed.
@@ -86,28 +78,6 @@ impl Probed {
     }
 }
 
-/// The requests made against a target of `kind`: named, read-only, unauthenticated.
-fn plan(kind: TargetKind) -> &'static [(&'static str, Method)] {
-    use Method::{Get, H2cPreface};
-    use Scheme::{Http, Https};
-    match kind {
-        TargetKind::ApiServer => &[
-            ("version", Get(Https, "/version")),
-            ("api", Get(Https, "/api")),
-            ("namespaces", Get(Https, "/api/v1/namespaces")),
-        ],
-        TargetKind::ApiServerInsecure => &[("version", Get(Http, "/version"))],
-        TargetKind::EtcdClient | TargetKind::EtcdPeer => {
-            &[("plaintext", Get(Http, "/version")), ("tls", Get(Https, "/version"))]
-        }
-        TargetKind::Kubelet => &[("pods", Get(Https, "/pods")), ("metrics", Get(Https, "/metrics/cadvisor"))],
-        TargetKind::KubeletReadOnly => &[("pods", Get(Http, "/pods")), ("metrics", Get(Http, "/metrics/cadvisor"))],
-        TargetKind::Cadvisor => &[("root", Get(Http, "/"))],
-        TargetKind::Tiller => &[("plaintext", H2cPreface)],
-        TargetKind::Dashboard => &[("tls", Get(Https, "/"))],
-    }
-}
-
 /// Probes every target; the result is in target order.
 pub async fn run(targets: &[Target], settings: ProbeSettings) -> Vec<Probed> {
     let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
@@ -120,33 +90,29 @@ pub async fn run(targets: &[Target], settings: ProbeSettings) -> Vec<Probed> {
         let kind = target.kind;
         tasks.spawn(async move {
             let mut checks: Vec<Check> = Vec::new();
-            for &(name, method) in plan(kind) {
-                if let Some(silent) = checks.iter().find(|check| timed_out(&check.evidence)) {
-                    let reason = format!(
-                        "not asked: {} got no answer ({})",
-                        silent.evidence.request,
-                        silent.evidence.reason.as_deref().unwrap_or_default()
-                    );
-                    checks.push(not_asked(&host, port, name, method, reason));
+            for request in kinds::spec(kind).requests {
+                let not_asked = |failure| not_asked(&host, port, request, failure);
+                if let Some(silent) =
+                    checks.iter().find(|check| check.evidence.failure.as_ref().is_some_and(Failure::is_silence))
+                {
+                    let because = Box::new(silent.evidence.failure.clone().expect("a silent check has a failure"));
+                    checks.push(not_asked(Failure::NotAsked { request: silent.evidence.request.clone(), because }));
                     continue;
                 }
-                let out_of_budget = || format!("not asked: the probe budget of {:?} ran out", settings.budget);
+                let out_of_budget = || not_asked(Failure::BudgetExhausted(settings.budget));
                 // Waiting for a slot counts against the budget; a request never starts after it.
                 let permit = tokio::time::timeout_at(deadline, permits.clone().acquire_owned()).await;
                 let Ok(permit) = permit else {
-                    checks.push(not_asked(&host, port, name, method, out_of_budget()));
+                    checks.push(out_of_budget());
                     continue;
                 };
                 let _permit = permit.expect("the semaphore is never closed");
                 if Instant::now() >= deadline {
-                    checks.push(not_asked(&host, port, name, method, out_of_budget()));
+                    checks.push(out_of_budget());
                     continue;
                 }
-                let asked = probe_one(&host, port, name, method, settings.timeouts);
-                let check = tokio::time::timeout_at(deadline, asked).await.unwrap_or_else(|_| {
-                    let reason = format!("no answer before the probe budget of {:?} ran out", settings.budget);
-                    not_asked(&host, port, name, method, reason)
-                });
+                let asked = probe_one(&host, port, request, settings.timeouts);
+                let check = tokio::time::timeout_at(deadline, asked).await.unwrap_or_else(|_| out_of_budget());
                 checks.push(check);
             }
             (target_index, checks)
@@ -161,46 +127,38 @@ pub async fn run(targets: &[Target], settings: ProbeSettings) -> Vec<Probed> {
     probed
 }
 
-/// True when a request got no answer in time (as opposed to a refusal or an answer).
-fn timed_out(evidence: &HttpEvidence) -> bool {
-    evidence.outcome == super::Outcome::Inconclusive
-        && evidence
-            .reason
-            .as_deref()
-            .is_some_and(|reason| reason.starts_with("no answer within") || reason.starts_with("no TCP answer within"))
-}
-
 /// The check for a request that was not sent or not answered in time (an earlier one
 /// to the same endpoint got no answer, or the budget ran out): inconclusive, never closed.
-fn not_asked(host: &str, port: u16, name: &'static str, method: Method, reason: String) -> Check {
-    let evidence = HttpEvidence { reason: Some(reason), ..HttpEvidence::pending(request_text(host, port, method)) };
-    Check { name, port, evidence, detail: None }
+fn not_asked(host: &str, port: u16, request: &Request, failure: Failure) -> Check {
+    let evidence = HttpEvidence::failed(request_text(host, port, request.method), failure);
+    Check { name: request.name, port, evidence, detail: None }
 }
 
 /// What a request sends, in words.
 fn request_text(host: &str, port: u16, method: Method) -> String {
+    let address = host_port(host, port);
     match method {
-        Method::Get(scheme, path) => format!("GET {}://{}{path}", scheme_name(scheme), host_port(host, port)),
-        Method::H2cPreface => format!("HTTP/2 preface (plaintext) to {}", host_port(host, port)),
+        Method::Get(scheme, path) => format!("GET {}://{address}{path}", scheme_name(scheme)),
+        Method::H2cPreface => format!("HTTP/2 preface (plaintext) to {address}"),
+        Method::Hello(Hello::Version(version)) => format!("TLS ClientHello {} to {address}", version.name()),
+        Method::Hello(Hello::WeakCipherSuites) => {
+            format!("TLS ClientHello TLSv1_2 with only weak cipher suites to {address}")
+        }
     }
 }
 
-async fn probe_one(host: &str, port: u16, name: &'static str, method: Method, timeouts: Timeouts) -> Check {
+async fn probe_one(host: &str, port: u16, request: &Request, timeouts: Timeouts) -> Check {
     let address = match resolve(host, port, timeouts).await {
         Ok(address) => address,
-        Err(reason) => {
-            let evidence =
-                HttpEvidence { reason: Some(reason), ..HttpEvidence::pending(request_text(host, port, method)) };
-            return Check { name, port, evidence, detail: None };
-        }
+        Err(failure) => return not_asked(host, port, request, failure),
     };
-    let (answer, path) = match method {
-        Method::Get(scheme, path) => (http::get(address, path, scheme, timeouts).await, path),
-        Method::H2cPreface => (http::h2c_preface(address, timeouts).await, ""),
+    let Answer { evidence, body } = match request.method {
+        Method::Get(scheme, path) => http::get(address, path, scheme, timeouts).await,
+        Method::H2cPreface => http::h2c_preface(address, timeouts).await,
+        Method::Hello(hello) => Answer { evidence: hello::probe(address, hello, timeouts).await, body: Vec::new() },
     };
-    let Answer { evidence, body } = answer;
-    let detail = evidence.status.and_then(|status| summarize(path, status, &body, evidence.body_truncated));
-    Check { name, port, evidence, detail }
+    let detail = summarize(request.reading, &evidence, &body);
+    Check { name: request.name, port, evidence, detail }
 }
 
 /// `host:port`, with brackets around an IPv6 address.
@@ -216,46 +174,63 @@ fn scheme_name(scheme: Scheme) -> &'static str {
 }
 
 /// The address of `host` (an IP address, or a name from the kubeconfig).
-async fn resolve(host: &str, port: u16, timeouts: Timeouts) -> Result<SocketAddr, String> {
+async fn resolve(host: &str, port: u16, timeouts: Timeouts) -> Result<SocketAddr, Failure> {
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
         return Ok(SocketAddr::new(ip, port));
     }
     let found = tokio::time::timeout(timeouts.connect, tokio::net::lookup_host((host, port)))
         .await
-        .map_err(|_| format!("cannot resolve {host} within {:?}", timeouts.connect))?
-        .map_err(|error| format!("cannot resolve {host}: {error}"))?
+        .map_err(|_| Failure::Unresolved(format!("cannot resolve {host} within {:?}", timeouts.connect)))?
+        .map_err(|error| Failure::Unresolved(format!("cannot resolve {host}: {error}")))?
         .next();
-    found.ok_or_else(|| format!("{host} has no address"))
+    found.ok_or_else(|| Failure::Unresolved(format!("{host} has no address")))
 }
 
 /// What an answer shows, in a few words; the body is read here and dropped.
-fn summarize(path: &str, status: u16, body: &[u8], truncated: bool) -> Option<String> {
-    if status != 200 {
+fn summarize(reading: Reading, evidence: &HttpEvidence, body: &[u8]) -> Option<String> {
+    if let Some(tls) = evidence.tls.as_ref().filter(|_| evidence.status.is_none() && evidence.answered) {
+        // A ServerHello to a hand-built ClientHello.
+        return Some(format!(
+            "ServerHello {}, {}",
+            tls.version.as_deref().unwrap_or_default(),
+            tls.cipher_suite.as_deref().unwrap_or_default()
+        ));
+    }
+    if reading == Reading::Status && evidence.answered && evidence.status.is_none() {
+        return Some("answered with an HTTP/2 SETTINGS frame, without TLS".into());
+    }
+    if evidence.status != Some(200) {
         return None;
     }
+    let truncated = evidence.body_truncated;
     let json = || serde_json::from_slice::<serde_json::Value>(body).ok();
-    let listed = |what: &str| {
-        if truncated {
-            return Some(format!("{what} listed (more than {} KiB, not read further)", super::BODY_CAP / 1024));
+    let more = if truncated { "+" } else { "" };
+    match reading {
+        Reading::Status => None,
+        Reading::Listed(what) => {
+            if truncated {
+                return Some(format!("{what} listed (more than {} KiB, not read further)", super::BODY_CAP / 1024));
+            }
+            let count = json()?.get("items")?.as_array()?.len();
+            Some(format!("{count} {what} listed"))
         }
-        let count = json()?.get("items")?.as_array()?.len();
-        Some(format!("{count} {what} listed"))
-    };
-    match path {
-        "/pods" => listed("pods"),
-        "/api/v1/namespaces" => listed("namespaces"),
-        "/version" => {
+        Reading::Version => {
             let version = json()?;
             let text = version.get("gitVersion").or_else(|| version.get("etcdserver"))?.as_str()?;
             Some(format!("version {text}"))
         }
-        "/api" => Some("API discovery served".into()),
-        "/metrics/cadvisor" => {
-            let lines = body.split(|byte| *byte == b'\n').filter(|line| line.starts_with(b"container_")).count();
-            let more = if truncated { "+" } else { "" };
-            Some(format!("{lines}{more} container metric lines"))
+        Reading::Discovery => Some("API discovery served".into()),
+        Reading::Metrics(prefix) => {
+            let samples = body
+                .split(|byte| *byte == b'\n')
+                .filter(|line| !line.is_empty() && !line.starts_with(b"#"))
+                .filter(|line| prefix.is_none_or(|prefix| line.starts_with(prefix.as_bytes())))
+                .count();
+            let what = if prefix.is_some() { "container metric lines" } else { "metric lines" };
+            Some(format!("{samples}{more} {what}"))
         }
-        _ => None,
+        Reading::Pprof => Some("profiling index served".into()),
+        Reading::Configz => Some("configuration served".into()),
     }
 }
 
@@ -263,29 +238,49 @@ fn summarize(path: &str, status: u16, body: &[u8], truncated: bool) -> Option<St
 mod tests {
     use super::*;
 
-    #[test]
-    fn answers_are_summarised_without_keeping_them() {
-        let pods = br#"{"kind":"PodList","items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}]}"#;
-        assert_eq!(summarize("/pods", 200, pods, false).as_deref(), Some("2 pods listed"));
-        assert_eq!(
-            summarize("/pods", 200, &pods[..20], true).as_deref(),
-            Some("pods listed (more than 64 KiB, not read further)")
-        );
-        assert_eq!(summarize("/pods", 401, b"Unauthorized", false), None);
-        assert_eq!(
-            summarize("/version", 200, br#"{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}"#, false).as_deref(),
-            Some("version 3.4.23")
-        );
-        assert_eq!(
-            summarize("/metrics/cadvisor", 200, b"# HELP x\ncontainer_cpu 1\ncontainer_mem 2\n", false).as_deref(),
-            Some("2 container metric lines")
-        );
+    fn answered(status: u16, body: &[u8], truncated: bool) -> (HttpEvidence, Vec<u8>) {
+        let evidence = HttpEvidence {
+            answered: true,
+            status: Some(status),
+            body_truncated: truncated,
+            body_bytes: body.len(),
+            ..HttpEvidence::pending("GET /".into())
+        };
+        (evidence, body.to_vec())
+    }
+
+    fn summary(reading: Reading, status: u16, body: &[u8], truncated: bool) -> Option<String> {
+        let (evidence, body) = answered(status, body, truncated);
+        summarize(reading, &evidence, &body)
     }
 
     #[test]
-    fn every_kind_has_a_plan_of_read_only_requests() {
-        for kind in TargetKind::ALL {
-            assert!(!plan(kind).is_empty(), "{kind:?}");
-        }
+    fn answers_are_summarised_without_keeping_them() {
+        let pods = br#"{"kind":"PodList","items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}]}"#;
+        let listed = Reading::Listed("pods");
+        assert_eq!(summary(listed, 200, pods, false).as_deref(), Some("2 pods listed"));
+        assert_eq!(
+            summary(listed, 200, &pods[..20], true).as_deref(),
+            Some("pods listed (more than 64 KiB, not read further)")
+        );
+        assert_eq!(summary(listed, 401, b"Unauthorized", false), None);
+        assert_eq!(
+            summary(Reading::Version, 200, br#"{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}"#, false).as_deref(),
+            Some("version 3.4.23")
+        );
+        assert_eq!(
+            summary(
+                Reading::Metrics(Some("container_")),
+                200,
+                b"# HELP x\ncontainer_cpu 1\ncontainer_mem 2\nother 3\n",
+                false
+            )
+            .as_deref(),
+            Some("2 container metric lines")
+        );
+        assert_eq!(
+            summary(Reading::Metrics(None), 200, b"# HELP x\nup 1\nrest_requests 2\n", true).as_deref(),
+            Some("2+ metric lines")
+        );
     }
 }

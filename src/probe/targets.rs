@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::facts::Facts;
+use super::kinds;
+use crate::facts::{Component, ComponentFact};
+use crate::inventory::{Inventory, Node, Service};
 
 /// What is expected to listen at a target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
@@ -26,6 +28,10 @@ pub enum TargetKind {
     KubeletReadOnly,
     /// The standalone cAdvisor port (4194).
     Cadvisor,
+    /// The controller manager's secure port (10257).
+    ControllerManager,
+    /// The scheduler's secure port (10259).
+    Scheduler,
     /// Helm v2's Tiller (gRPC, 44134).
     Tiller,
     /// The Kubernetes Dashboard Service.
@@ -43,13 +49,15 @@ impl TargetKind {
             Self::Kubelet => "kubelet",
             Self::KubeletReadOnly => "kubeletReadOnly",
             Self::Cadvisor => "cadvisor",
+            Self::ControllerManager => "controllerManager",
+            Self::Scheduler => "scheduler",
             Self::Tiller => "tiller",
             Self::Dashboard => "dashboard",
         }
     }
 
     /// Every kind.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 11] = [
         Self::ApiServer,
         Self::ApiServerInsecure,
         Self::EtcdClient,
@@ -57,6 +65,8 @@ impl TargetKind {
         Self::Kubelet,
         Self::KubeletReadOnly,
         Self::Cadvisor,
+        Self::ControllerManager,
+        Self::Scheduler,
         Self::Tiller,
         Self::Dashboard,
     ];
@@ -76,12 +86,13 @@ pub struct Target {
     pub origin: String,
 }
 
-/// Default ports; the configuration may override them.
+/// Ports where components listen; the configuration may override the defaults of the
+/// kinds table.
 #[derive(Clone, Copy, Debug)]
 pub struct Ports {
     /// API server secure port, when an endpoint does not say.
     pub apiserver: u16,
-    /// API server insecure port.
+    /// API server insecure port, unless its `--insecure-port` says.
     pub apiserver_insecure: u16,
     /// etcd client port.
     pub etcd_client: u16,
@@ -93,21 +104,47 @@ pub struct Ports {
     pub kubelet_read_only: u16,
     /// cAdvisor.
     pub cadvisor: u16,
+    /// Controller manager secure port, unless its `--secure-port` says.
+    pub controller_manager: u16,
+    /// Scheduler secure port, unless its `--secure-port` says.
+    pub scheduler: u16,
     /// Helm v2's Tiller.
     pub tiller: u16,
 }
 
+impl Ports {
+    /// The port of `kind`.
+    pub fn of(self, kind: TargetKind) -> u16 {
+        match kind {
+            TargetKind::ApiServer => self.apiserver,
+            TargetKind::ApiServerInsecure => self.apiserver_insecure,
+            TargetKind::EtcdClient => self.etcd_client,
+            TargetKind::EtcdPeer => self.etcd_peer,
+            TargetKind::Kubelet => self.kubelet,
+            TargetKind::KubeletReadOnly => self.kubelet_read_only,
+            TargetKind::Cadvisor => self.cadvisor,
+            TargetKind::ControllerManager => self.controller_manager,
+            TargetKind::Scheduler => self.scheduler,
+            TargetKind::Tiller => self.tiller,
+            TargetKind::Dashboard => kinds::spec(kind).default_port,
+        }
+    }
+}
+
 impl Default for Ports {
     fn default() -> Self {
+        let default = |kind| kinds::spec(kind).default_port;
         Self {
-            apiserver: 6443,
-            apiserver_insecure: 8080,
-            etcd_client: 2379,
-            etcd_peer: 2380,
-            kubelet: 10250,
-            kubelet_read_only: 10255,
-            cadvisor: 4194,
-            tiller: 44134,
+            apiserver: default(TargetKind::ApiServer),
+            apiserver_insecure: default(TargetKind::ApiServerInsecure),
+            etcd_client: default(TargetKind::EtcdClient),
+            etcd_peer: default(TargetKind::EtcdPeer),
+            kubelet: default(TargetKind::Kubelet),
+            kubelet_read_only: default(TargetKind::KubeletReadOnly),
+            cadvisor: default(TargetKind::Cadvisor),
+            controller_manager: default(TargetKind::ControllerManager),
+            scheduler: default(TargetKind::Scheduler),
+            tiller: default(TargetKind::Tiller),
         }
     }
 }
@@ -291,37 +328,41 @@ pub struct Plan {
 /// The endpoints of a cluster, deduplicated and sorted: those its own objects name, and
 /// those given by hand. Each API server, etcd and kubelet host also gets its companion
 /// ports (insecure port, peer port, read-only and cAdvisor ports). Service addresses
-/// are probed only from where they reach the cluster ([`Position`]).
-pub fn plan(facts: &Facts, ports: Ports, manual: &[ManualTarget], position: Position) -> Plan {
+/// are probed only from where they reach the cluster ([`Position`]). Planned from the
+/// inventory, before any fact is built: the facts are built once, with the answers.
+pub fn plan(inventory: &Inventory, ports: Ports, manual: &[ManualTarget], position: Position) -> Plan {
     let mut left_out = Vec::new();
     let mut targets = BTreeSet::new();
     let mut add = |kind, host: &str, port, origin: String| {
         targets.insert(Target { kind, host: host.to_owned(), port, origin });
     };
+    let nodes = &inventory.nodes.items;
+    let node_ips = |name: &str| -> Vec<&String> {
+        nodes.iter().filter(|node| node.meta.name == name).flat_map(|node| &node.internal_ips).collect()
+    };
+    let components = crate::facts::control_plane_components(inventory);
     // API servers: the kubeconfig's server and the kubernetes Service's endpoints.
-    if let Some((host, port)) = facts.cluster.server.as_deref().and_then(host_and_port) {
+    if let Some((host, port)) = inventory.cluster.server.as_deref().and_then(host_and_port) {
         add(TargetKind::ApiServer, &host, port.unwrap_or(443), "kubeconfig server".into());
     }
-    for endpoint in &facts.apiserver_endpoints.items {
-        let port = endpoint.ports.first().and_then(|port| u16::try_from(*port).ok()).unwrap_or(ports.apiserver);
-        add(TargetKind::ApiServer, &endpoint.address, port, format!("{} endpoint", endpoint.subject.key()));
+    for slice in &inventory.apiserver_endpoints.items {
+        let port = slice.ports.first().and_then(|port| u16::try_from(*port).ok()).unwrap_or(ports.apiserver);
+        let origin = format!("{} endpoint", key_of(&slice.meta));
+        for address in &slice.addresses {
+            add(TargetKind::ApiServer, address, port, origin.clone());
+        }
     }
     // etcd: where the API servers say it is, else on the control-plane nodes.
     let mut etcd_servers = BTreeSet::new();
-    for component in
-        facts.components.items.iter().filter(|component| component.component == crate::facts::Component::KubeApiserver)
-    {
+    for component in components.iter().filter(|component| component.component == Component::KubeApiserver) {
         for url in component.flag_lists.get("etcd-servers").into_iter().flatten() {
             let Some((host, port)) = host_and_port(url) else { continue };
             let port = port.unwrap_or(ports.etcd_client);
             // A loopback URL means "on the API server's own host", not on this machine.
             if is_loopback(&host) {
-                for ip in node_ips(facts, &component.node) {
-                    etcd_servers.insert((
-                        ip.clone(),
-                        port,
-                        format!("kube-apiserver --etcd-servers on node {}", component.node),
-                    ));
+                for ip in node_ips(&component.node) {
+                    let origin = format!("kube-apiserver --etcd-servers on node {}", component.node);
+                    etcd_servers.insert((ip.clone(), port, origin));
                 }
             } else {
                 etcd_servers.insert((host, port, "kube-apiserver --etcd-servers".into()));
@@ -329,9 +370,9 @@ pub fn plan(facts: &Facts, ports: Ports, manual: &[ManualTarget], position: Posi
         }
     }
     if etcd_servers.is_empty() {
-        for node in facts.nodes.items.iter().filter(|node| node.control_plane) {
+        for node in nodes.iter().filter(|node| crate::facts::is_control_plane_node(&node.meta.labels)) {
             for ip in &node.internal_ips {
-                let origin = format!("control-plane node {} InternalIP", node.name);
+                let origin = format!("control-plane node {} InternalIP", node.meta.name);
                 add(TargetKind::EtcdClient, ip, ports.etcd_client, origin);
             }
         }
@@ -339,14 +380,31 @@ pub fn plan(facts: &Facts, ports: Ports, manual: &[ManualTarget], position: Posi
     for (host, port, origin) in etcd_servers {
         add(TargetKind::EtcdClient, &host, port, origin);
     }
+    // The controller manager and the scheduler: their secure ports on their nodes.
+    for component in &components {
+        let (kind, default_port) = match component.component {
+            Component::KubeControllerManager => (TargetKind::ControllerManager, ports.controller_manager),
+            Component::KubeScheduler => (TargetKind::Scheduler, ports.scheduler),
+            Component::KubeApiserver | Component::Etcd => continue,
+        };
+        let port = match component.flags.get("secure-port").map(|port| port.parse::<u16>()) {
+            None => default_port,
+            // `--secure-port=0` serves nothing; an unreadable value decides nothing.
+            Some(Ok(0) | Err(_)) => continue,
+            Some(Ok(port)) => port,
+        };
+        for ip in node_ips(&component.node) {
+            add(kind, ip, port, format!("{} on node {}", component.component.as_str(), component.node));
+        }
+    }
     // Kubelets: every node's InternalIP.
-    for node in &facts.nodes.items {
+    for node in nodes {
         for ip in &node.internal_ips {
-            add(TargetKind::Kubelet, ip, ports.kubelet, format!("node {} InternalIP", node.name));
+            add(TargetKind::Kubelet, ip, ports.kubelet, format!("node {} InternalIP", node.meta.name));
         }
     }
     // Add-ons: Tiller and the Dashboard, on their Services' cluster IPs.
-    for service in facts.services.items.iter().filter(|service| !service.cluster_ip.is_empty()) {
+    for service in inventory.services.items.iter().filter(|service| !service.cluster_ip.is_empty()) {
         let (kind, wanted) = if is_tiller(service, ports.tiller) {
             (TargetKind::Tiller, ports.tiller)
         } else if is_dashboard(service) {
@@ -356,7 +414,7 @@ pub fn plan(facts: &Facts, ports: Ports, manual: &[ManualTarget], position: Posi
         };
         let port = if service.ports.contains(&i64::from(wanted)) { Some(wanted) } else { None };
         if let Some(port) = port.or_else(|| service.ports.first().and_then(|port| u16::try_from(*port).ok())) {
-            let origin = format!("{} clusterIP", service.subject.key());
+            let origin = format!("{} clusterIP", key_of(&service.meta));
             if position.reaches_service_addresses() {
                 add(kind, &service.cluster_ip, port, origin);
             } else {
@@ -368,34 +426,49 @@ pub fn plan(facts: &Facts, ports: Ports, manual: &[ManualTarget], position: Posi
     for target in manual {
         add(target.kind, &target.host, target.port, "--probe-target".into());
     }
-    // Companion ports on the same hosts.
-    let companions: Vec<(TargetKind, String, u16, String)> = targets
-        .iter()
-        .flat_map(|target| {
-            let host = &target.host;
-            let on = |kind, port| (kind, host.clone(), port, target.origin.clone());
-            match target.kind {
-                TargetKind::ApiServer => vec![on(TargetKind::ApiServerInsecure, ports.apiserver_insecure)],
-                TargetKind::EtcdClient => vec![on(TargetKind::EtcdPeer, ports.etcd_peer)],
-                TargetKind::Kubelet => vec![
-                    on(TargetKind::KubeletReadOnly, ports.kubelet_read_only),
-                    on(TargetKind::Cadvisor, ports.cadvisor),
-                ],
-                _ => Vec::new(),
-            }
-        })
-        .collect();
-    for (kind, host, port, origin) in companions {
-        targets.insert(Target { kind, host, port, origin });
-    }
+    let companions: Vec<Target> =
+        targets.iter().flat_map(|target| companions(target, ports, &components, nodes)).collect();
+    targets.extend(companions);
     // One target per (kind, host, port): the first reason found is kept.
     let mut seen = BTreeSet::new();
     let targets: Vec<Target> =
         targets.into_iter().filter(|target| seen.insert((target.kind, target.host.clone(), target.port))).collect();
-    let targets = within_class(targets, facts, manual, &mut left_out);
+    let targets = within_class(targets, inventory.cluster.server.as_deref(), manual, &mut left_out);
     let targets = once_per_address(targets, &mut left_out);
     left_out.sort();
     Plan { targets, left_out }
+}
+
+/// The companion ports of a target on the same host, as the kinds table lists them. The
+/// insecure port is where the API server's `--insecure-port` on that host says.
+fn companions(target: &Target, ports: Ports, components: &[ComponentFact], nodes: &[Node]) -> Vec<Target> {
+    let on_host = |component: &ComponentFact| {
+        nodes.iter().any(|node| node.meta.name == component.node && node.internal_ips.contains(&target.host))
+    };
+    kinds::spec(target.kind)
+        .companions
+        .iter()
+        .map(|&kind| {
+            let port = match kind {
+                TargetKind::ApiServerInsecure => components
+                    .iter()
+                    .filter(|component| component.component == Component::KubeApiserver && on_host(component))
+                    .find_map(|component| component.flags.get("insecure-port")?.parse::<u16>().ok())
+                    .filter(|port| *port != 0)
+                    .unwrap_or(ports.apiserver_insecure),
+                _ => ports.of(kind),
+            };
+            Target { kind, host: target.host.clone(), port, origin: target.origin.clone() }
+        })
+        .collect()
+}
+
+/// `Kind/namespace/name`, as findings name objects.
+fn key_of(meta: &crate::inventory::Meta) -> String {
+    match &meta.namespace {
+        Some(namespace) => format!("{}/{namespace}/{}", meta.kind, meta.name),
+        None => format!("{}/{}", meta.kind, meta.name),
+    }
 }
 
 /// Each host:port once, as the first kind that names it (in [`TargetKind`] order): an
@@ -419,12 +492,11 @@ fn once_per_address(targets: Vec<Target>, left_out: &mut Vec<LeftOut>) -> Vec<Ta
 /// go to `left_out`. Those named by hand are probed as given.
 fn within_class(
     targets: Vec<Target>,
-    facts: &Facts,
+    server: Option<&str>,
     manual: &[ManualTarget],
     left_out: &mut Vec<LeftOut>,
 ) -> Vec<Target> {
-    let apiserver =
-        facts.cluster.server.as_deref().and_then(host_and_port).and_then(|(host, _)| AddressClass::of(&host));
+    let apiserver = server.and_then(host_and_port).and_then(|(host, _)| AddressClass::of(&host));
     let by_hand = |target: &Target| manual.iter().any(|manual| manual.host == target.host);
     let (kept, out_of_class): (Vec<Target>, Vec<Target>) =
         targets.into_iter().partition(|target| by_hand(target) || in_scope(AddressClass::of(&target.host), apiserver));
@@ -445,19 +517,15 @@ fn is_loopback(host: &str) -> bool {
     }
 }
 
-fn node_ips<'a>(facts: &'a Facts, node: &str) -> impl Iterator<Item = &'a String> {
-    facts.nodes.items.iter().filter(move |candidate| candidate.name == node).flat_map(|node| &node.internal_ips)
-}
-
-fn is_tiller(service: &crate::facts::ServiceFact, port: u16) -> bool {
-    service.subject.name == "tiller-deploy"
+fn is_tiller(service: &Service, port: u16) -> bool {
+    service.meta.name == "tiller-deploy"
         || service.ports.contains(&i64::from(port))
         || (service.selector.get("app").is_some_and(|app| app == "helm")
             && service.selector.get("name").is_some_and(|name| name == "tiller"))
 }
 
-fn is_dashboard(service: &crate::facts::ServiceFact) -> bool {
-    service.subject.name == "kubernetes-dashboard"
+fn is_dashboard(service: &Service) -> bool {
+    service.meta.name == "kubernetes-dashboard"
         || service.selector.get("k8s-app").is_some_and(|app| app == "kubernetes-dashboard")
 }
 
@@ -476,24 +544,30 @@ fn host_and_port(url: &str) -> Option<(String, Option<u16>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::{self, SourceKind};
     use crate::source::manifests;
 
-    fn weak() -> Facts {
-        let inventory = manifests::read(
-            &[std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/clusters/weak"))],
-            manifests::DEFAULT_MAX_INPUT_BYTES,
-        )
-        .expect("the weak example reads");
-        let mut facts = facts::build(inventory, SourceKind::Manifests);
+    fn read(dir: &std::path::Path) -> Inventory {
+        let mut inventory =
+            manifests::read(&[dir.to_path_buf()], manifests::DEFAULT_MAX_INPUT_BYTES).expect("the example reads");
         // As the fake API server serves it: on loopback, like the nodes.
-        facts.cluster.server = Some("https://127.0.10.1:6443".into());
-        facts
+        inventory.cluster.server = Some("https://127.0.10.1:6443".into());
+        inventory
+    }
+
+    fn weak() -> Inventory {
+        read(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/clusters/weak")))
+    }
+
+    /// The weak example without its control-plane component pods.
+    fn without_components() -> Inventory {
+        let mut inventory = weak();
+        inventory.workloads.items.retain(|workload| workload.meta.namespace.as_deref() != Some("kube-system"));
+        inventory
     }
 
     /// The targets planned from inside the cluster, where every address is reachable.
-    fn inside(facts: &Facts, ports: Ports, manual: &[ManualTarget]) -> Vec<Target> {
-        plan(facts, ports, manual, Position { in_cluster: true, service_addresses_opted_in: false }).targets
+    fn inside(inventory: &Inventory, ports: Ports, manual: &[ManualTarget]) -> Vec<Target> {
+        plan(inventory, ports, manual, Position { in_cluster: true, service_addresses_opted_in: false }).targets
     }
 
     fn of_kind(targets: &[Target], kind: TargetKind) -> Vec<String> {
@@ -535,8 +609,8 @@ mod tests {
 
     #[test]
     fn service_addresses_are_planned_only_from_where_they_reach_the_cluster() {
-        let facts = weak();
-        let outside = plan(&facts, Ports::default(), &[], Position::default());
+        let inventory = weak();
+        let outside = plan(&inventory, Ports::default(), &[], Position::default());
         let services = ["127.0.10.4", "127.0.10.5"];
         assert!(
             outside.targets.iter().all(|target| !services.contains(&target.host.as_str())),
@@ -562,7 +636,7 @@ mod tests {
             Position { in_cluster: true, service_addresses_opted_in: false },
             Position { in_cluster: false, service_addresses_opted_in: true },
         ] {
-            let reached = plan(&facts, Ports::default(), &[], position);
+            let reached = plan(&inventory, Ports::default(), &[], position);
             assert_eq!(of_kind(&reached.targets, TargetKind::Tiller), vec!["127.0.10.4:44134"], "{position:?}");
             assert_eq!(of_kind(&reached.targets, TargetKind::Dashboard), vec!["127.0.10.5:443"], "{position:?}");
             assert!(reached.left_out.is_empty(), "{position:?}");
@@ -571,14 +645,13 @@ mod tests {
 
     /// A plan for the weak example's objects, with its nodes' addresses replaced.
     fn plan_with_nodes(server: &str, addresses: &[&str], manual: &[ManualTarget]) -> Plan {
-        let mut facts = weak();
-        facts.cluster.server = Some(server.into());
-        facts.apiserver_endpoints.items.clear();
-        facts.components.items.clear();
-        for (node, address) in facts.nodes.items.iter_mut().zip(addresses) {
+        let mut inventory = without_components();
+        inventory.cluster.server = Some(server.into());
+        inventory.apiserver_endpoints.items.clear();
+        for (node, address) in inventory.nodes.items.iter_mut().zip(addresses) {
             node.internal_ips = vec![(*address).into()];
         }
-        plan(&facts, Ports::default(), manual, Position::default())
+        plan(&inventory, Ports::default(), manual, Position::default())
     }
 
     #[test]
@@ -619,12 +692,12 @@ mod tests {
         // Each host:port once, however many objects name it, and as whatever kind.
         let twice = plan_with_nodes("https://10.0.0.1:6443", &["10.0.0.5", "10.0.0.5", "10.0.0.5"], &[]);
         assert_eq!(kubelets(&twice), vec!["10.0.0.5:10250"]);
-        let mut facts = weak();
-        let dashboard = facts.services.items.iter_mut().find(|service| service.cluster_ip == "127.0.10.5");
+        let mut inventory = weak();
+        let dashboard = inventory.services.items.iter_mut().find(|service| service.cluster_ip == "127.0.10.5");
         let dashboard = dashboard.expect("the weak example's Dashboard Service");
         (dashboard.cluster_ip, dashboard.ports) = ("127.0.10.2".into(), vec![10250]);
         let inside = Position { in_cluster: true, service_addresses_opted_in: false };
-        let knocked = plan(&facts, Ports::default(), &[], inside);
+        let knocked = plan(&inventory, Ports::default(), &[], inside);
         let at = |plan: &Plan| {
             plan.targets.iter().filter(|target| target.host == "127.0.10.2" && target.port == 10250).count()
         };
@@ -650,36 +723,26 @@ mod tests {
         };
         let tenants = format!("{}---\n{}", lookalike("tenant", "cp1"), lookalike("kube-system", "worker1"));
         std::fs::write(dir.path().join("tenants.yaml"), &tenants).expect("write");
-        let inventory =
-            manifests::read(&[dir.path().to_path_buf()], manifests::DEFAULT_MAX_INPUT_BYTES).expect("reads");
-        let mut facts = facts::build(inventory, SourceKind::Manifests);
-        facts.cluster.server = Some("https://127.0.10.1:6443".into());
-        let plan = inside(&facts, Ports::default(), &[]);
+        let plan = inside(&read(dir.path()), Ports::default(), &[]);
         assert!(plan.iter().all(|target| target.host != "127.0.99.9"), "a tenant's flag is no target: {plan:?}");
         // Control: the same pod, proven (kube-system, on the control-plane node), is followed.
         std::fs::write(dir.path().join("tenants.yaml"), lookalike("kube-system", "cp1")).expect("write");
-        let inventory =
-            manifests::read(&[dir.path().to_path_buf()], manifests::DEFAULT_MAX_INPUT_BYTES).expect("reads");
-        let mut facts = facts::build(inventory, SourceKind::Manifests);
-        facts.cluster.server = Some("https://127.0.10.1:6443".into());
-        let plan = inside(&facts, Ports::default(), &[]);
+        let plan = inside(&read(dir.path()), Ports::default(), &[]);
         assert!(of_kind(&plan, TargetKind::EtcdClient).contains(&"127.0.99.9:2379".to_owned()), "{plan:?}");
     }
 
     #[test]
     fn without_etcd_servers_the_control_plane_nodes_are_tried() {
-        let mut facts = weak();
-        facts.components.items.clear();
-        let targets = inside(&facts, Ports::default(), &[]);
+        let targets = inside(&without_components(), Ports::default(), &[]);
         assert_eq!(of_kind(&targets, TargetKind::EtcdClient), vec!["127.0.10.1:2379"], "only control-plane nodes");
     }
 
     #[test]
     fn a_kubeconfig_server_is_a_target_and_ports_can_be_overridden() {
-        let mut facts = weak();
-        facts.cluster.server = Some("https://127.0.10.9:7443/".into());
+        let mut inventory = weak();
+        inventory.cluster.server = Some("https://127.0.10.9:7443/".into());
         let ports = Ports { kubelet_read_only: 10266, ..Ports::default() };
-        let targets = inside(&facts, ports, &[]);
+        let targets = inside(&inventory, ports, &[]);
         assert!(of_kind(&targets, TargetKind::ApiServer).contains(&"127.0.10.9:7443".to_owned()));
         assert!(of_kind(&targets, TargetKind::KubeletReadOnly).iter().all(|target| target.ends_with(":10266")));
     }

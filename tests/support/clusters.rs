@@ -10,7 +10,7 @@ use super::kubelet::{Behaviour, Listeners};
 use super::{loopback, pki};
 
 /// Ports bound on a control-plane node's address.
-pub const CONTROL_PLANE_PORTS: &[u16] = &[6443, 8080, 2379, 2380, 10250, 10255, 4194];
+pub const CONTROL_PLANE_PORTS: &[u16] = &[6443, 8080, 2379, 2380, 10250, 10255, 4194, 10257, 10259];
 /// Ports bound on a worker's address.
 pub const NODE_PORTS: &[u16] = &[10250, 10255, 4194];
 
@@ -64,6 +64,9 @@ pub fn hardened_with(
         let indented = etcd_ca.cert_pem.lines().fold(String::new(), |text, line| text + "    " + line + "\n");
         settings.rewrite.push((published, indented));
     }
+    // The controller manager and the scheduler forbid anonymous requests.
+    listeners.component(SocketAddr::new(control_plane, 10257), 403);
+    listeners.component(SocketAddr::new(control_plane, 10259), 403);
     settings.anonymous = anonymous;
     let etcd = Etcd::start_with_ca(control_plane, etcd_mode, &etcd_ca);
     let api = FakeApi::start_at(SocketAddr::new(control_plane, 6443), settings);

@@ -79,6 +79,10 @@ impl Etcd {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("etcd.log")).expect("log file"));
+        if mode == Mode::Plain {
+            // Weak: the profiler on, served to anyone on the plaintext client URL.
+            command.arg("--enable-pprof");
+        }
         let mut server_certificate = None;
         let mut ca_pem = None;
         if mode != Mode::Plain {
@@ -86,6 +90,8 @@ impl Etcd {
             command.arg(format!("--cert-file={}", write(dir.path(), "server.crt", &leaf.cert_pem)));
             command.arg(format!("--key-file={}", write(dir.path(), "server.key", &leaf.key_pem)));
             if mode == Mode::MutualTls {
+                // Hardened: AEAD suites only (Go's defaults still take AES-CBC with SHA-1).
+                command.arg("--cipher-suites=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305");
                 let ca_file = write(dir.path(), "ca.crt", &ca.cert_pem);
                 command.arg("--client-cert-auth=true");
                 command.arg(format!("--trusted-ca-file={ca_file}"));

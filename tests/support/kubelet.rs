@@ -162,6 +162,21 @@ impl Listeners {
         }
     }
 
+    /// A controller manager's or scheduler's secure port on `address`: `/metrics` and
+    /// `/configz` answered with `status` to anonymous requests, over rustls (TLS 1.2+,
+    /// AEAD suites only).
+    pub fn component(&self, address: SocketAddr, status: u16) {
+        let answer = move |body: &'static str| {
+            let code = StatusCode::from_u16(status).expect("a status");
+            if status == 200 { body.into_response() } else { (code, "Forbidden").into_response() }
+        };
+        let app = Router::new()
+            .route("/metrics", axum::routing::get(move || async move { answer("# HELP up\nup 1\n") }))
+            .route("/configz", axum::routing::get(move || async move { answer(r#"{"componentconfig":{}}"#) }));
+        let leaf = pki::self_signed(address.ip(), (2100, 1, 1));
+        self.https(address, app, leaf.server_config());
+    }
+
     /// A plaintext gRPC server's first words on `address`: an empty HTTP/2 SETTINGS
     /// frame, as Tiller without TLS sends on every connection.
     pub fn plaintext_grpc(&self, address: SocketAddr) {

@@ -6,6 +6,7 @@ pub mod etcd;
 pub mod fake_api;
 pub mod kubelet;
 pub mod loopback;
+pub mod old_tls;
 pub mod pki;
 pub mod sink;
 
