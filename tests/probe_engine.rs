@@ -376,3 +376,80 @@ async fn an_ipv6_target_is_probed_and_named_with_brackets() {
 fn reason(evidence: &seaworthy::probe::HttpEvidence) -> String {
     evidence.failure.as_ref().map(ToString::to_string).unwrap_or_default()
 }
+
+#[tokio::test(start_paused = true)]
+async fn many_black_holes_finish_within_the_budget_and_none_passes() {
+    // The clock is tokio's, paused: it moves only when every probe waits, so "within
+    // the budget" is exact, not a timing margin.
+    use seaworthy::probe::FailureKind;
+    use seaworthy::probe::run::{ProbeSettings, run};
+    // Bound and never accepted: the kernel completes each handshake, and nothing answers.
+    let holes: Vec<std::net::TcpListener> = (0..50)
+        .map(|index| {
+            let address = support::loopback::address(&format!("probe_budget_many_holes_{index}"), 10250);
+            std::net::TcpListener::bind(address).expect("bind a black hole")
+        })
+        .collect();
+    let targets: Vec<_> = holes.iter().map(|hole| kubelet_at(hole.local_addr().expect("an address"))).collect();
+    let budget = Duration::from_secs(20);
+    let settings = ProbeSettings {
+        timeouts: Timeouts { connect: Duration::from_secs(2), request: Duration::from_secs(5) },
+        concurrency: 4,
+        budget,
+    };
+    let started = tokio::time::Instant::now();
+    let probed = run(&targets, settings).await;
+    assert!(started.elapsed() <= budget, "every probe ended within the budget: {:?}", started.elapsed());
+    let kinds: Vec<FailureKind> =
+        probed.iter().flat_map(|probed| &probed.checks).map(|check| check.evidence.failure_kind()).collect();
+    assert_eq!(
+        kinds.len(),
+        50 * seaworthy::probe::kinds::spec(seaworthy::probe::targets::TargetKind::Kubelet).requests.len()
+    );
+    assert!(
+        probed.iter().flat_map(|probed| &probed.checks).all(|check| check.evidence.outcome() == Outcome::Inconclusive),
+        "a black hole is never open or closed"
+    );
+    assert!(kinds.contains(&FailureKind::BudgetExhausted), "50 hung endpoints at 4 at a time need more than 20 s");
+    assert!(kinds.contains(&FailureKind::Timeout), "those reached in time timed out: {kinds:?}");
+}
+
+#[tokio::test]
+async fn a_hand_built_client_hello_tells_an_old_tls_server_from_a_modern_one() {
+    use seaworthy::probe::hello::{self, TlsVersion};
+    use seaworthy::probe::kinds::Hello;
+    use seaworthy::probe::{Failure, FailureKind};
+    let timeouts = Timeouts { connect: Duration::from_secs(10), request: Duration::from_secs(10) };
+    // Insecure: openssl s_server with TLS 1.0 and every suite allowed.
+    let old_address = support::loopback::address("probe_hello_old_tls", 10257);
+    let _old = support::old_tls::OldTls::start(old_address);
+    for (version, name) in [(TlsVersion::Tls10, "TLSv1_0"), (TlsVersion::Tls11, "TLSv1_1")] {
+        let evidence = hello::probe(old_address, Hello::Version(version), timeouts).await;
+        assert_eq!(evidence.outcome(), Outcome::Open, "{evidence:?}");
+        assert_eq!(evidence.tls.as_ref().and_then(|tls| tls.version.as_deref()), Some(name), "{evidence:?}");
+    }
+    let weak = hello::probe(old_address, Hello::WeakCipherSuites, timeouts).await;
+    let suite = weak.tls.as_ref().and_then(|tls| tls.cipher_suite.clone()).unwrap_or_default();
+    assert!(suite.contains("CBC_SHA") || suite.contains("3DES") || suite.contains("RC4"), "{weak:?}");
+    // Secure: rustls speaks TLS 1.2 and 1.3 with AEAD suites only, and says so with alerts.
+    let (listener, modern_address) = listener("probe_hello_modern_tls").await;
+    let leaf = support::pki::self_signed(modern_address.ip(), (2100, 1, 1));
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(leaf.server_config()));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = acceptor.accept(stream).await;
+            });
+        }
+    });
+    for hello in [Hello::Version(TlsVersion::Tls10), Hello::Version(TlsVersion::Tls11), Hello::WeakCipherSuites] {
+        let evidence = hello::probe(modern_address, hello, timeouts).await;
+        assert_eq!(evidence.outcome(), Outcome::Closed, "{hello:?}: {evidence:?}");
+        assert_eq!(evidence.failure_kind(), FailureKind::HandshakeRefused, "{hello:?}: {evidence:?}");
+    }
+    // Control: nothing listening is a refused connection, not a refused version.
+    let nothing = support::loopback::address("probe_hello_nothing", 10259);
+    let refused = hello::probe(nothing, Hello::Version(TlsVersion::Tls10), timeouts).await;
+    assert_eq!(refused.failure, Some(Failure::Refused));
+}

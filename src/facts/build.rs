@@ -852,6 +852,8 @@ fn kubelet_config(config: &crate::inventory::KubeletConfig) -> KubeletConfigFact
         rotate_certificates: config.rotate_certificates.unwrap_or(false),
         server_tls_bootstrap: config.server_tls_bootstrap.unwrap_or(false),
         tls_cert_file: config.tls_cert_file.clone().unwrap_or_default(),
+        tls_min_version: config.tls_min_version.clone().unwrap_or_default(),
+        tls_cipher_suites: config.tls_cipher_suites.clone().unwrap_or_default(),
         protect_kernel_defaults: config.protect_kernel_defaults.unwrap_or(false),
     }
 }

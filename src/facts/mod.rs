@@ -759,6 +759,10 @@ pub struct KubeletConfigFact {
     /// `tlsCertFile`; empty when unset (then the kubelet serves a self-signed certificate
     /// unless `serverTLSBootstrap` is on).
     pub tls_cert_file: String,
+    /// `tlsMinVersion`; empty when unset (the Go default applies).
+    pub tls_min_version: String,
+    /// `tlsCipherSuites`; empty when unset.
+    pub tls_cipher_suites: Vec<String>,
     /// `protectKernelDefaults` (default false).
     pub protect_kernel_defaults: bool,
 }

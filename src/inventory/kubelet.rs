@@ -16,6 +16,8 @@ struct KubeletConfiguration {
     #[serde(rename = "serverTLSBootstrap")]
     server_tls_bootstrap: Option<bool>,
     tls_cert_file: Option<String>,
+    tls_min_version: Option<String>,
+    tls_cipher_suites: Option<Vec<String>>,
     protect_kernel_defaults: Option<bool>,
 }
 
@@ -51,6 +53,8 @@ pub fn parse(config: &serde_json::Value, meta: Meta, node: Option<String>) -> Re
         rotate_certificates: parsed.rotate_certificates,
         server_tls_bootstrap: parsed.server_tls_bootstrap,
         tls_cert_file: parsed.tls_cert_file,
+        tls_min_version: parsed.tls_min_version,
+        tls_cipher_suites: parsed.tls_cipher_suites,
         protect_kernel_defaults: parsed.protect_kernel_defaults,
     })
 }

@@ -627,6 +627,10 @@ pub struct KubeletConfig {
     pub server_tls_bootstrap: Option<bool>,
     /// `tlsCertFile`.
     pub tls_cert_file: Option<String>,
+    /// `tlsMinVersion`.
+    pub tls_min_version: Option<String>,
+    /// `tlsCipherSuites`.
+    pub tls_cipher_suites: Option<Vec<String>>,
     /// `protectKernelDefaults`.
     pub protect_kernel_defaults: Option<bool>,
 }

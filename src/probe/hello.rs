@@ -145,6 +145,14 @@ fn first_answer(bytes: &[u8]) -> Option<FirstAnswer> {
     })
 }
 
+/// What a ClientHello offers, in words, e.g. `TLS ClientHello TLSv1_0 to 10.0.0.1:6443`.
+pub fn describe(hello: Hello, address: &str) -> String {
+    match hello {
+        Hello::Version(version) => format!("TLS ClientHello {} to {address}", version.name()),
+        Hello::WeakCipherSuites => format!("TLS ClientHello TLSv1_2 with only weak cipher suites to {address}"),
+    }
+}
+
 /// Sends one hand-built ClientHello and reads the answer; the connection is closed
 /// right after the ServerHello.
 pub async fn probe(address: SocketAddr, hello: Hello, timeouts: Timeouts) -> HttpEvidence {

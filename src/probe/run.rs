@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::http::{self, Answer, Scheme};
-use super::kinds::{self, Hello, Method, Reading, Request};
+use super::kinds::{self, Method, Reading, Request};
 use super::targets::Target;
 use super::{Failure, HttpEvidence, Timeouts, hello};
 
@@ -140,10 +140,7 @@ fn request_text(host: &str, port: u16, method: Method) -> String {
     match method {
         Method::Get(scheme, path) => format!("GET {}://{address}{path}", scheme_name(scheme)),
         Method::H2cPreface => format!("HTTP/2 preface (plaintext) to {address}"),
-        Method::Hello(Hello::Version(version)) => format!("TLS ClientHello {} to {address}", version.name()),
-        Method::Hello(Hello::WeakCipherSuites) => {
-            format!("TLS ClientHello TLSv1_2 with only weak cipher suites to {address}")
-        }
+        Method::Hello(hello) => hello::describe(hello, &address),
     }
 }
 

@@ -759,6 +759,86 @@ mod tests {
         }
     }
 
+    /// Every planned target as `kind host:port (origin)`, and every one left out with
+    /// its reason.
+    fn described(plan: &Plan) -> (Vec<String>, Vec<String>) {
+        let target = |target: &Target| {
+            format!(
+                "{} {} ({})",
+                target.kind.name(),
+                super::super::run::host_port(&target.host, target.port),
+                target.origin
+            )
+        };
+        let left = |left: &LeftOut| format!("{}: {}", target(&left.target), left.reason);
+        (plan.targets.iter().map(target).collect(), plan.left_out.iter().map(left).collect())
+    }
+
+    #[test]
+    fn the_plan_of_a_cluster_naming_addresses_of_every_kind_is_exactly_its_own() {
+        let mut inventory = read(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/plans/mixed")));
+        inventory.cluster.server = Some("https://10.0.0.1:6443".into());
+        let (targets, left_out) = described(&plan(&inventory, Ports::default(), &[], Position::default()));
+        assert_eq!(
+            targets,
+            [
+                "apiServer 10.0.0.1:6443 (EndpointSlice/default/kubernetes endpoint)",
+                "apiServerInsecure 10.0.0.1:8080 (EndpointSlice/default/kubernetes endpoint)",
+                // Two URLs for one etcd (127.0.0.1 on cp1 is 10.0.0.1): probed once.
+                "etcdClient 10.0.0.1:2379 (kube-apiserver --etcd-servers)",
+                "etcdPeer 10.0.0.1:2380 (kube-apiserver --etcd-servers)",
+                // worker1-old shares worker1's address: probed once.
+                "kubelet 10.0.0.1:10250 (node cp1 InternalIP)",
+                "kubelet 10.0.0.2:10250 (node worker1 InternalIP)",
+                "kubeletReadOnly 10.0.0.1:10255 (node cp1 InternalIP)",
+                "kubeletReadOnly 10.0.0.2:10255 (node worker1 InternalIP)",
+                "cadvisor 10.0.0.1:4194 (node cp1 InternalIP)",
+                "cadvisor 10.0.0.2:4194 (node worker1 InternalIP)",
+                "controllerManager 10.0.0.1:10357 (kube-controller-manager on node cp1)",
+                "scheduler 10.0.0.1:10259 (kube-scheduler on node cp1)",
+            ],
+            "the tenant's --etcd-servers=http://127.0.1.66:9999 is no target"
+        );
+        let class = |address: &str, class: &str| {
+            format!(
+                "{address} ({}): {class} addresses are not the cluster's when its API server is private: name them with --probe-target to probe them",
+                if address.starts_with("127") {
+                    "node rogue-loopback InternalIP"
+                } else {
+                    "node rogue-link-local InternalIP"
+                }
+            )
+        };
+        let service = "service addresses are reachable only from inside the cluster: run in-cluster or pass --probe-service-addresses";
+        assert_eq!(
+            left_out,
+            [
+                format!("kubelet {}", class("127.0.0.1:10250", "loopback")),
+                format!("kubelet {}", class("169.254.169.254:10250", "link-local")),
+                format!("kubeletReadOnly {}", class("127.0.0.1:10255", "loopback")),
+                format!("kubeletReadOnly {}", class("169.254.169.254:10255", "link-local")),
+                format!("cadvisor {}", class("127.0.0.1:4194", "loopback")),
+                format!("cadvisor {}", class("169.254.169.254:4194", "link-local")),
+                format!("tiller 10.96.0.20:44134 (Service/kube-system/tiller-deploy clusterIP): {service}"),
+                format!(
+                    "dashboard 10.96.0.30:443 (Service/kubernetes-dashboard/kubernetes-dashboard clusterIP): {service}"
+                ),
+            ]
+        );
+        // From inside the cluster the Service addresses are targets too; nothing else changes.
+        let inside = Position { in_cluster: true, service_addresses_opted_in: false };
+        let (targets_inside, left_inside) = described(&plan(&inventory, Ports::default(), &[], inside));
+        let added: Vec<&String> = targets_inside.iter().filter(|target| !targets.contains(target)).collect();
+        assert_eq!(
+            added,
+            [
+                "tiller 10.96.0.20:44134 (Service/kube-system/tiller-deploy clusterIP)",
+                "dashboard 10.96.0.30:443 (Service/kubernetes-dashboard/kubernetes-dashboard clusterIP)"
+            ]
+        );
+        assert_eq!(left_inside, left_out[..6]);
+    }
+
     #[test]
     fn urls_are_parsed_with_their_default_ports() {
         assert_eq!(host_and_port("https://10.0.0.1:2379"), Some(("10.0.0.1".into(), Some(2379))));

@@ -60,12 +60,15 @@ pub struct TlsProbeFact {
     pub tls11_check: CheckFact,
     /// The ClientHello offering only weak suites, and its answer.
     pub weak_cipher_suites_check: CheckFact,
-    /// `--tls-min-version` of the component's pod; empty when unset or unknown.
+    /// `--tls-min-version` of the component's pod (a kubelet's `tlsMinVersion`); empty
+    /// when unset or unknown.
     pub min_version_flag: String,
-    /// `--tls-cipher-suites` (etcd: `--cipher-suites`) of the component's pod.
+    /// `--tls-cipher-suites` of the component's pod (etcd: `--cipher-suites`, a
+    /// kubelet: `tlsCipherSuites`).
     pub cipher_suites_flag: Vec<String>,
-    /// The flags against the wire: `agree`, `disagree`, `unknown` (the wire could not
-    /// tell) or `unmapped` (no pod, or its flags make no claim about TLS).
+    /// The configuration against the wire: `agree`, `disagree`, `unknown` (the wire
+    /// could not tell) or `unmapped` (no pod or kubelet configuration, or it makes no
+    /// claim about TLS).
     pub reconciliation: Reconciliation,
     /// Each disagreement between flags and wire, in words.
     pub disagreements: Vec<String>,
@@ -102,17 +105,49 @@ fn acceptance(check: Option<&Check>, offered: Option<TlsVersion>) -> (Acceptance
     }
 }
 
-/// The pod whose flags configure the endpoint, and its flag names for the minimum
-/// version and the suites.
-fn configured<'a>(facts: &'a Facts, probed: &Probed) -> Option<(&'a ComponentFact, &'static str)> {
+/// What the endpoint's configuration claims about TLS, and how it names the settings.
+struct Claimed {
+    /// The minimum version, e.g. `VersionTLS12`; empty when unset.
+    min_version: String,
+    /// The cipher suites allowed; empty when unset.
+    cipher_suites: Vec<String>,
+    /// How the minimum is spelt in findings: `--tls-min-version=` or `tlsMinVersion: `.
+    min_setting: &'static str,
+    /// How the suites setting is named: `--tls-cipher-suites`, `--cipher-suites`, `tlsCipherSuites`.
+    suites_setting: &'static str,
+}
+
+/// The configuration behind the endpoint: its pod's flags, or the node's kubelet
+/// configuration.
+fn claimed(facts: &Facts, probed: &Probed) -> Option<Claimed> {
     let host = &probed.target.host;
+    let from_flags = |pod: &ComponentFact, suites_flag: &'static str| Claimed {
+        min_version: pod.flags.get("tls-min-version").cloned().unwrap_or_default(),
+        cipher_suites: pod.flag_lists.get(suites_flag).cloned().unwrap_or_default(),
+        min_setting: "--tls-min-version=",
+        suites_setting: if suites_flag == "cipher-suites" { "--cipher-suites" } else { "--tls-cipher-suites" },
+    };
     match probed.target.kind {
-        TargetKind::ApiServer => Some((component_on(facts, Component::KubeApiserver, host)?, "tls-cipher-suites")),
-        TargetKind::ControllerManager => {
-            Some((component_on(facts, Component::KubeControllerManager, host)?, "tls-cipher-suites"))
+        TargetKind::ApiServer => {
+            Some(from_flags(component_on(facts, Component::KubeApiserver, host)?, "tls-cipher-suites"))
         }
-        TargetKind::Scheduler => Some((component_on(facts, Component::KubeScheduler, host)?, "tls-cipher-suites")),
-        TargetKind::EtcdClient => Some((super::etcd::etcd_pod(facts, host)?, "cipher-suites")),
+        TargetKind::ControllerManager => {
+            Some(from_flags(component_on(facts, Component::KubeControllerManager, host)?, "tls-cipher-suites"))
+        }
+        TargetKind::Scheduler => {
+            Some(from_flags(component_on(facts, Component::KubeScheduler, host)?, "tls-cipher-suites"))
+        }
+        TargetKind::EtcdClient => Some(from_flags(super::etcd::etcd_pod(facts, host)?, "cipher-suites")),
+        TargetKind::Kubelet => {
+            let node = facts.nodes.items.iter().find(|node| node.internal_ips.iter().any(|ip| ip == host))?;
+            let config = facts.kubelet_configs.items.iter().find(|config| config.node == node.name)?;
+            Some(Claimed {
+                min_version: config.tls_min_version.clone(),
+                cipher_suites: config.tls_cipher_suites.clone(),
+                min_setting: "tlsMinVersion: ",
+                suites_setting: "tlsCipherSuites",
+            })
+        }
         _ => None,
     }
 }
@@ -147,18 +182,18 @@ fn tls(facts: &Facts, probed: &Probed) -> TlsProbeFact {
     let mut cipher_suites_flag = Vec::new();
     let mut disagreements = Vec::new();
     let mut comparison = Compared::Unmapped;
-    if let Some((pod, suites_flag)) = configured(facts, probed) {
-        min_version_flag = pod.flags.get("tls-min-version").cloned().unwrap_or_default();
-        cipher_suites_flag = pod.flag_lists.get(suites_flag).cloned().unwrap_or_default();
+    if let Some(claimed) = claimed(facts, probed) {
+        let Claimed { min_version, cipher_suites, min_setting, suites_setting } = claimed;
+        (min_version_flag, cipher_suites_flag) = (min_version, cipher_suites);
         if let Some(minimum) = minimum_minor(&min_version_flag) {
             for (minor, accepted, check) in [(0, tls10, &tls10_check), (1, tls11, &tls11_check)] {
                 match accepted {
                     Acceptance::Accepted if minor < minimum => disagreements.push(format!(
-                        "--tls-min-version={min_version_flag}, but TLS 1.{minor} is accepted: {}",
+                        "{min_setting}{min_version_flag}, but TLS 1.{minor} is accepted: {}",
                         check.evidence
                     )),
                     Acceptance::Refused if minor >= minimum => disagreements.push(format!(
-                        "--tls-min-version={min_version_flag}, but TLS 1.{minor} is refused: {}",
+                        "{min_setting}{min_version_flag}, but TLS 1.{minor} is refused: {}",
                         check.evidence
                     )),
                     _ => {}
@@ -169,7 +204,7 @@ fn tls(facts: &Facts, probed: &Probed) -> TlsProbeFact {
         if !cipher_suites_flag.is_empty() {
             if weak_cipher_suites == Acceptance::Accepted && !cipher_suites_flag.contains(&accepted_weak_suite) {
                 disagreements.push(format!(
-                    "--{suites_flag} does not list {accepted_weak_suite}, but it was accepted: {}",
+                    "{suites_setting} does not list {accepted_weak_suite}, but it was accepted: {}",
                     weak_cipher_suites_check.evidence
                 ));
             }
@@ -266,6 +301,37 @@ mod tests {
         let item = judged(&[], vec![hello("tls10", "TLSv1_2", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")]);
         assert_eq!(item.tls10, Acceptance::Refused);
         assert_eq!(item.tls11, Acceptance::Unknown, "not asked: unknown, never refused");
+    }
+
+    /// The TLS fact of cp1's kubelet (127.0.10.1), configured with `tlsMinVersion`.
+    fn kubelet_judged(min_version: &str, checks: Vec<Check>) -> TlsProbeFact {
+        let mut facts = weak();
+        let mut config =
+            facts.kubelet_configs.items.first().expect("the weak example has a kubelet configuration").clone();
+        (config.node, config.tls_min_version) = ("cp1".into(), min_version.into());
+        facts.kubelet_configs.items = vec![config];
+        attach(&mut facts, &ran(vec![probed(TargetKind::Kubelet, "127.0.10.1", checks)]), Timestamp::UNIX_EPOCH);
+        facts.tls_endpoints.items[0].clone()
+    }
+
+    #[test]
+    fn a_kubelet_configuration_contradicted_by_the_wire_is_a_disagreement() {
+        let refused = || {
+            vec![
+                failed("tls10", Failure::HandshakeRefused("ProtocolVersion".into())),
+                failed("tls11", Failure::HandshakeRefused("ProtocolVersion".into())),
+            ]
+        };
+        let item = kubelet_judged("VersionTLS10", refused());
+        assert_eq!(item.reconciliation, Reconciliation::Disagree);
+        assert!(
+            item.disagreements[0].starts_with("tlsMinVersion: VersionTLS10, but TLS 1.0 is refused"),
+            "named as the kubelet configuration names it: {:?}",
+            item.disagreements
+        );
+        // Control: a minimum of TLS 1.2 agrees with both old versions refused.
+        let item = kubelet_judged("VersionTLS12", refused());
+        assert_eq!(item.reconciliation, Reconciliation::Agree, "{:?}", item.disagreements);
     }
 
     #[test]

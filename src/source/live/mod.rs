@@ -158,10 +158,16 @@ pub async fn collect(options: &LiveOptions) -> Result<Inventory, LiveError> {
 }
 
 /// The client configuration, the cluster's name, and whether it is the in-cluster one.
+/// Whether the scan runs with the in-cluster configuration: in a pod (the kubelet sets
+/// `KUBERNETES_SERVICE_HOST`; an empty value counts as unset) and with neither
+/// `--kubeconfig` nor `--context`. Only then are Service addresses the cluster's.
+fn uses_in_cluster_config(options: &LiveOptions, service_host: Option<std::ffi::OsString>) -> bool {
+    let in_pod = service_host.is_some_and(|host| !host.is_empty());
+    options.kubeconfig.is_none() && options.context.is_none() && in_pod
+}
+
 async fn client_config(options: &LiveOptions) -> Result<(kube::Config, String, bool), LiveError> {
-    // In a pod, the kubelet sets KUBERNETES_SERVICE_HOST; an empty value counts as unset.
-    let in_pod = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some_and(|host| !host.is_empty());
-    let in_cluster = options.kubeconfig.is_none() && options.context.is_none() && in_pod;
+    let in_cluster = uses_in_cluster_config(options, std::env::var_os("KUBERNETES_SERVICE_HOST"));
     let (mut config, name) = if in_cluster {
         let config =
             kube::Config::incluster().map_err(|error| LiveError::Kubeconfig(format!("in-cluster: {error}")))?;
@@ -706,6 +712,33 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
 mod tests {
     use super::*;
     use crate::inventory::{Meta, OwnerRef, RunningImage};
+
+    fn options(kubeconfig: Option<&str>, context: Option<&str>) -> LiveOptions {
+        LiveOptions {
+            kubeconfig: kubeconfig.map(PathBuf::from),
+            context: context.map(str::to_owned),
+            qps: 1.0,
+            burst: 1,
+            page_size: 1,
+            request_timeout: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            provider: None,
+            read_kubelet_config: false,
+            progress: false,
+            max_list_objects: 1,
+        }
+    }
+
+    #[test]
+    fn only_a_pod_without_a_kubeconfig_or_context_uses_the_in_cluster_configuration() {
+        let in_pod = || Some(std::ffi::OsString::from("10.96.0.1"));
+        assert!(uses_in_cluster_config(&options(None, None), in_pod()));
+        // Controls: outside a pod, or told to use a kubeconfig or context, it is outside.
+        assert!(!uses_in_cluster_config(&options(None, None), None));
+        assert!(!uses_in_cluster_config(&options(None, None), Some(std::ffi::OsString::new())), "empty is unset");
+        assert!(!uses_in_cluster_config(&options(Some("/tmp/kubeconfig"), None), in_pod()));
+        assert!(!uses_in_cluster_config(&options(None, Some("prod")), in_pod()));
+    }
 
     fn workload(kind: &str, name: &str, uid: &str, controller: Option<OwnerRef>) -> Workload {
         Workload {
