@@ -45,6 +45,10 @@ pub enum Reading {
     Pprof,
     /// A component's `/configz`.
     Configz,
+    /// The HTTP/2 SETTINGS frame a plaintext gRPC server sends.
+    Http2Settings,
+    /// The ServerHello to a hand-built ClientHello: version and suite.
+    ServerHello,
 }
 
 /// One named request of a kind's plan.
@@ -77,7 +81,7 @@ const fn get(name: &'static str, scheme: Scheme, path: &'static str, reading: Re
 }
 
 const fn hello(name: &'static str, hello: Hello) -> Request {
-    Request { name, method: Method::Hello(hello), reading: Reading::Status }
+    Request { name, method: Method::Hello(hello), reading: Reading::ServerHello }
 }
 
 /// The TLS requests every TLS endpoint of a Kubernetes component gets.
@@ -187,7 +191,7 @@ const SCHEDULER: KindSpec =
 const TILLER: KindSpec = KindSpec {
     component: "tiller",
     default_port: 44134,
-    requests: &[Request { name: "plaintext", method: Method::H2cPreface, reading: Status }],
+    requests: &[Request { name: "plaintext", method: Method::H2cPreface, reading: Reading::Http2Settings }],
     companions: &[],
 };
 

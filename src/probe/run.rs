@@ -185,16 +185,16 @@ async fn resolve(host: &str, port: u16, timeouts: Timeouts) -> Result<SocketAddr
 
 /// What an answer shows, in a few words; the body is read here and dropped.
 fn summarize(reading: Reading, evidence: &HttpEvidence, body: &[u8]) -> Option<String> {
-    if let Some(tls) = evidence.tls.as_ref().filter(|_| evidence.status.is_none() && evidence.answered) {
-        // A ServerHello to a hand-built ClientHello.
-        return Some(format!(
-            "ServerHello {}, {}",
-            tls.version.as_deref().unwrap_or_default(),
-            tls.cipher_suite.as_deref().unwrap_or_default()
-        ));
-    }
-    if reading == Reading::Status && evidence.answered && evidence.status.is_none() {
-        return Some("answered with an HTTP/2 SETTINGS frame, without TLS".into());
+    match reading {
+        Reading::ServerHello if evidence.answered => {
+            let tls = evidence.tls.as_ref()?;
+            let (version, suite) = (tls.version.as_deref()?, tls.cipher_suite.as_deref()?);
+            return Some(format!("ServerHello {version}, {suite}"));
+        }
+        Reading::Http2Settings if evidence.answered => {
+            return Some("answered with an HTTP/2 SETTINGS frame, without TLS".into());
+        }
+        _ => {}
     }
     if evidence.status != Some(200) {
         return None;
@@ -203,7 +203,7 @@ fn summarize(reading: Reading, evidence: &HttpEvidence, body: &[u8]) -> Option<S
     let json = || serde_json::from_slice::<serde_json::Value>(body).ok();
     let more = if truncated { "+" } else { "" };
     match reading {
-        Reading::Status => None,
+        Reading::Status | Reading::ServerHello | Reading::Http2Settings => None,
         Reading::Listed(what) => {
             if truncated {
                 return Some(format!("{what} listed (more than {} KiB, not read further)", super::BODY_CAP / 1024));
