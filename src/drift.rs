@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{BaselineState, Category, Finding, Severity, Status};
+use crate::engine::{BaselineState, Category, Finding, Fingerprint, Severity, Status};
 use crate::facts::Subject;
 use crate::report::{OLDEST_READABLE_REPORT_VERSION, REPORT_SCHEMA_VERSION, Report};
 use crate::score::Grade;
@@ -195,7 +195,7 @@ pub struct Change {
     /// The message, from the scan that saw the finding last.
     pub message: String,
     /// Its fingerprint.
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
 }
 
 /// What changed between an older and a newer scan.
@@ -246,15 +246,15 @@ pub fn compare(old: &ScanRecord, new: &ScanRecord) -> Result<Drift, DriftError> 
             category: rule.map_or(Category::Operations, |rule| rule.category),
             subject: finding.subject.clone(),
             message: finding.message.clone(),
-            fingerprint: finding.fingerprint.clone(),
+            fingerprint: finding.fingerprint,
         }
     };
-    let failing = |record: &ScanRecord| -> BTreeSet<String> {
-        record.results.iter().flat_map(|result| &result.findings).map(|finding| finding.fingerprint.clone()).collect()
+    let failing = |record: &ScanRecord| -> BTreeSet<Fingerprint> {
+        record.results.iter().flat_map(|result| &result.findings).map(|finding| finding.fingerprint).collect()
     };
     let (old_failing, new_failing) = (failing(old), failing(new));
-    let new_excepted: BTreeSet<&str> =
-        new.results.iter().flat_map(|result| &result.excepted).map(|finding| finding.fingerprint.as_str()).collect();
+    let new_excepted: BTreeSet<Fingerprint> =
+        new.results.iter().flat_map(|result| &result.excepted).map(|finding| finding.fingerprint).collect();
     // Judged in full: passed, or failed with every subject judged (no reason given).
     let judged_in_full: BTreeSet<&str> = new
         .results
@@ -285,7 +285,7 @@ pub fn compare(old: &ScanRecord, new: &ScanRecord) -> Result<Drift, DriftError> 
     }
     for result in &old.results {
         for finding in result.findings.iter().filter(|finding| !new_failing.contains(&finding.fingerprint)) {
-            let list = if new_excepted.contains(finding.fingerprint.as_str()) {
+            let list = if new_excepted.contains(&finding.fingerprint) {
                 &mut drift.now_excepted
             } else if judged_in_full.contains(result.rule_id.as_str()) {
                 &mut drift.resolved
@@ -334,13 +334,10 @@ pub fn mark(report: &mut Report, baseline: &ScanRecord) -> Result<(), DriftError
         .and_then(serde_json::from_value)
         .expect("a report reads back as a scan record: same serde types");
     let drift = compare(baseline, &current)?;
-    let new: BTreeSet<&str> = drift.new_findings.iter().map(|change| change.fingerprint.as_str()).collect();
+    let new: BTreeSet<Fingerprint> = drift.new_findings.iter().map(|change| change.fingerprint).collect();
     for finding in report.results.iter_mut().flat_map(|result| &mut result.findings) {
-        finding.baseline = Some(if new.contains(finding.fingerprint.as_str()) {
-            BaselineState::New
-        } else {
-            BaselineState::Unchanged
-        });
+        finding.baseline =
+            Some(if new.contains(&finding.fingerprint) { BaselineState::New } else { BaselineState::Unchanged });
     }
     report.baseline = Some(BaselineSummary {
         scan: drift.old.clone(),

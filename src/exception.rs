@@ -248,7 +248,7 @@ mod tests {
             },
             message: "m".into(),
             evidence: None,
-            fingerprint: "f".into(),
+            fingerprint: crate::engine::fingerprint("test", "IMAGE-001", &Subject::default()),
             location: None,
             baseline: None,
         }

@@ -90,6 +90,18 @@ pub fn text(text: &str) -> String {
     text.into_owned()
 }
 
+/// True when `value` has a credential's shape: a PEM private key, a JSON Web Token, an
+/// AWS access key id (`AKIA…`), a GitHub (`ghp_…`) or Slack (`xox…-`) token, or a URL
+/// with a password. Used to find secrets written as literal values, whatever their name.
+pub fn looks_like_credential(value: &str) -> bool {
+    let aws = value.len() == 20
+        && (value.starts_with("AKIA") || value.starts_with("ASIA"))
+        && value.bytes().all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit());
+    let prefixed =
+        ["ghp_", "gho_", "github_pat_", "xoxb-", "xoxp-", "glpat-"].iter().any(|prefix| value.starts_with(prefix));
+    aws || prefixed || text(value) != value
+}
+
 /// Every URL of `text` through [`url`]. A URL is a scheme (`[A-Za-z][A-Za-z0-9+.-]*`),
 /// `://`, then anything up to a separator that cannot be part of a flag's URL
 /// (comma-separated lists such as `--etcd-servers` hold several). Scanned by hand: a
@@ -228,6 +240,22 @@ mod tests {
         assert_eq!(flag("kubelet-client-key", "/etc/kubernetes/pki/client.key"), "/etc/kubernetes/pki/client.key");
         assert_eq!(flag("private-key", "abc"), REDACTED);
         assert_eq!(flag("use-service-account-credentials", "true"), "true");
+    }
+
+    #[test]
+    fn credential_shapes_are_told_from_ordinary_values() {
+        for secret in [
+            "AKIAIOSFODNN7EXAMPLE",
+            "ghp_0123456789abcdefghijklmnopqrstuvwxyz",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig",
+            "postgres://app:hunter2@db:5432/app",
+        ] {
+            assert!(looks_like_credential(secret), "{secret}");
+        }
+        for ordinary in ["info", "8080", "https://example.com/health", "AKIA", "true"] {
+            assert!(!looks_like_credential(ordinary), "{ordinary}");
+        }
+        assert_eq!(flag("enable-bootstrap-token-auth", "true"), "true", "a boolean is no token");
     }
 
     #[test]

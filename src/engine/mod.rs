@@ -12,7 +12,6 @@ mod template;
 mod value;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -278,7 +277,7 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<crate::compact_map::CompactMap<serde_json::Value>>,
     /// Stable identity: SHA-256 of cluster identity, rule id and subject key.
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
     /// Manifest file and line, when read from manifests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
@@ -386,14 +385,67 @@ impl RuleResult {
     }
 }
 
+/// A finding's stable identity: the SHA-256 of cluster identity, rule id and subject
+/// key. Kept as its 32 bytes (a scan may hold hundreds of thousands) and written as 64
+/// lowercase hex digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Fingerprint([u8; 32]);
+
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(formatter, "{byte:02x}"))
+    }
+}
+
+impl std::str::FromStr for Fingerprint {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let invalid = || format!("`{text}` is not a fingerprint (64 hex digits)");
+        if text.len() != 64 || !text.is_ascii() {
+            return Err(invalid());
+        }
+        let mut bytes = [0_u8; 32];
+        for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks(2)) {
+            let pair = std::str::from_utf8(pair).map_err(|_| invalid())?;
+            *byte = u8::from_str_radix(pair, 16).map_err(|_| invalid())?;
+        }
+        Ok(Self(bytes))
+    }
+}
+
+impl Serialize for Fingerprint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Fingerprint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Fingerprint {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Fingerprint".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "SHA-256 of cluster identity, rule id and subject key, as 64 lowercase hex digits.",
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$"
+        })
+    }
+}
+
 /// A stable fingerprint for a finding.
-pub fn fingerprint(identity: &str, rule_id: &str, subject: &Subject) -> String {
+pub fn fingerprint(identity: &str, rule_id: &str, subject: &Subject) -> Fingerprint {
     let key = format!("{identity}\u{1f}{rule_id}\u{1f}{}", subject.key());
     let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
-    digest.as_ref().iter().fold(String::with_capacity(64), |mut hex, byte| {
-        let _ = write!(hex, "{byte:02x}");
-        hex
-    })
+    Fingerprint(digest.as_ref().try_into().expect("SHA-256 is 32 bytes"))
 }
 
 /// Evaluates a condition that must be boolean.
@@ -795,6 +847,8 @@ mod tests {
         assert_eq!(finding.evidence.as_ref().map(|evidence| evidence["tag"].clone()), Some(serde_json::json!("1")));
         assert_eq!(finding.subject.container.as_deref(), Some("web"));
         assert_eq!(finding.location.as_ref().map(|location| location.line), Some(1));
-        assert_eq!(finding.fingerprint.len(), 64);
+        let text = finding.fingerprint.to_string();
+        assert_eq!(text.len(), 64);
+        assert_eq!(text.parse::<Fingerprint>(), Ok(finding.fingerprint), "it reads back");
     }
 }

@@ -1,6 +1,8 @@
 //! Message templates: text with `{{ expression }}` holes, each a CEL expression
 //! evaluated in the rule's scope (`it`, collections, `cluster`, `config`).
 
+use std::fmt::Write as _;
+
 use cel::Context;
 
 use super::rule::Condition;
@@ -53,15 +55,20 @@ impl Template {
 
     /// Renders the message; a hole that fails to evaluate shows its error in place.
     pub fn render(&self, context: &Context<'_, '_>) -> String {
-        self.parts
-            .iter()
-            .map(|part| match part {
-                Part::Text(text) => text.clone(),
+        // Built in place and trimmed to its length: a scan may keep hundreds of thousands.
+        let mut message = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => message.push_str(text),
                 Part::Hole(condition) => match condition.program.execute(context) {
-                    Ok(value) => to_text(&value),
-                    Err(error) => format!("<{}: {error}>", condition.source),
+                    Ok(value) => message.push_str(&to_text(&value)),
+                    Err(error) => {
+                        let _ = write!(message, "<{}: {error}>", condition.source);
+                    }
                 },
-            })
-            .collect()
+            }
+        }
+        message.shrink_to_fit();
+        message
     }
 }

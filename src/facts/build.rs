@@ -54,7 +54,7 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
     } = inventory;
     let workloads_available = workloads.availability.clone();
     let membership = Membership::new(&nodes);
-    let judged = judge_workloads(workloads.items, &folded_pods, &pdbs.items, &membership);
+    let judged = judge_workloads(workloads.items, &folded_pods, &pdbs.items, &services.items, &membership);
     drop(folded_pods);
     let rbac_available = Availability::combine([&workloads_available, &roles.availability, &bindings.availability]);
     let provider = info.provider.as_deref().map_or(Provider::Unknown, Provider::named);
@@ -95,7 +95,7 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
     };
     let node_facts: Vec<NodeFact> = nodes.items.iter().map(node_fact).collect();
     let control_plane = control_plane(&cluster.name, &node_facts);
-    Facts {
+    let mut facts = Facts {
         schema_version: FACTS_SCHEMA_VERSION,
         control_plane: Collection::new(managed.unwrap_or_else(|| nodes.availability.clone()), vec![control_plane]),
         nodes: Collection::new(nodes.availability, node_facts),
@@ -134,6 +134,29 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         tls_endpoints: Collection::new(not_probed.clone(), Vec::new()),
         certificates: Collection::new(not_probed, Vec::new()),
         cluster,
+    };
+    super::pss::annotate(&mut facts);
+    mark_granted_service_accounts(&mut facts);
+    facts
+}
+
+/// Marks the workloads whose service account holds some grant: a token they may use.
+fn mark_granted_service_accounts(facts: &mut Facts) {
+    let granted: BTreeSet<(Option<&str>, &str)> = facts
+        .service_accounts
+        .items
+        .iter()
+        .filter(|account| !account.grants.is_empty())
+        .map(|account| (account.subject.namespace.as_deref(), account.subject.name.as_str()))
+        .collect();
+    let marks: Vec<bool> = facts
+        .workloads
+        .items
+        .iter()
+        .map(|workload| granted.contains(&(workload.subject.namespace.as_deref(), workload.service_account.as_str())))
+        .collect();
+    for (workload, mark) in facts.workloads.items.iter_mut().zip(marks) {
+        workload.service_account_granted = mark;
     }
 }
 
@@ -161,8 +184,63 @@ struct RootPlan {
     control_plane: bool,
     /// Names of the disruption budgets selecting its pods.
     budgets: Vec<String>,
+    /// Names of the Services selecting its pods.
+    services: Vec<String>,
+    /// Some budget selecting its pods allows at least one voluntary disruption.
+    budget_allows_disruption: bool,
     /// Running images of the workload and of every pod it owns, with the pod's name.
     running: Vec<(String, RunningImage)>,
+}
+
+/// Whether a budget lets at least one of `replicas` pods be evicted: `maxUnavailable`
+/// above zero, or `minAvailable` below the replica count. A percentage is rounded as the
+/// disruption controller rounds it (`minAvailable` up, `maxUnavailable` up); a value
+/// that is not a number or a percentage allows nothing.
+fn allows_disruption(pdb: &Pdb, replicas: i64) -> bool {
+    let amount = |value: &str, round_up: bool| -> Option<i64> {
+        if let Some(percent) = value.strip_suffix('%') {
+            let percent: i64 = percent.trim().parse().ok()?;
+            let scaled = replicas * percent;
+            Some(if round_up { (scaled + 99) / 100 } else { scaled / 100 })
+        } else {
+            value.trim().parse().ok()
+        }
+    };
+    match (pdb.max_unavailable.as_deref(), pdb.min_available.as_deref()) {
+        (Some(max), _) => amount(max, true).is_some_and(|max| max > 0),
+        (None, Some(min)) => amount(min, true).is_some_and(|min| min < replicas),
+        // Neither set: the API server defaults minAvailable to 1.
+        (None, None) => replicas > 1,
+    }
+}
+
+/// The names of the Services that select each root's pods, in root order. Services are
+/// indexed by one label their selector requires, so each root looks only at the
+/// Services that could select it.
+fn serving_services(services: &[crate::inventory::Service], roots: &[Root<'_>]) -> Vec<Vec<String>> {
+    let mut by_label: BTreeMap<(Option<&str>, &str, &str), Vec<&crate::inventory::Service>> = BTreeMap::new();
+    for service in services {
+        if let Some((key, value)) = service.selector.iter().next() {
+            by_label.entry((service.meta.namespace.as_deref(), key, value.as_str())).or_default().push(service);
+        }
+    }
+    roots
+        .iter()
+        .map(|root| {
+            let labels = &root.workload.pod.labels;
+            let namespace = root.workload.meta.namespace.as_deref();
+            let mut names: Vec<String> = labels
+                .iter()
+                .filter_map(|(key, value)| by_label.get(&(namespace, key, value.as_str())))
+                .flatten()
+                .filter(|service| service.selector.iter().all(|(key, value)| labels.get(key) == Some(value)))
+                .map(|service| service.meta.name.clone())
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            names
+        })
+        .collect()
 }
 
 /// Folds workloads into their owners and matches budgets while all are borrowed, then
@@ -172,11 +250,13 @@ fn judge_workloads(
     workloads: Vec<Workload>,
     folded_pods: &[FoldedPod],
     pdbs: &[Pdb],
+    services: &[crate::inventory::Service],
     membership: &Membership,
 ) -> JudgedWorkloads {
     let (components, pdb_facts, plans) = {
         let roots = fold_owned_workloads(&workloads, folded_pods);
         let budgets = Budgets::match_once(pdbs, &roots);
+        let mut serving = serving_services(services, &roots).into_iter();
         let plans: Vec<RootPlan> = roots
             .iter()
             .zip(&budgets.of_root)
@@ -184,6 +264,10 @@ fn judge_workloads(
                 position: root.position,
                 control_plane: membership.proves(root.workload),
                 budgets: budgets.iter().map(|pdb| pdb.meta.name.clone()).collect(),
+                services: serving.next().unwrap_or_default(),
+                budget_allows_disruption: budgets
+                    .iter()
+                    .any(|pdb| allows_disruption(pdb, root.workload.replicas.unwrap_or(1))),
                 running: root.running.iter().map(|(pod, image)| (pod.clone(), (*image).clone())).collect(),
             })
             .collect();
@@ -466,8 +550,47 @@ fn workload_fact(workload: Workload, plan: &RootPlan) -> WorkloadFact {
         cluster_dns,
         addon,
         addon_listen,
+        automount_service_account_token: pod.automount_token.unwrap_or(true),
+        // Filled in once grants are known (`mark_granted_service_accounts`).
+        service_account_granted: false,
+        runtime_sockets: pod
+            .host_path_volumes
+            .iter()
+            .filter(|volume| is_runtime_socket(&volume.path))
+            .map(|volume| volume.path.clone())
+            .collect(),
+        restricted_volume_types: pod.restricted_volume_types,
+        sysctls: pod.sysctls,
+        // Filled in once the cluster's version and namespaces are known (`pss::annotate`).
+        unsafe_sysctls: Vec::new(),
+        pod_security_enforce: super::PodSecurityLevel::Privileged,
+        spread: pod.spread,
+        services: plan.services.clone(),
+        budget_allows_disruption: plan.budget_allows_disruption,
         disruption_budgets,
     }
+}
+
+/// Where container runtimes listen: Docker, containerd, CRI-O and cri-dockerd.
+const RUNTIME_SOCKETS: &[&str] = &[
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/run/containerd/containerd.sock",
+    "/var/run/containerd/containerd.sock",
+    "/run/crio/crio.sock",
+    "/var/run/crio/crio.sock",
+    "/run/cri-dockerd.sock",
+    "/var/run/cri-dockerd.sock",
+];
+
+/// A host path that is a runtime's socket, or a directory holding one (`/run`,
+/// `/var/run/containerd`): the root directory is POD-005's, not this.
+fn is_runtime_socket(path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    !path.is_empty()
+        && RUNTIME_SOCKETS
+            .iter()
+            .any(|socket| *socket == path || socket.strip_prefix(path).is_some_and(|rest| rest.starts_with('/')))
 }
 
 /// Where Tiller listens: its `--listen` flag, else its default of every address.
@@ -509,6 +632,26 @@ fn containers(workload: &Workload, control_plane: bool) -> Vec<ContainerFact> {
                 capabilities_add: container.capabilities_add.clone(),
                 read_only_root_filesystem: container.read_only_root_filesystem.unwrap_or(false),
                 run_as_non_root: container.run_as_non_root.unwrap_or(false),
+                drops_all_capabilities: container.security.drops_all_capabilities,
+                run_as_user: container.security.run_as_user,
+                seccomp_profile: container.security.seccomp,
+                app_armor_profile: container.security.app_armor,
+                se_linux_type: container.security.se_linux_type.clone().unwrap_or_default(),
+                se_linux_user_or_role: container.security.se_linux_user_or_role,
+                proc_mount: container.security.proc_mount,
+                host_process: container.security.host_process,
+                host_ports: container.host_ports.clone(),
+                cpu_request: container.resources.cpu_request,
+                memory_request: container.resources.memory_request,
+                cpu_limit: container.resources.cpu_limit,
+                memory_limit: container.resources.memory_limit,
+                liveness_probe: container.probes.liveness,
+                readiness_probe: container.probes.readiness,
+                startup_probe: container.probes.startup,
+                image_pull_policy: container.image_pull_policy,
+                secret_env: container.secret_env.clone(),
+                // Filled in once namespaces are known (`pss::annotate`).
+                pod_security_enforce: super::PodSecurityLevel::Privileged,
                 control_plane,
                 system,
             }

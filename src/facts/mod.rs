@@ -9,6 +9,7 @@ mod build;
 mod docs;
 pub mod flags;
 pub mod image;
+mod pss;
 mod rbac;
 pub mod wire;
 
@@ -295,6 +296,31 @@ impl std::fmt::Display for Provider {
     }
 }
 
+/// A Pod Security Standards level.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PodSecurityLevel {
+    /// No restriction: what an unlabelled namespace enforces.
+    #[default]
+    Privileged,
+    /// Known privilege escalations prevented.
+    Baseline,
+    /// Current hardening practice.
+    Restricted,
+}
+
+impl PodSecurityLevel {
+    /// The level a `pod-security.kubernetes.io/enforce` label names; an unset or unknown
+    /// value enforces nothing.
+    pub fn named(label: &str) -> Self {
+        match label {
+            "baseline" => Self::Baseline,
+            "restricted" => Self::Restricted,
+            _ => Self::Privileged,
+        }
+    }
+}
+
 /// A well-known add-on with a history of cluster-admin grants.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Addon {
@@ -510,6 +536,30 @@ pub struct WorkloadFact {
     pub addon: Addon,
     /// Tiller's `--listen` address (`:44134` unless set); empty for other workloads.
     pub addon_listen: String,
+    /// Effective `automountServiceAccountToken` (true unless set to false).
+    pub automount_service_account_token: bool,
+    /// Its service account is bound to some role: the workload may call the API.
+    pub service_account_granted: bool,
+    /// Volume types the `restricted` Pod Security level forbids, one per volume.
+    pub restricted_volume_types: Vec<String>,
+    /// `securityContext.sysctls[].name`.
+    pub sysctls: Vec<String>,
+    /// Sysctls the `baseline` Pod Security level of the cluster's version does not
+    /// allow (with no known version, those no version allows).
+    pub unsafe_sysctls: Vec<String>,
+    /// The Pod Security level its namespace enforces (`pod-security.kubernetes.io/enforce`):
+    /// `privileged` when unset.
+    pub pod_security_enforce: PodSecurityLevel,
+    /// Pod anti-affinity or topology spread constraints spread its pods.
+    pub spread: bool,
+    /// Host paths that are a container runtime's socket or a directory holding one
+    /// (`/var/run/docker.sock`, `/run/containerd`), mounted read-only or not.
+    pub runtime_sockets: Vec<String>,
+    /// Names of the Services in its namespace that select its pods.
+    pub services: Vec<String>,
+    /// Some PodDisruptionBudget selecting its pods allows at least one voluntary
+    /// disruption (`maxUnavailable` above zero, or `minAvailable` below its replicas).
+    pub budget_allows_disruption: bool,
     /// Names of PodDisruptionBudgets selecting this workload's pods.
     pub disruption_budgets: Vec<String>,
 }
@@ -567,6 +617,49 @@ pub struct ContainerFact {
     pub read_only_root_filesystem: bool,
     /// `runAsNonRoot` (container, else pod level).
     pub run_as_non_root: bool,
+    /// `capabilities.drop` holds `ALL`.
+    pub drops_all_capabilities: bool,
+    /// `runAsUser` (container, else pod level); null when unset (the image decides).
+    pub run_as_user: Option<i64>,
+    /// `seccompProfile.type` (container, else pod level): `RuntimeDefault`,
+    /// `Localhost`, `Unconfined`, empty when unset, `other` for a value the API does
+    /// not define.
+    pub seccomp_profile: crate::inventory::ProfileType,
+    /// `appArmorProfile.type` (container, else pod level), as `seccompProfile`.
+    pub app_armor_profile: crate::inventory::ProfileType,
+    /// `seLinuxOptions.type` (container, else pod level), or empty when unset.
+    pub se_linux_type: String,
+    /// `seLinuxOptions.user` or `.role` is set, at container or pod level.
+    pub se_linux_user_or_role: bool,
+    /// `procMount`: `Default`, `Unmasked`, empty when unset, or `other`.
+    pub proc_mount: crate::inventory::ProcMount,
+    /// `windowsOptions.hostProcess` (container, else pod level).
+    pub host_process: bool,
+    /// `ports[].hostPort` set.
+    pub host_ports: Vec<i64>,
+    /// `resources.requests.cpu` is set.
+    pub cpu_request: bool,
+    /// `resources.requests.memory` is set.
+    pub memory_request: bool,
+    /// `resources.limits.cpu` is set.
+    pub cpu_limit: bool,
+    /// `resources.limits.memory` is set.
+    pub memory_limit: bool,
+    /// `livenessProbe` is set.
+    pub liveness_probe: bool,
+    /// `readinessProbe` is set.
+    pub readiness_probe: bool,
+    /// `startupProbe` is set.
+    pub startup_probe: bool,
+    /// `imagePullPolicy`: `Always`, `IfNotPresent`, `Never`, empty when unset
+    /// (Kubernetes then defaults to `Always` for `:latest` or untagged images,
+    /// `IfNotPresent` otherwise), or `other`.
+    pub image_pull_policy: crate::inventory::PullPolicy,
+    /// Names of `env` variables whose literal value looks like a secret (by name or by
+    /// shape). Values are never read into facts.
+    pub secret_env: Vec<String>,
+    /// The Pod Security level its namespace enforces: `privileged` when unset.
+    pub pod_security_enforce: PodSecurityLevel,
     /// The workload is a control-plane component.
     pub control_plane: bool,
     /// The workload runs in `kube-system`.

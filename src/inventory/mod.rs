@@ -330,6 +330,71 @@ pub enum ContainerKind {
     EphemeralContainer,
 }
 
+/// Declares a closed set of values as the Kubernetes API spells them, with `""` for
+/// unset and `other` for a value the API does not define (a manifest the API server
+/// would refuse): rules compare with the API's own words.
+macro_rules! api_words {
+    ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+        pub enum $name {
+            /// Not set: the default applies.
+            #[default]
+            #[serde(rename = "")]
+            Unset,
+            $($(#[$variant_meta])* $variant,)+
+            /// A value the API does not define.
+            #[serde(rename = "other")]
+            Other,
+        }
+
+        impl $name {
+            /// The value named `word` by the API; `None` gives [`Self::Unset`].
+            pub fn named(word: Option<&str>) -> Self {
+                match word {
+                    None => Self::Unset,
+                    $(Some(stringify!($variant)) => Self::$variant,)+
+                    Some(_) => Self::Other,
+                }
+            }
+        }
+    };
+}
+
+api_words! {
+    /// A seccomp or AppArmor profile type.
+    ProfileType {
+        /// The container runtime's default profile.
+        RuntimeDefault,
+        /// A profile loaded on the node.
+        Localhost,
+        /// No profile.
+        Unconfined,
+    }
+}
+
+api_words! {
+    /// `securityContext.procMount`.
+    ProcMount {
+        /// The runtime's masked `/proc`.
+        Default,
+        /// Nothing masked.
+        Unmasked,
+    }
+}
+
+api_words! {
+    /// `imagePullPolicy`.
+    PullPolicy {
+        /// Pull on every start.
+        Always,
+        /// Pull when the node does not have the image.
+        IfNotPresent,
+        /// Never pull.
+        Never,
+    }
+}
+
 /// A container of a pod template, reduced to what the rules judge.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Container {
@@ -356,6 +421,66 @@ pub struct Container {
     pub run_as_non_root: Option<bool>,
     /// `volumeMounts[]` as (volume name, readOnly, mountPath).
     pub mounts: Vec<(String, bool, String)>,
+    /// The Pod Security Standards' settings of the container, pod-level values filled in.
+    pub security: PodSecurity,
+    /// Requests and limits set.
+    pub resources: Resources,
+    /// Probes set.
+    pub probes: Probes,
+    /// `imagePullPolicy`, as written.
+    pub image_pull_policy: PullPolicy,
+    /// `ports[].hostPort` that are set (and not 0).
+    pub host_ports: Vec<i64>,
+    /// Names of `env` variables whose literal value looks like a secret (by name or by
+    /// shape); the values are never kept.
+    pub secret_env: Vec<String>,
+}
+
+/// The settings the Pod Security Standards judge that a container may inherit from its
+/// pod: each is the container's, else the pod's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodSecurity {
+    /// `securityContext.capabilities.drop` holds `ALL`.
+    pub drops_all_capabilities: bool,
+    /// `runAsUser`.
+    pub run_as_user: Option<i64>,
+    /// `seccompProfile.type`.
+    pub seccomp: ProfileType,
+    /// `appArmorProfile.type`.
+    pub app_armor: ProfileType,
+    /// `seLinuxOptions.type`.
+    pub se_linux_type: Option<String>,
+    /// `seLinuxOptions.user` or `.role` is set.
+    pub se_linux_user_or_role: bool,
+    /// `procMount` (container only).
+    pub proc_mount: ProcMount,
+    /// `windowsOptions.hostProcess`.
+    pub host_process: bool,
+}
+
+/// Which requests and limits a container sets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)] // Four independent facts, each a rule's.
+pub struct Resources {
+    /// `resources.requests.cpu`.
+    pub cpu_request: bool,
+    /// `resources.requests.memory`.
+    pub memory_request: bool,
+    /// `resources.limits.cpu`.
+    pub cpu_limit: bool,
+    /// `resources.limits.memory`.
+    pub memory_limit: bool,
+}
+
+/// Which probes a container has.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Probes {
+    /// `livenessProbe`.
+    pub liveness: bool,
+    /// `readinessProbe`.
+    pub readiness: bool,
+    /// `startupProbe`.
+    pub startup: bool,
 }
 
 /// A `hostPath` volume of a pod template.
@@ -386,6 +511,15 @@ pub struct PodTemplate {
     pub host_path_volumes: Vec<HostPathVolume>,
     /// `spec.nodeName`, set on static and scheduled pods.
     pub node_name: Option<String>,
+    /// `automountServiceAccountToken`, as written.
+    pub automount_token: Option<bool>,
+    /// Volume types the `restricted` Pod Security level does not allow (`hostPath`,
+    /// `nfs`, `iscsi`, …), one entry per volume.
+    pub restricted_volume_types: Vec<String>,
+    /// `securityContext.sysctls[].name`.
+    pub sysctls: Vec<String>,
+    /// Pod anti-affinity or topology spread constraints are set.
+    pub spread: bool,
 }
 
 /// Where kubelets mount a pod's service-account token: the API server adds this mount
@@ -410,6 +544,8 @@ impl PodTemplate {
                         .filter(|(_, _, path)| path != SERVICE_ACCOUNT_MOUNT)
                         .cloned()
                         .collect(),
+                    // A LimitRange's defaults are added to pods, never to templates.
+                    resources: Resources::default(),
                     ..container.clone()
                 })
                 .collect()
@@ -419,6 +555,8 @@ impl PodTemplate {
             && self.host_pid == template.host_pid
             && self.host_ipc == template.host_ipc
             && self.host_path_volumes == template.host_path_volumes
+            && self.restricted_volume_types == template.restricted_volume_types
+            && self.sysctls == template.sysctls
             && without_token(&self.containers) == without_token(&template.containers)
     }
 }

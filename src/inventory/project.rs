@@ -20,8 +20,8 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use super::lean;
 use super::{
     Binding, Container, ContainerKind, EndpointSlice, HostPathVolume, Labels, Location, Meta, Namespace, NetworkPolicy,
-    Node, OwnerRef, Pdb, PodTemplate, PolicyRule, Projected, RbacSubject, Role, RunningImage, Service, ServiceAccount,
-    Workload,
+    Node, OwnerRef, Pdb, PodSecurity, PodTemplate, PolicyRule, Probes, ProcMount, ProfileType, Projected, PullPolicy,
+    RbacSubject, Resources, Role, RunningImage, Service, ServiceAccount, Workload,
 };
 use crate::compact_map::SharedKeys;
 
@@ -362,30 +362,49 @@ fn pod_template(spec: Option<core::PodSpec>, labels: std::sync::Arc<Labels>, arg
     let Some(spec) = spec else {
         return PodTemplate { labels, service_account: "default".into(), ..PodTemplate::default() };
     };
-    let pod_non_root = spec.security_context.as_ref().and_then(|context| context.run_as_non_root);
+    let pod = spec.security_context.unwrap_or_default();
     let regular = spec.containers.into_iter().map(|container| (ContainerKind::Container, container));
     let init = spec.init_containers.into_iter().flatten().map(|container| (ContainerKind::InitContainer, container));
-    let mut containers: Vec<Container> = regular
-        .chain(init)
-        .map(|(kind, container)| Container {
-            name: container.name,
-            kind,
-            image: container.image.unwrap_or_default(),
-            command: container.command.filter(|_| arguments).unwrap_or_default(),
-            args: container.args.filter(|_| arguments).unwrap_or_default(),
-            mounts: mounts(container.volume_mounts),
-            ..security(container.security_context, pod_non_root)
-        })
-        .collect();
-    containers.extend(spec.ephemeral_containers.into_iter().flatten().map(|container| Container {
-        name: container.name,
-        kind: ContainerKind::EphemeralContainer,
-        image: container.image.unwrap_or_default(),
-        command: container.command.filter(|_| arguments).unwrap_or_default(),
-        args: container.args.filter(|_| arguments).unwrap_or_default(),
-        mounts: mounts(container.volume_mounts),
-        ..security(container.security_context, pod_non_root)
-    }));
+    // Containers and ephemeral containers are two k8s-openapi types with the same fields.
+    macro_rules! parts {
+        ($container:expr, $kind:expr, $probes:expr) => {{
+            let container = $container;
+            Parts {
+                kind: $kind,
+                probes: $probes(&container),
+                name: container.name,
+                image: container.image,
+                command: container.command.filter(|_| arguments),
+                args: container.args.filter(|_| arguments),
+                mounts: container.volume_mounts,
+                context: container.security_context,
+                resources: container.resources,
+                image_pull_policy: container.image_pull_policy,
+                ports: container.ports,
+                env: container.env,
+            }
+        }};
+    }
+    let probes = |container: &core::Container| Probes {
+        liveness: container.liveness_probe.is_some(),
+        readiness: container.readiness_probe.is_some(),
+        startup: container.startup_probe.is_some(),
+    };
+    // Ephemeral containers may not have probes.
+    let no_probes = |_: &core::EphemeralContainer| Probes::default();
+    let mut containers: Vec<Container> =
+        regular.chain(init).map(|(kind, container)| project_container(parts!(container, kind, probes), &pod)).collect();
+    containers.extend(
+        spec.ephemeral_containers
+            .into_iter()
+            .flatten()
+            .map(|container| project_container(parts!(container, ContainerKind::EphemeralContainer, no_probes), &pod)),
+    );
+    let anti_affinity = spec.affinity.and_then(|affinity| affinity.pod_anti_affinity).is_some_and(|anti| {
+        anti.required_during_scheduling_ignored_during_execution.is_some_and(|terms| !terms.is_empty())
+            || anti.preferred_during_scheduling_ignored_during_execution.is_some_and(|terms| !terms.is_empty())
+    });
+    let volumes = spec.volumes.unwrap_or_default();
     PodTemplate {
         labels,
         service_account: spec
@@ -397,34 +416,150 @@ fn pod_template(spec: Option<core::PodSpec>, labels: std::sync::Arc<Labels>, arg
         host_pid: spec.host_pid.unwrap_or(false),
         host_ipc: spec.host_ipc.unwrap_or(false),
         containers,
-        host_path_volumes: spec
-            .volumes
+        restricted_volume_types: volumes.iter().filter_map(restricted_volume_type).map(str::to_owned).collect(),
+        host_path_volumes: volumes
             .into_iter()
-            .flatten()
             .filter_map(|volume| Some(HostPathVolume { path: volume.host_path?.path, name: volume.name }))
             .collect(),
         node_name: spec.node_name,
+        automount_token: spec.automount_service_account_token,
+        sysctls: pod.sysctls.into_iter().flatten().map(|sysctl| sysctl.name).collect(),
+        spread: anti_affinity || spec.topology_spread_constraints.is_some_and(|constraints| !constraints.is_empty()),
     }
 }
 
-/// The security-context part of a container; identity fields are filled by the caller.
-fn security(context: Option<core::SecurityContext>, pod_non_root: Option<bool>) -> Container {
+/// The parts of a container (regular, init or ephemeral) the facts read.
+struct Parts {
+    kind: ContainerKind,
+    name: String,
+    image: Option<String>,
+    command: Option<Vec<String>>,
+    args: Option<Vec<String>>,
+    mounts: Option<Vec<core::VolumeMount>>,
+    context: Option<core::SecurityContext>,
+    resources: Option<core::ResourceRequirements>,
+    probes: Probes,
+    image_pull_policy: Option<String>,
+    ports: Option<Vec<core::ContainerPort>>,
+    env: Option<Vec<core::EnvVar>>,
+}
+
+/// A container with its pod's security settings filled in where it sets none.
+fn project_container(parts: Parts, pod: &core::PodSecurityContext) -> Container {
+    type Quantities = BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>;
+    let context = parts.context.unwrap_or_default();
+    let has = |list: Option<&Quantities>, name: &str| list.is_some_and(|list| list.contains_key(name));
+    let requests = parts.resources.as_ref().and_then(|resources| resources.requests.as_ref());
+    let limits = parts.resources.as_ref().and_then(|resources| resources.limits.as_ref());
+    let user_or_role = |options: Option<&core::SELinuxOptions>| {
+        options.is_some_and(|options| options.user.is_some() || options.role.is_some())
+    };
+    let se_linux_type =
+        context.se_linux_options.as_ref().or(pod.se_linux_options.as_ref()).and_then(|options| options.type_.clone());
+    let capabilities = context.capabilities.unwrap_or_default();
+    let security = PodSecurity {
+        drops_all_capabilities: capabilities
+            .drop
+            .is_some_and(|dropped| dropped.iter().any(|capability| capability.eq_ignore_ascii_case("ALL"))),
+        run_as_user: context.run_as_user.or(pod.run_as_user),
+        seccomp: ProfileType::named(
+            context.seccomp_profile.as_ref().or(pod.seccomp_profile.as_ref()).map(|profile| profile.type_.as_str()),
+        ),
+        app_armor: ProfileType::named(
+            context.app_armor_profile.as_ref().or(pod.app_armor_profile.as_ref()).map(|profile| profile.type_.as_str()),
+        ),
+        se_linux_type,
+        se_linux_user_or_role: user_or_role(context.se_linux_options.as_ref())
+            || user_or_role(pod.se_linux_options.as_ref()),
+        proc_mount: ProcMount::named(context.proc_mount.as_deref()),
+        host_process: context
+            .windows_options
+            .as_ref()
+            .and_then(|options| options.host_process)
+            .or_else(|| pod.windows_options.as_ref().and_then(|options| options.host_process))
+            .unwrap_or(false),
+    };
     Container {
-        name: String::new(),
-        kind: ContainerKind::Container,
-        image: String::new(),
-        command: Vec::new(),
-        args: Vec::new(),
-        privileged: context.as_ref().and_then(|context| context.privileged),
-        allow_privilege_escalation: context.as_ref().and_then(|context| context.allow_privilege_escalation),
-        read_only_root_filesystem: context.as_ref().and_then(|context| context.read_only_root_filesystem),
-        run_as_non_root: context.as_ref().and_then(|context| context.run_as_non_root).or(pod_non_root),
-        capabilities_add: context
-            .and_then(|context| context.capabilities)
-            .and_then(|capabilities| capabilities.add)
-            .unwrap_or_default(),
-        mounts: Vec::new(),
+        name: parts.name,
+        kind: parts.kind,
+        image: parts.image.unwrap_or_default(),
+        command: parts.command.unwrap_or_default(),
+        args: parts.args.unwrap_or_default(),
+        privileged: context.privileged,
+        allow_privilege_escalation: context.allow_privilege_escalation,
+        read_only_root_filesystem: context.read_only_root_filesystem,
+        run_as_non_root: context.run_as_non_root.or(pod.run_as_non_root),
+        capabilities_add: capabilities.add.unwrap_or_default(),
+        mounts: mounts(parts.mounts),
+        security,
+        resources: Resources {
+            cpu_request: has(requests, "cpu"),
+            memory_request: has(requests, "memory"),
+            cpu_limit: has(limits, "cpu"),
+            memory_limit: has(limits, "memory"),
+        },
+        probes: parts.probes,
+        image_pull_policy: PullPolicy::named(parts.image_pull_policy.as_deref()),
+        host_ports: parts
+            .ports
+            .into_iter()
+            .flatten()
+            .filter_map(|port| port.host_port.filter(|port| *port != 0).map(i64::from))
+            .collect(),
+        secret_env: parts
+            .env
+            .into_iter()
+            .flatten()
+            .filter(|variable| variable.value.as_deref().is_some_and(|value| secret_looking(&variable.name, value)))
+            .map(|variable| variable.name)
+            .collect(),
     }
+}
+
+/// A literal environment value that looks like a secret: a non-empty value under a
+/// secret's name (`DB_PASSWORD`, `API_TOKEN`, `AWS_SECRET_ACCESS_KEY`), or a value of a
+/// credential's shape (a JSON Web Token, a PEM private key, an AWS access key id) under
+/// any name. References (`$(VAR)`) and file paths are no secrets.
+fn secret_looking(name: &str, value: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    let words: Vec<&str> = upper.split(['_', '-', '.']).collect();
+    let reference = value.starts_with('/') || value.starts_with("$(");
+    let secret_name = ["PASSWORD", "PASSWD", "TOKEN", "SECRET", "KEY", "APIKEY", "CREDENTIALS"]
+        .iter()
+        .any(|word| words.contains(word))
+        && !words.last().is_some_and(|last| ["FILE", "PATH", "DIR", "NAME", "ID", "REF", "URL"].contains(last));
+    (secret_name && !value.is_empty() && !reference) || crate::redact::looks_like_credential(value)
+}
+
+/// The type of a volume the `restricted` Pod Security level forbids; `None` for the
+/// allowed ones (configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim,
+/// projected, secret).
+fn restricted_volume_type(volume: &core::Volume) -> Option<&'static str> {
+    [
+        (volume.host_path.is_some(), "hostPath"),
+        (volume.nfs.is_some(), "nfs"),
+        (volume.iscsi.is_some(), "iscsi"),
+        (volume.gce_persistent_disk.is_some(), "gcePersistentDisk"),
+        (volume.aws_elastic_block_store.is_some(), "awsElasticBlockStore"),
+        (volume.git_repo.is_some(), "gitRepo"),
+        (volume.glusterfs.is_some(), "glusterfs"),
+        (volume.rbd.is_some(), "rbd"),
+        (volume.flex_volume.is_some(), "flexVolume"),
+        (volume.cinder.is_some(), "cinder"),
+        (volume.cephfs.is_some(), "cephfs"),
+        (volume.flocker.is_some(), "flocker"),
+        (volume.fc.is_some(), "fc"),
+        (volume.azure_file.is_some(), "azureFile"),
+        (volume.azure_disk.is_some(), "azureDisk"),
+        (volume.vsphere_volume.is_some(), "vsphereVolume"),
+        (volume.quobyte.is_some(), "quobyte"),
+        (volume.photon_persistent_disk.is_some(), "photonPersistentDisk"),
+        (volume.portworx_volume.is_some(), "portworxVolume"),
+        (volume.scale_io.is_some(), "scaleIO"),
+        (volume.storageos.is_some(), "storageos"),
+    ]
+    .into_iter()
+    .find_map(|(set, name)| set.then_some(name))
 }
 
 fn mounts(mounts: Option<Vec<core::VolumeMount>>) -> Vec<(String, bool, String)> {

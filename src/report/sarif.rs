@@ -151,7 +151,7 @@ fn result(report: &Report, index: usize, rule: &RuleInfo, finding: &Finding, bas
         )
         .logical_locations(logical)
         .build();
-    let fingerprints = BTreeMap::from([("primaryLocationLineHash".to_owned(), finding.fingerprint.clone())]);
+    let fingerprints = BTreeMap::from([("primaryLocationLineHash".to_owned(), finding.fingerprint.to_string())]);
     let mut result = SarifResult::builder()
         .rule_id(rule.id.clone())
         .rule_index(i64::try_from(index).unwrap_or(i64::MAX))
