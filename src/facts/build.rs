@@ -477,6 +477,13 @@ fn components(workloads: &[Workload], membership: &Membership) -> Vec<ComponentF
                 first_on_node,
                 image: container.image.clone(),
                 flags: parsed.last,
+                weak_cipher_suites: ["tls-cipher-suites", "cipher-suites"]
+                    .iter()
+                    .filter_map(|flag| parsed.lists.get(*flag))
+                    .flatten()
+                    .filter(|name| crate::probe::hello::is_weak_named(name))
+                    .cloned()
+                    .collect(),
                 flag_lists: parsed.lists,
             })
         })

@@ -487,6 +487,10 @@ pub struct ComponentFact {
     /// Every value of every occurrence of each flag, split on commas: for list flags
     /// such as `authorization-mode` or `enable-admission-plugins`.
     pub flag_lists: BTreeMap<String, Vec<String>>,
+    /// The weak cipher suites (CBC with SHA-1, 3DES, RC4, DES, export, NULL) its
+    /// `--tls-cipher-suites` (etcd: `--cipher-suites`) allows, classified from the IANA
+    /// registry by name.
+    pub weak_cipher_suites: Vec<String>,
 }
 
 /// A `hostPath` volume.

@@ -72,6 +72,12 @@ pub fn is_weak(suite: &TlsCipherSuite) -> bool {
         || suite.name.contains("EXPORT")
 }
 
+/// Whether the suite of this IANA name (as Go's `--tls-cipher-suites` spells them) is
+/// weak; an unknown name is not judged weak.
+pub fn is_weak_named(name: &str) -> bool {
+    TlsCipherSuite::from_name(name).is_some_and(is_weak)
+}
+
 /// The IANA name of a suite, e.g. `TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`.
 pub fn suite_name(id: u16) -> String {
     TlsCipherSuite::from_id(id).map_or_else(|| format!("0x{id:04x}"), |suite| suite.name.to_owned())
