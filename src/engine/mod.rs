@@ -693,6 +693,7 @@ mod tests {
             ("images", 10_000),
             ("serviceAccounts", 20_000),
             ("bindings", 20_000),
+            ("rbacSubjects", 20_000),
             ("namespaces", 2_000),
             ("services", 20_000),
             ("pdbs", 5_000),

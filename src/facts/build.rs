@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::rbac::{self, RoleIndex};
 use super::{
     Addon, ApiserverEndpointFact, BindingFact, ClusterFacts, Collection, Component, ComponentFact, ContainerFact,
-    ControlPlaneFact, FACTS_SCHEMA_VERSION, Facts, HostPathFact, ImageFact, KubeletConfigFact, NamespaceFact, NodeFact,
-    PdbFact, PodSecurityFact, Provider, ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact, flags,
-    image,
+    ControlPlaneFact, EscalationFact, FACTS_SCHEMA_VERSION, Facts, HostPathFact, ImageFact, KubeletConfigFact,
+    NamespaceFact, NodeFact, PdbFact, PodSecurityFact, Provider, RbacSubjectFact, ServiceAccountFact, ServiceFact,
+    SourceKind, Subject, WorkloadFact, flags, image,
 };
 use crate::inventory::{
     Availability, Binding, FoldedPod, Gathered, Inventory, Labels, Meta, Namespace, NetworkPolicy, Node, Pdb, Role,
@@ -95,7 +95,8 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
     };
     let node_facts: Vec<NodeFact> = nodes.items.iter().map(node_fact).collect();
     let control_plane = control_plane(&cluster.name, &node_facts);
-    let mut facts = Facts {
+    let rbac_lists = Availability::combine([&roles.availability, &bindings.availability]);
+    let facts = Facts {
         schema_version: FACTS_SCHEMA_VERSION,
         control_plane: Collection::new(managed.unwrap_or_else(|| nodes.availability.clone()), vec![control_plane]),
         nodes: Collection::new(nodes.availability, node_facts),
@@ -104,9 +105,10 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
             rbac_available,
             service_account_facts(&service_accounts.items, &roles.items, &bindings.items, &judged.workloads),
         ),
-        bindings: Collection::new(
-            Availability::combine([&roles.availability, &bindings.availability]),
-            binding_facts(&roles.items, &bindings.items),
+        bindings: Collection::new(rbac_lists.clone(), binding_facts(&roles.items, &bindings.items)),
+        rbac_subjects: Collection::new(
+            rbac_lists,
+            rbac_subject_facts(&roles.items, &bindings.items, &judged.workloads),
         ),
         namespaces: Collection::new(
             Availability::combine([&namespaces.availability, &network_policies.availability, &workloads_available]),
@@ -135,6 +137,12 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         certificates: Collection::new(not_probed, Vec::new()),
         cluster,
     };
+    annotated(facts)
+}
+
+/// What can be said about workloads only once every collection is built: the Pod
+/// Security level and sysctls of the cluster's version, and the grants of their accounts.
+fn annotated(mut facts: Facts) -> Facts {
     super::pss::annotate(&mut facts);
     mark_granted_service_accounts(&mut facts);
     facts
@@ -777,11 +785,15 @@ fn service_account_facts(
                 let power = index.power(binding);
                 cluster_admin |= power.full && binding.meta.kind == "ClusterRoleBinding";
                 wildcard |= power.wildcard;
-                grants.push(format!(
+                let text = format!(
                     "{}/{} → {}/{}",
                     binding.meta.kind, binding.meta.name, binding.role_ref.0, binding.role_ref.1
-                ));
+                );
+                grants.push((u8::from(!power.full) + u8::from(!power.wildcard), text));
             }
+            // The grant that matters first: full power, then wildcards, then the rest.
+            grants.sort_by_key(|(rank, _)| *rank);
+            let grants: Vec<String> = grants.into_iter().map(|(_, grant)| grant).collect();
             let addon = users
                 .iter()
                 .map(|fact| fact.addon)
@@ -808,6 +820,84 @@ fn service_account_facts(
                 grants,
                 addon,
             }
+        })
+        .collect()
+}
+
+/// Every subject of a binding that is not a bootstrap one, with its grants: the most
+/// powerful first, so that the one that matters leads the evidence.
+fn rbac_subject_facts(roles: &[Role], bindings: &[Binding], workloads: &[WorkloadFact]) -> Vec<RbacSubjectFact> {
+    // (kind, namespace for service accounts, name).
+    type SubjectKey<'a> = (&'a str, Option<&'a str>, &'a str);
+    let index = RoleIndex::new(roles);
+    let used: BTreeSet<(&str, &str)> = workloads
+        .iter()
+        .map(|workload| (workload.subject.namespace.as_deref().unwrap_or("default"), workload.service_account.as_str()))
+        .collect();
+    let mut subjects: BTreeMap<SubjectKey<'_>, RbacSubjectFact> = BTreeMap::new();
+    let mut ranked: BTreeMap<SubjectKey<'_>, Vec<(u8, String)>> = BTreeMap::new();
+    for binding in bindings.iter().filter(|binding| !rbac::is_bootstrap(binding)) {
+        let power = index.power(binding);
+        let cluster_wide = binding.meta.kind == "ClusterRoleBinding";
+        let grant =
+            format!("{}/{} → {}/{}", binding.meta.kind, binding.meta.name, binding.role_ref.0, binding.role_ref.1);
+        let scope = if cluster_wide {
+            Some("cluster-wide")
+        } else if binding.meta.namespace.as_deref() == Some("kube-system") {
+            Some("kube-system")
+        } else {
+            None
+        };
+        let escalations = scope.map(|_| index.escalations(binding)).unwrap_or_default();
+        // Full power first, then wildcards, then escalations, then the rest.
+        let rank = if power.full {
+            0
+        } else if power.wildcard {
+            1
+        } else if escalations.is_empty() {
+            3
+        } else {
+            2
+        };
+        for subject in &binding.subjects {
+            let namespace =
+                (subject.kind == "ServiceAccount").then(|| subject.namespace.as_deref().unwrap_or_default());
+            let key = (subject.kind.as_str(), namespace, subject.name.as_str());
+            let fact = subjects.entry(key).or_insert_with(|| RbacSubjectFact {
+                subject: Subject {
+                    api_version: None,
+                    kind: subject.kind.clone().into(),
+                    namespace: namespace.map(str::to_owned),
+                    name: subject.name.clone(),
+                    container: None,
+                },
+                location: binding.meta.location.clone(),
+                system: rbac::is_system_identity(subject),
+                used_by_workloads: namespace
+                    .is_some_and(|namespace| used.contains(&(namespace, subject.name.as_str()))),
+                cluster_admin: false,
+                wildcard: false,
+                grants: Vec::new(),
+                escalations: Vec::new(),
+            });
+            fact.cluster_admin |= power.full && cluster_wide;
+            fact.wildcard |= power.wildcard;
+            fact.escalations.extend(escalations.iter().map(|kind| EscalationFact {
+                kind: *kind,
+                scope: scope.unwrap_or_default().to_owned(),
+                grant: grant.clone(),
+            }));
+            ranked.entry(key).or_default().push((rank, grant.clone()));
+        }
+    }
+    subjects
+        .into_iter()
+        .map(|(key, mut fact)| {
+            let mut grants = ranked.remove(&key).unwrap_or_default();
+            grants.sort_by_key(|(rank, _)| *rank);
+            fact.grants = grants.into_iter().map(|(_, grant)| grant).collect();
+            fact.escalations.sort_by_key(|escalation| escalation.kind);
+            fact
         })
         .collect()
 }
@@ -1233,5 +1323,24 @@ subjects: [{kind: ServiceAccount, name: web}]
             Some("app"),
             "a RoleBinding subject defaults to its namespace"
         );
+    }
+
+    #[test]
+    fn the_grant_that_matters_comes_first_in_the_evidence() {
+        let harmless = |index: usize| {
+            format!(
+                "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: a{index}-read, namespace: kube-system}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}}\nsubjects: [{{kind: ServiceAccount, name: tiller, namespace: kube-system}}, {{kind: User, name: alice}}]\n"
+            )
+        };
+        let mut manifests: String = (0..4).map(harmless).collect();
+        manifests.push_str("---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: z-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: tiller, namespace: kube-system}, {kind: User, name: alice}]\n");
+        let facts = facts_of(&manifests);
+        let tiller =
+            facts.service_accounts.items.iter().find(|account| account.subject.name == "tiller").expect("tiller");
+        assert_eq!(tiller.grants[0], "ClusterRoleBinding/z-admin → ClusterRole/cluster-admin", "{:?}", tiller.grants);
+        assert_eq!(tiller.grants.len(), 5, "the harmless ones are still listed, after it");
+        let alice = facts.rbac_subjects.items.iter().find(|subject| subject.subject.name == "alice").expect("alice");
+        assert!(alice.cluster_admin);
+        assert_eq!(alice.grants[0], "ClusterRoleBinding/z-admin → ClusterRole/cluster-admin", "{:?}", alice.grants);
     }
 }

@@ -10,7 +10,7 @@ mod docs;
 pub mod flags;
 pub mod image;
 mod pss;
-mod rbac;
+pub mod rbac;
 pub mod wire;
 
 pub use build::{build, build_probed, control_plane_components, is_control_plane_node};
@@ -59,6 +59,9 @@ pub struct Facts {
     pub service_accounts: Collection<ServiceAccountFact>,
     /// RoleBindings and ClusterRoleBindings.
     pub bindings: Collection<BindingFact>,
+    /// Every user, group and service account a binding names (bootstrap bindings of
+    /// the API server and kubeadm aside), with what its bindings grant.
+    pub rbac_subjects: Collection<RbacSubjectFact>,
     /// Namespaces with Pod Security labels and default-deny NetworkPolicies.
     pub namespaces: Collection<NamespaceFact>,
     /// Services.
@@ -98,6 +101,7 @@ impl Facts {
             self.workloads.items.len(),
             self.service_accounts.items.len(),
             self.bindings.items.len(),
+            self.rbac_subjects.items.len(),
             self.namespaces.items.len(),
             self.services.items.len(),
             self.pdbs.items.len(),
@@ -125,6 +129,7 @@ impl Facts {
         visitor.visit("images", &self.images);
         visitor.visit("serviceAccounts", &self.service_accounts);
         visitor.visit("bindings", &self.bindings);
+        visitor.visit("rbacSubjects", &self.rbac_subjects);
         visitor.visit("namespaces", &self.namespaces);
         visitor.visit("services", &self.services);
         visitor.visit("pdbs", &self.pdbs);
@@ -180,6 +185,7 @@ macro_rules! item {
 
 item!(
     NodeFact,
+    RbacSubjectFact,
     ComponentFact,
     WorkloadFact,
     ContainerFact,
@@ -739,6 +745,43 @@ pub struct BindingFact {
     pub grants_cluster_admin: bool,
     /// The role uses `*` in verbs or resources.
     pub grants_wildcard: bool,
+}
+
+/// A user, group or service account named by RoleBindings or ClusterRoleBindings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RbacSubjectFact {
+    /// `User`, `Group` or `ServiceAccount`, with its name (and namespace).
+    pub subject: Subject,
+    /// Where the first binding naming it was read, in manifests.
+    pub location: Option<Location>,
+    /// An identity the control plane runs as (`system:` users and groups, kube-system's
+    /// service accounts).
+    pub system: bool,
+    /// A service account some workload runs as (RBAC-003 and RBAC-004 judge those).
+    pub used_by_workloads: bool,
+    /// Bound cluster-wide to `cluster-admin` or to `*` on `*` in every API group.
+    pub cluster_admin: bool,
+    /// Some bound role uses `*` in verbs or resources.
+    pub wildcard: bool,
+    /// The grants, `BindingKind/name → RoleKind/name`, the most powerful first.
+    pub grants: Vec<String>,
+    /// Each privilege-escalation grant, cluster-wide or in kube-system.
+    pub escalations: Vec<EscalationFact>,
+}
+
+/// One privilege-escalation grant of a subject.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EscalationFact {
+    /// What it allows: `read-secrets`, `create-workloads`, `exec-into-pods`,
+    /// `node-proxy`, `escalate-or-bind`, `impersonate`, `create-tokens`,
+    /// `approve-certificates`, `write-webhooks`, `write-persistent-volumes`, `patch-nodes`.
+    pub kind: rbac::Escalation,
+    /// `cluster-wide` (a ClusterRoleBinding) or `kube-system` (a RoleBinding there).
+    pub scope: String,
+    /// The grant, `BindingKind/name → RoleKind/name`.
+    pub grant: String,
 }
 
 /// Pod Security admission labels of a namespace.

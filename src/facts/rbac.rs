@@ -6,7 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::inventory::{Binding, RbacSubject, Role};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::inventory::{Binding, PolicyRule, RbacSubject, Role};
 
 /// What a role allows, reduced to the two properties the rules judge.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -58,6 +61,149 @@ impl<'a> RoleIndex<'a> {
             wildcard: role.rules.iter().any(|rule| star(&rule.verbs) || star(&rule.resources)),
         }
     }
+}
+
+/// A grant that lets its holder gain more power than it was given, as the CIS
+/// Benchmark (section 5.1) and Kubernetes' RBAC good practices list them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Escalation {
+    /// `get`, `list` or `watch` on Secrets: every service-account token among them.
+    ReadSecrets,
+    /// Create or change pods or the workloads that make them: run anything as any
+    /// service account of the namespace.
+    CreateWorkloads,
+    /// `pods/exec` or `pods/attach`: a shell in running containers.
+    ExecIntoPods,
+    /// `nodes/proxy`: the kubelet API, commands in every pod of a node.
+    NodeProxy,
+    /// `escalate` or `bind` on roles: grant oneself what one does not hold.
+    EscalateOrBind,
+    /// `impersonate` users, groups or service accounts.
+    Impersonate,
+    /// Create `serviceaccounts/token`: a token for any account.
+    CreateTokens,
+    /// Approve certificate signing requests: a client certificate for any identity.
+    ApproveCertificates,
+    /// Write admission webhook configurations: see or change every request.
+    WriteWebhooks,
+    /// Create PersistentVolumes: a hostPath volume onto any node.
+    WritePersistentVolumes,
+    /// Update or patch Nodes: steer workloads, or take over a node's identity.
+    PatchNodes,
+}
+
+/// An escalation and the API groups, resources and verbs it needs.
+type Needs = (Escalation, &'static [&'static str], &'static [&'static str], &'static [&'static str]);
+
+/// What each escalation needs: (API groups, resources, verbs). `*` in a rule matches
+/// anything; a rule limited to `resourceNames` reaches named objects only and is not
+/// counted.
+const ESCALATIONS: &[Needs] = &[
+    (Escalation::ReadSecrets, &[""], &["secrets"], &["get", "list", "watch"]),
+    (
+        Escalation::CreateWorkloads,
+        &["", "apps", "batch"],
+        &[
+            "pods",
+            "deployments",
+            "daemonsets",
+            "statefulsets",
+            "replicasets",
+            "jobs",
+            "cronjobs",
+            "replicationcontrollers",
+        ],
+        &["create", "update", "patch"],
+    ),
+    (Escalation::ExecIntoPods, &[""], &["pods/exec", "pods/attach"], &["create", "get"]),
+    (Escalation::NodeProxy, &[""], &["nodes/proxy"], &["get", "create", "update", "patch", "delete", "list"]),
+    (Escalation::EscalateOrBind, &["rbac.authorization.k8s.io"], &["roles", "clusterroles"], &["escalate", "bind"]),
+    (
+        Escalation::Impersonate,
+        &["", "authentication.k8s.io"],
+        &["users", "groups", "serviceaccounts", "uids", "userextras/scopes"],
+        &["impersonate"],
+    ),
+    (Escalation::CreateTokens, &[""], &["serviceaccounts/token"], &["create"]),
+    (
+        Escalation::ApproveCertificates,
+        &["certificates.k8s.io"],
+        &["certificatesigningrequests/approval"],
+        &["update", "patch"],
+    ),
+    (
+        Escalation::WriteWebhooks,
+        &["admissionregistration.k8s.io"],
+        &["validatingwebhookconfigurations", "mutatingwebhookconfigurations"],
+        &["create", "update", "patch", "delete"],
+    ),
+    (Escalation::WritePersistentVolumes, &[""], &["persistentvolumes"], &["create", "update", "patch"]),
+    (Escalation::PatchNodes, &[""], &["nodes"], &["update", "patch"]),
+];
+
+/// The escalations one rule grants.
+fn rule_escalations(rule: &PolicyRule) -> impl Iterator<Item = Escalation> + '_ {
+    let any = |granted: &[String], wanted: &[&str]| {
+        granted.iter().any(|value| value == "*" || wanted.contains(&value.as_str()))
+    };
+    // `pods/*` grants every subresource of pods.
+    let resource = |wanted: &[&str]| {
+        rule.resources.iter().any(|granted| {
+            granted == "*"
+                || wanted.contains(&granted.as_str())
+                || granted.strip_suffix("/*").is_some_and(|parent| {
+                    wanted.iter().any(|want| want.split('/').next() == Some(parent) && want.contains('/'))
+                })
+        })
+    };
+    ESCALATIONS.iter().filter_map(move |(escalation, groups, resources, verbs)| {
+        (!rule.named_only && any(&rule.api_groups, groups) && resource(resources) && any(&rule.verbs, verbs))
+            .then_some(*escalation)
+    })
+}
+
+impl RoleIndex<'_> {
+    /// The escalations the role of `binding` grants, each once, in [`Escalation`] order;
+    /// `cluster-admin` grants them all.
+    pub fn escalations(&self, binding: &Binding) -> Vec<Escalation> {
+        let (kind, name) = &binding.role_ref;
+        let mut found: Vec<Escalation> = if kind == "ClusterRole" && name == "cluster-admin" {
+            ESCALATIONS.iter().map(|(escalation, ..)| *escalation).collect()
+        } else {
+            let role = if kind == "ClusterRole" {
+                self.cluster_roles.get(name.as_str())
+            } else {
+                let namespace = binding.meta.namespace.as_deref().unwrap_or_default();
+                self.roles.get(&(namespace, name.as_str()))
+            };
+            role.into_iter().flat_map(|role| &role.rules).flat_map(rule_escalations).collect()
+        };
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+}
+
+/// An identity the control plane itself runs as: `system:` users and groups (the
+/// components, nodes, `system:masters`), kubeadm's admin group, and kube-system's
+/// service accounts.
+pub fn is_system_identity(subject: &RbacSubject) -> bool {
+    match subject.kind.as_str() {
+        "User" | "Group" => subject.name.starts_with("system:") || subject.name == "kubeadm:cluster-admins",
+        "ServiceAccount" => subject.namespace.as_deref() == Some("kube-system"),
+        _ => false,
+    }
+}
+
+/// One of the bindings the API server or kubeadm create when they bootstrap a cluster:
+/// named `system:…`, `kubeadm:…` or `cluster-admin`, and binding only identities the
+/// control plane runs as. A binding with such a name for anyone else is judged like any.
+pub fn is_bootstrap(binding: &Binding) -> bool {
+    let name = binding.meta.name.as_str();
+    (name.starts_with("system:") || name.starts_with("kubeadm:") || name == "cluster-admin")
+        && !binding.subjects.is_empty()
+        && binding.subjects.iter().all(is_system_identity)
 }
 
 /// Which service accounts a binding subject reaches.

@@ -645,6 +645,8 @@ pub struct PolicyRule {
     pub verbs: Vec<String>,
     /// `nonResourceURLs`.
     pub non_resource_urls: Vec<String>,
+    /// `resourceNames` is set: the rule reaches named objects only.
+    pub named_only: bool,
 }
 
 /// A Role or ClusterRole.

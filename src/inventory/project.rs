@@ -590,6 +590,7 @@ fn policy_rules(rules: Option<Vec<rbac::PolicyRule>>) -> Vec<PolicyRule> {
             resources: rule.resources.unwrap_or_default(),
             verbs: rule.verbs,
             non_resource_urls: rule.non_resource_urls.unwrap_or_default(),
+            named_only: rule.resource_names.is_some_and(|names| !names.is_empty()),
         })
         .collect()
 }
