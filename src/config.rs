@@ -204,11 +204,14 @@ pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
 pub struct RuleInputs {
     /// `registries.allowed`.
     pub allowed_registries: Vec<String>,
+    /// The scan's date by its clock, `YYYY-MM-DD` (what dated tables such as the release
+    /// calendar are read against); empty when no clock was given.
+    pub today: String,
 }
 
 impl From<&Config> for RuleInputs {
     fn from(config: &Config) -> Self {
-        Self { allowed_registries: config.registries.allowed.clone() }
+        Self { allowed_registries: config.registries.allowed.clone(), today: String::new() }
     }
 }
 

@@ -217,7 +217,7 @@ pub fn judge(
     let started = std::time::Instant::now();
     let progress = Progress::on_stderr(run.progress);
     let mut results =
-        engine::evaluate_with(catalog, facts, &RuleInputs::from(config), engine::Parallelism::available(), &progress);
+        engine::evaluate_with(catalog, facts, &rule_inputs(config, clock), engine::Parallelism::available(), &progress);
     tracing::info!(seconds = started.elapsed().as_secs_f64(), rules = results.len(), "rules judged");
     let today = clock.now().to_zoned(jiff::tz::TimeZone::UTC).date();
     let excepted = exception::apply(&mut results, &config.exceptions, today)?;
@@ -245,6 +245,12 @@ pub fn judge(
         exceptions: excepted.outcomes,
         score,
     }))
+}
+
+/// What rules see of the configuration, with the scan's date from its clock.
+pub fn rule_inputs(config: &Config, clock: &dyn Clock) -> RuleInputs {
+    let today = clock.now().to_zoned(jiff::tz::TimeZone::UTC).date().to_string();
+    RuleInputs { today, ..RuleInputs::from(config) }
 }
 
 /// RFC 3339 in UTC with second precision, e.g. `2026-11-22T10:15:00Z`.

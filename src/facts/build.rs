@@ -80,19 +80,7 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         SourceKind::Live => "not probed",
     });
     let version = apiserver_version(&judged.components);
-    let cluster = ClusterFacts {
-        // The kube-system namespace's UID identifies a cluster across renames.
-        uid: info.uid.or_else(|| {
-            namespaces.items.iter().find(|namespace| namespace.meta.name == "kube-system")?.meta.uid.clone()
-        }),
-        name: info.name,
-        server: info.server,
-        version: info.version.or(version),
-        provider,
-        source,
-        control_plane_visible: !judged.components.is_empty(),
-        ca_certificate: info.ca_certificate,
-    };
+    let cluster = cluster_facts(info, &namespaces.items, version, provider, source, !judged.components.is_empty());
     let node_facts: Vec<NodeFact> = nodes.items.iter().map(node_fact).collect();
     let control_plane = control_plane(&cluster.name, &node_facts);
     let rbac_lists = Availability::combine([&roles.availability, &bindings.availability]);
@@ -140,10 +128,38 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
     annotated(facts)
 }
 
+/// The cluster's identity. Its place in the support calendar is filled in later
+/// (`versions::annotate`).
+fn cluster_facts(
+    info: crate::inventory::ClusterInfo,
+    namespaces: &[crate::inventory::Namespace],
+    apiserver_image_version: Option<String>,
+    provider: Provider,
+    source: SourceKind,
+    control_plane_visible: bool,
+) -> ClusterFacts {
+    ClusterFacts {
+        // The kube-system namespace's UID identifies a cluster across renames.
+        uid: info
+            .uid
+            .or_else(|| namespaces.iter().find(|namespace| namespace.meta.name == "kube-system")?.meta.uid.clone()),
+        name: info.name,
+        server: info.server,
+        version: info.version.or(apiserver_image_version),
+        end_of_life: String::new(),
+        support_calendar: String::new(),
+        provider,
+        source,
+        control_plane_visible,
+        ca_certificate: info.ca_certificate,
+    }
+}
+
 /// What can be said about workloads only once every collection is built: the Pod
 /// Security level and sysctls of the cluster's version, and the grants of their accounts.
 fn annotated(mut facts: Facts) -> Facts {
     super::pss::annotate(&mut facts);
+    super::versions::annotate(&mut facts);
     mark_granted_service_accounts(&mut facts);
     facts
 }
@@ -727,6 +743,10 @@ fn node_fact(node: &crate::inventory::Node) -> NodeFact {
         no_schedule: node.taints.iter().any(|(_, effect)| effect == "NoSchedule" || effect == "NoExecute"),
         internal_ips: node.internal_ips.clone(),
         kubelet_version: node.kubelet_version.clone(),
+        // Filled in once the API server's version is known (`versions::annotate`).
+        kubelet_skew_known: false,
+        kubelet_minors_behind: 0,
+        kubelet_skew_allowed: 0,
     }
 }
 

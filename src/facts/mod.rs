@@ -11,6 +11,7 @@ pub mod flags;
 pub mod image;
 mod pss;
 pub mod rbac;
+mod versions;
 pub mod wire;
 
 pub use build::{build, build_probed, control_plane_components, is_control_plane_node};
@@ -382,6 +383,11 @@ pub struct ClusterFacts {
     pub uid: Option<String>,
     /// Kubernetes version, when known (from the kube-apiserver image tag for manifests).
     pub version: Option<String>,
+    /// The end-of-life date of its minor (`YYYY-MM-DD`) from the upstream release
+    /// calendar; empty when the version is unknown or newer than the calendar.
+    pub end_of_life: String,
+    /// When the release calendar seaworthy carries was last checked.
+    pub support_calendar: String,
     /// `kubeadm`, `eks`, `gke`, `aks`, `k3s`, `rke2`, `openshift` or `unknown`.
     pub provider: Provider,
     /// Where the facts were read from.
@@ -450,6 +456,12 @@ pub struct NodeFact {
     pub internal_ips: Vec<String>,
     /// Kubelet version, when reported.
     pub kubelet_version: Option<String>,
+    /// Both the kubelet's and the API server's versions are known.
+    pub kubelet_skew_known: bool,
+    /// How many minors the kubelet is behind the API server (negative: ahead).
+    pub kubelet_minors_behind: i64,
+    /// How many minors behind the skew policy allows for this API server (3 since 1.28).
+    pub kubelet_skew_allowed: i64,
 }
 
 /// The control plane as the nodes show it.

@@ -122,7 +122,8 @@ impl Settings {
     pub fn cluster(cluster: &str) -> Self {
         Self {
             cluster: cluster.into(),
-            git_version: "v1.31.1".into(),
+            // The hardened cluster runs a supported minor (VER-001); the weak one does not.
+            git_version: if cluster == "hardened" { "v1.35.1" } else { "v1.31.1" }.into(),
             forbidden: Vec::new(),
             allow_only: None,
             expire_first_continue: false,
@@ -609,8 +610,9 @@ fn route(shared: &Shared, method: &Method, path: &str, query: &str, body: &[u8])
     match path {
         "/version" => {
             let version = &shared.settings.git_version;
+            let minor = version.split('.').nth(1).unwrap_or_default();
             return json(
-                &serde_json::json!({"major": "1", "minor": "31", "gitVersion": version, "gitCommit": "", "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23", "compiler": "gc", "platform": "linux/amd64"}),
+                &serde_json::json!({"major": "1", "minor": minor, "gitVersion": version, "gitCommit": "", "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23", "compiler": "gc", "platform": "linux/amd64"}),
             );
         }
         "/api" => {
