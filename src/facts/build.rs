@@ -543,6 +543,7 @@ fn selector_matches(pdb: &Pdb, labels: &Labels) -> bool {
 fn workload_fact(workload: Workload, plan: &RootPlan) -> WorkloadFact {
     let addon = addon_of(&workload);
     let addon_listen = if addon == Addon::Tiller { tiller_listen(&workload) } else { String::new() };
+    let addon_unsafe_flags = if addon == Addon::Dashboard { dashboard_unsafe_flags(&workload) } else { Vec::new() };
     let Workload { meta, replicas, pod, running: _ } = workload;
     let mount_is_read_only = |volume: &str| {
         pod.containers
@@ -581,6 +582,7 @@ fn workload_fact(workload: Workload, plan: &RootPlan) -> WorkloadFact {
         cluster_dns,
         addon,
         addon_listen,
+        addon_unsafe_flags,
         automount_service_account_token: pod.automount_token.unwrap_or(true),
         // Filled in once grants are known (`mark_granted_service_accounts`).
         service_account_granted: false,
@@ -622,6 +624,28 @@ fn is_runtime_socket(path: &str) -> bool {
         && RUNTIME_SOCKETS
             .iter()
             .any(|socket| *socket == path || socket.strip_prefix(path).is_some_and(|rest| rest.starts_with('/')))
+}
+
+/// The Dashboard's flags that open it to anyone who reaches it: login skipped, login
+/// over plain HTTP, settings writable by anyone.
+fn dashboard_unsafe_flags(workload: &Workload) -> Vec<String> {
+    const UNSAFE: [&str; 3] = ["enable-skip-login", "enable-insecure-login", "disable-settings-authorizer"];
+    let mut found: Vec<String> = workload
+        .pod
+        .containers
+        .iter()
+        .flat_map(|container| {
+            let parsed = flags::parse(&container.command, &container.args);
+            UNSAFE
+                .iter()
+                // A bare `--enable-skip-login` is true, as Go's flag package reads it.
+                .filter(move |flag| parsed.last.get(**flag).is_some_and(|value| value != "false"))
+                .map(|flag| format!("--{flag}=true"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    found.dedup();
+    found
 }
 
 /// Where Tiller listens: its `--listen` flag, else its default of every address.

@@ -558,6 +558,9 @@ pub struct WorkloadFact {
     pub addon: Addon,
     /// Tiller's `--listen` address (`:44134` unless set); empty for other workloads.
     pub addon_listen: String,
+    /// The Dashboard's flags that open it to anyone (`--enable-skip-login=true`,
+    /// `--enable-insecure-login=true`, `--disable-settings-authorizer=true`).
+    pub addon_unsafe_flags: Vec<String>,
     /// Effective `automountServiceAccountToken` (true unless set to false).
     pub automount_service_account_token: bool,
     /// Its service account is bound to some role: the workload may call the API.

@@ -350,7 +350,8 @@ fn workload(
     pod_labels: Option<BTreeMap<String, String>>,
 ) -> Workload {
     // Arguments become facts only for control-plane components, which are pods in
-    // kube-system (`facts::build`'s membership proof); nobody else's are kept. The
+    // kube-system (`facts::build`'s membership proof), and for the add-ons whose flags
+    // rules judge (`is_addon_image`); nobody else's are kept. The
     // controllers of kube-system keep theirs too: a pod is folded into its owner only
     // when it runs the owner's template, arguments included.
     let arguments = meta.namespace.as_deref() == Some("kube-system");
@@ -369,13 +370,14 @@ fn pod_template(spec: Option<core::PodSpec>, labels: std::sync::Arc<Labels>, arg
     macro_rules! parts {
         ($container:expr, $kind:expr, $probes:expr) => {{
             let container = $container;
+            let keep_arguments = arguments || is_addon_image(container.image.as_deref());
             Parts {
                 kind: $kind,
                 probes: $probes(&container),
                 name: container.name,
                 image: container.image,
-                command: container.command.filter(|_| arguments),
-                args: container.args.filter(|_| arguments),
+                command: container.command.filter(|_| keep_arguments),
+                args: container.args.filter(|_| keep_arguments),
                 mounts: container.volume_mounts,
                 context: container.security_context,
                 resources: container.resources,
@@ -426,6 +428,14 @@ fn pod_template(spec: Option<core::PodSpec>, labels: std::sync::Arc<Labels>, arg
         sysctls: pod.sysctls.into_iter().flatten().map(|sysctl| sysctl.name).collect(),
         spread: anti_affinity || spec.topology_spread_constraints.is_some_and(|constraints| !constraints.is_empty()),
     }
+}
+
+/// The Kubernetes Dashboard and Helm v2's Tiller, wherever they run: their arguments
+/// decide how exposed they are (`--enable-skip-login`, `--listen`), so they are kept.
+fn is_addon_image(image: Option<&str>) -> bool {
+    image.is_some_and(|image| {
+        image.contains("kubernetes-dashboard") || image.contains("kubernetesui/dashboard") || image.contains("/tiller")
+    })
 }
 
 /// The parts of a container (regular, init or ephemeral) the facts read.
