@@ -48,7 +48,9 @@ pub struct Facts {
     /// label alone when the source has no Node objects). Look-alikes elsewhere never count.
     pub components: Collection<ComponentFact>,
     /// Workloads: owning controllers (Deployment, StatefulSet, DaemonSet, ReplicaSet,
-    /// Job, CronJob) and bare Pods. An object is folded into its owner only when the
+    /// Job, CronJob), bare Pods, and objects of any other kind with a pod template in
+    /// `spec.template` or `spec.jobTemplate.spec.template` (Argo Rollouts, OpenShift
+    /// DeploymentConfigs, Knative Services; in manifests and snapshots). An object is folded into its owner only when the
     /// owner is in the input, of a kind that creates it, with the uid the reference names,
     /// and the object runs exactly the owner's template; otherwise it is judged itself.
     pub workloads: Collection<WorkloadFact>,

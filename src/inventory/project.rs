@@ -94,9 +94,53 @@ pub fn project_object(
                 .map_err(|error| ProjectError { kind: kind.clone(), reason: error.to_string() })?;
             Projected::KubeletConfig(config)
         }
-        _ => return Ok(None),
+        // Any other kind with a pod template (Argo Rollouts, OpenShift
+        // DeploymentConfigs, Knative Services, …) is judged by its shape.
+        _ => return Ok(by_shape(object, location, api_version, kind)),
     };
     Ok(Some(projected))
+}
+
+/// The spec of a kind seaworthy does not know, as far as it holds a pod template:
+/// `spec.template` (with `spec.replicas`), or `spec.jobTemplate.spec.template`.
+#[derive(Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ShapeSpec {
+    replicas: Option<i32>,
+    template: Option<core::PodTemplateSpec>,
+    job_template: Option<ShapeJobTemplate>,
+}
+
+#[derive(Default, serde::Deserialize)]
+struct ShapeJobTemplate {
+    spec: Option<ShapeJobSpec>,
+}
+
+#[derive(Default, serde::Deserialize)]
+struct ShapeJobSpec {
+    template: Option<core::PodTemplateSpec>,
+}
+
+/// A workload of an unknown kind, found by the pod template in its spec; `None` when
+/// it has none, or one that is not a pod template.
+fn by_shape(
+    object: serde_json::Value,
+    location: Option<&Location>,
+    api_version: String,
+    kind: String,
+) -> Option<Projected> {
+    let has_template = object.pointer("/spec/template/spec").is_some_and(serde_json::Value::is_object)
+        || object.pointer("/spec/jobTemplate/spec/template/spec").is_some_and(serde_json::Value::is_object);
+    if !has_template {
+        return None;
+    }
+    let shaped: lean::Object<ShapeSpec> = serde_json::from_value(object).ok()?;
+    let spec = shaped.spec?;
+    let meta = named_meta(shaped.metadata, location, api_version.into(), kind.into());
+    Some(Projected::Workload(match spec.template {
+        Some(template) => templated(meta, Some(spec.replicas.unwrap_or(1)), Some(template)),
+        None => templated(meta, None, spec.job_template?.spec?.template),
+    }))
 }
 
 /// Reads `object` in kind `K`'s lean shape and projects it.
@@ -281,6 +325,16 @@ impl Project for discovery::EndpointSlice {
 
 /// The identity and metadata of an object of kind `K`.
 fn meta<K: k8s_openapi::Resource>(metadata: Option<lean::Metadata>, location: Option<&Location>) -> Meta {
+    named_meta(metadata, location, K::API_VERSION.into(), K::KIND.into())
+}
+
+/// The identity of an object of `kind`.
+fn named_meta(
+    metadata: Option<lean::Metadata>,
+    location: Option<&Location>,
+    api_version: std::borrow::Cow<'static, str>,
+    kind: std::borrow::Cow<'static, str>,
+) -> Meta {
     let metadata = metadata.unwrap_or_default();
     let controller =
         metadata.owner_references.into_iter().flatten().find(|owner| owner.controller == Some(true)).map(|owner| {
@@ -288,12 +342,12 @@ fn meta<K: k8s_openapi::Resource>(metadata: Option<lean::Metadata>, location: Op
         });
     let mirror = metadata.annotations.is_some_and(|annotations| annotations.mirror);
     Meta {
-        api_version: K::API_VERSION.into(),
-        kind: K::KIND.into(),
+        labels: labels_read(&kind, metadata.labels.as_ref()),
+        api_version,
+        kind,
         namespace: metadata.namespace,
         name: metadata.name.unwrap_or_default(),
         uid: metadata.uid,
-        labels: labels_read(K::KIND, metadata.labels.as_ref()),
         controller,
         mirror,
         location: location.cloned(),
