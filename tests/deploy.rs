@@ -25,6 +25,8 @@ struct Rendered {
     bindings: Vec<ClusterRoleBinding>,
     config_maps: Vec<ConfigMap>,
     network_policies: Vec<NetworkPolicy>,
+    quotas: Vec<k8s_openapi::api::core::v1::ResourceQuota>,
+    limit_ranges: Vec<k8s_openapi::api::core::v1::LimitRange>,
     cron_jobs: Vec<CronJob>,
     text: String,
 }
@@ -56,6 +58,8 @@ fn kustomize(directory: &str) -> Rendered {
             "ClusterRoleBinding" => rendered.bindings.push(strictly(document)),
             "ConfigMap" => rendered.config_maps.push(strictly(document)),
             "NetworkPolicy" => rendered.network_policies.push(strictly(document)),
+            "ResourceQuota" => rendered.quotas.push(strictly(document)),
+            "LimitRange" => rendered.limit_ranges.push(strictly(document)),
             "CronJob" => rendered.cron_jobs.push(strictly(document)),
             other => panic!("deploy/ renders an unexpected {other}"),
         }
@@ -82,6 +86,7 @@ fn deploy_renders_into_one_of_each_object() {
     assert_eq!(rendered.bindings.len(), 1);
     assert_eq!(rendered.config_maps.len(), 1);
     assert_eq!(rendered.network_policies.len(), 1);
+    assert_eq!((rendered.quotas.len(), rendered.limit_ranges.len()), (1, 1));
     assert_eq!(rendered.cron_jobs.len(), 1);
 
     // The pieces point at each other.

@@ -696,6 +696,7 @@ mod tests {
             ("rbacSubjects", 20_000),
             ("namespaces", 2_000),
             ("services", 20_000),
+            ("ingresses", 5_000),
             ("pdbs", 5_000),
             ("apiserverEndpoints", 3),
             ("kubeletConfigs", 5_000),

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::rbac::{self, RoleIndex};
 use super::{
     Addon, ApiserverEndpointFact, BindingFact, ClusterFacts, Collection, Component, ComponentFact, ContainerFact,
-    ControlPlaneFact, EscalationFact, FACTS_SCHEMA_VERSION, Facts, HostPathFact, ImageFact, KubeletConfigFact,
-    NamespaceFact, NodeFact, PdbFact, PodSecurityFact, Provider, RbacSubjectFact, ServiceAccountFact, ServiceFact,
-    SourceKind, Subject, WorkloadFact, flags, image,
+    ControlPlaneFact, EscalationFact, FACTS_SCHEMA_VERSION, Facts, HostPathFact, ImageFact, IngressFact,
+    KubeletConfigFact, NamespaceFact, NodeFact, PdbFact, PodSecurityFact, Provider, RbacSubjectFact,
+    ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact, flags, image,
 };
 use crate::inventory::{
     Availability, Binding, FoldedPod, Gathered, Inventory, Labels, Meta, Namespace, NetworkPolicy, Node, Pdb, Role,
@@ -49,6 +49,8 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         pdbs,
         apiserver_endpoints,
         kubelet_configs,
+        ingresses,
+        namespace_limits,
         skipped: _,
         duplicates: _,
     } = inventory;
@@ -99,10 +101,16 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
             rbac_subject_facts(&roles.items, &bindings.items, &judged.workloads),
         ),
         namespaces: Collection::new(
-            Availability::combine([&namespaces.availability, &network_policies.availability, &workloads_available]),
-            namespace_facts(&namespaces.items, &network_policies.items, &judged.workloads),
+            Availability::combine([
+                &namespaces.availability,
+                &network_policies.availability,
+                &namespace_limits.availability,
+                &workloads_available,
+            ]),
+            namespace_facts(&namespaces.items, &network_policies.items, &namespace_limits.items, &judged.workloads),
         ),
         services: Collection::new(services.availability, services.items.into_iter().map(service_fact).collect()),
+        ingresses: Collection::new(ingresses.availability, ingresses.items.into_iter().map(ingress_fact).collect()),
         pdbs: Collection::new(Availability::combine([&pdbs.availability, &workloads_available]), judged.pdbs),
         apiserver_endpoints: Collection::new(
             apiserver_endpoints.availability,
@@ -126,6 +134,36 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         cluster,
     };
     annotated(facts)
+}
+
+/// An Ingress and the hosts it serves without TLS.
+fn ingress_fact(ingress: crate::inventory::Ingress) -> IngressFact {
+    // A rule without host serves every host: only a TLS entry without hosts covers it.
+    let covered = |host: &str| {
+        ingress.tls_hosts.iter().any(|tls| {
+            tls == host
+                || tls
+                    .strip_prefix("*.")
+                    .is_some_and(|domain| host.split_once('.').is_some_and(|(_, rest)| rest == domain))
+        })
+    };
+    let hosts_without_tls = if ingress.has_tls && ingress.tls_hosts.is_empty() {
+        Vec::new()
+    } else {
+        ingress
+            .hosts
+            .iter()
+            .filter(|host| !covered(host))
+            .map(|host| if host.is_empty() { "*".to_owned() } else { host.clone() })
+            .collect()
+    };
+    IngressFact {
+        location: ingress.meta.location.clone(),
+        subject: into_subject(ingress.meta),
+        hosts: ingress.hosts,
+        tls: ingress.has_tls,
+        hosts_without_tls,
+    }
 }
 
 /// The cluster's identity. Its place in the support calendar is filled in later
@@ -974,8 +1012,17 @@ fn binding_facts(roles: &[Role], bindings: &[Binding]) -> Vec<BindingFact> {
 fn namespace_facts(
     namespaces: &[Namespace],
     policies: &[NetworkPolicy],
+    limits: &[crate::inventory::NamespaceLimit],
     workloads: &[WorkloadFact],
 ) -> Vec<NamespaceFact> {
+    let limited = |kind: &str| -> BTreeSet<&str> {
+        limits
+            .iter()
+            .filter(|limit| limit.meta.kind == kind)
+            .map(|limit| limit.meta.namespace.as_deref().unwrap_or_default())
+            .collect()
+    };
+    let (quotas, ranges) = (limited("ResourceQuota"), limited("LimitRange"));
     // Policies and workload counts by namespace, gathered in one pass each.
     let mut policies_in: BTreeMap<&str, Vec<&NetworkPolicy>> = BTreeMap::new();
     for policy in policies {
@@ -1010,6 +1057,8 @@ fn namespace_facts(
                 application: !system && (name != "default" || workload_count > 0),
                 workloads: workload_count,
                 pod_security: PodSecurityFact { enforce: label("enforce"), audit: label("audit"), warn: label("warn") },
+                resource_quota: quotas.contains(name.as_str()),
+                limit_range: ranges.contains(name.as_str()),
                 network_policies: i64::try_from(policies.len()).unwrap_or(i64::MAX),
                 default_deny_ingress: denies("Ingress", |policy| policy.ingress_rules),
                 default_deny_egress: denies("Egress", |policy| policy.egress_rules),

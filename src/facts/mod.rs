@@ -69,6 +69,8 @@ pub struct Facts {
     pub namespaces: Collection<NamespaceFact>,
     /// Services.
     pub services: Collection<ServiceFact>,
+    /// Ingresses, with the hosts they serve without TLS.
+    pub ingresses: Collection<IngressFact>,
     /// PodDisruptionBudgets.
     pub pdbs: Collection<PdbFact>,
     /// Addresses serving the `kubernetes` Service: the API server instances, from its
@@ -107,6 +109,7 @@ impl Facts {
             self.rbac_subjects.items.len(),
             self.namespaces.items.len(),
             self.services.items.len(),
+            self.ingresses.items.len(),
             self.pdbs.items.len(),
             self.apiserver_endpoints.items.len(),
             self.kubelet_configs.items.len(),
@@ -135,6 +138,7 @@ impl Facts {
         visitor.visit("rbacSubjects", &self.rbac_subjects);
         visitor.visit("namespaces", &self.namespaces);
         visitor.visit("services", &self.services);
+        visitor.visit("ingresses", &self.ingresses);
         visitor.visit("pdbs", &self.pdbs);
         visitor.visit("apiserverEndpoints", &self.apiserver_endpoints);
         visitor.visit("kubeletConfigs", &self.kubelet_configs);
@@ -188,6 +192,7 @@ macro_rules! item {
 
 item!(
     NodeFact,
+    IngressFact,
     RbacSubjectFact,
     ComponentFact,
     WorkloadFact,
@@ -801,6 +806,23 @@ pub struct EscalationFact {
     pub grant: String,
 }
 
+/// An Ingress.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IngressFact {
+    /// The Ingress.
+    pub subject: Subject,
+    /// Manifest location, when read from manifests.
+    pub location: Option<Location>,
+    /// `spec.rules[].host`; empty for a rule that serves every host.
+    pub hosts: Vec<String>,
+    /// `spec.tls` has an entry.
+    pub tls: bool,
+    /// The hosts its rules serve that no `spec.tls` entry covers (`*` for a rule
+    /// without host).
+    pub hosts_without_tls: Vec<String>,
+}
+
 /// Pod Security admission labels of a namespace.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -831,6 +853,10 @@ pub struct NamespaceFact {
     pub workloads: i64,
     /// Pod Security admission labels.
     pub pod_security: PodSecurityFact,
+    /// A ResourceQuota is set in the namespace.
+    pub resource_quota: bool,
+    /// A LimitRange is set in the namespace.
+    pub limit_range: bool,
     /// Number of NetworkPolicies in it.
     pub network_policies: i64,
     /// A policy selects every pod for Ingress and allows nothing.

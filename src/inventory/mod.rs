@@ -187,6 +187,10 @@ pub struct Inventory {
     pub services: Gathered<Service>,
     /// PodDisruptionBudget objects.
     pub pdbs: Gathered<Pdb>,
+    /// Ingress objects.
+    pub ingresses: Gathered<Ingress>,
+    /// ResourceQuota and LimitRange objects.
+    pub namespace_limits: Gathered<NamespaceLimit>,
     /// EndpointSlices of the `kubernetes` Service: the API server instances.
     pub apiserver_endpoints: Gathered<EndpointSlice>,
     /// Kubelet configurations (config files, or `/configz` when opted in).
@@ -222,6 +226,10 @@ pub enum Projected {
     EndpointSlice(EndpointSlice),
     /// A kubelet configuration.
     KubeletConfig(KubeletConfig),
+    /// An Ingress.
+    Ingress(Ingress),
+    /// A ResourceQuota or LimitRange.
+    NamespaceLimit(NamespaceLimit),
 }
 
 impl Projected {
@@ -239,6 +247,8 @@ impl Projected {
             Self::Pdb(pdb) => &pdb.meta,
             Self::EndpointSlice(slice) => &slice.meta,
             Self::KubeletConfig(config) => &config.meta,
+            Self::Ingress(ingress) => &ingress.meta,
+            Self::NamespaceLimit(limit) => &limit.meta,
         }
     }
 }
@@ -270,6 +280,8 @@ impl Inventory {
             Projected::Service(service) => self.services.items.push(service),
             Projected::Pdb(pdb) => self.pdbs.items.push(pdb),
             Projected::KubeletConfig(config) => self.kubelet_configs.items.push(config),
+            Projected::Ingress(ingress) => self.ingresses.items.push(ingress),
+            Projected::NamespaceLimit(limit) => self.namespace_limits.items.push(limit),
             // Only the API server's slices matter; other services' are not kept.
             Projected::EndpointSlice(slice) => {
                 if slice.is_apiserver() {
@@ -292,6 +304,8 @@ impl Inventory {
         self.services.items.shrink_to_fit();
         self.pdbs.items.shrink_to_fit();
         self.kubelet_configs.items.shrink_to_fit();
+        self.ingresses.items.shrink_to_fit();
+        self.namespace_limits.items.shrink_to_fit();
         self.apiserver_endpoints.items.shrink_to_fit();
     }
 }
@@ -724,6 +738,27 @@ pub struct Pdb {
     pub min_available: Option<String>,
     /// `spec.maxUnavailable` as written.
     pub max_unavailable: Option<String>,
+}
+
+/// An Ingress, reduced to its hosts and TLS.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ingress {
+    /// Identity.
+    pub meta: Meta,
+    /// `spec.rules[].host` (empty for a rule without host: every host).
+    pub hosts: Vec<String>,
+    /// `spec.tls[].hosts`.
+    pub tls_hosts: Vec<String>,
+    /// `spec.tls` has an entry.
+    pub has_tls: bool,
+}
+
+/// A ResourceQuota or LimitRange (`meta.kind` tells which): what a namespace's limits
+/// are is not judged, only that it has them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NamespaceLimit {
+    /// Identity.
+    pub meta: Meta,
 }
 
 /// An EndpointSlice, reduced to the addresses that serve.

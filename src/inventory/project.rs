@@ -19,9 +19,9 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 
 use super::lean;
 use super::{
-    Binding, Container, ContainerKind, EndpointSlice, HostPathVolume, Labels, Location, Meta, Namespace, NetworkPolicy,
-    Node, OwnerRef, Pdb, PodSecurity, PodTemplate, PolicyRule, Probes, ProcMount, ProfileType, Projected, PullPolicy,
-    RbacSubject, Resources, Role, RunningImage, Service, ServiceAccount, Workload,
+    Binding, Container, ContainerKind, EndpointSlice, HostPathVolume, Ingress, Labels, Location, Meta, Namespace,
+    NamespaceLimit, NetworkPolicy, Node, OwnerRef, Pdb, PodSecurity, PodTemplate, PolicyRule, Probes, ProcMount,
+    ProfileType, Projected, PullPolicy, RbacSubject, Resources, Role, RunningImage, Service, ServiceAccount, Workload,
 };
 use crate::compact_map::SharedKeys;
 
@@ -79,6 +79,9 @@ pub fn project_object(
         ("networking.k8s.io" | "extensions", "NetworkPolicy") => parse::<networking::NetworkPolicy>(object, location)?,
         ("", "Service") => parse::<core::Service>(object, location)?,
         ("policy", "PodDisruptionBudget") => parse::<policy::PodDisruptionBudget>(object, location)?,
+        ("networking.k8s.io", "Ingress") => parse::<networking::Ingress>(object, location)?,
+        ("", "ResourceQuota") => parse::<core::ResourceQuota>(object, location)?,
+        ("", "LimitRange") => parse::<core::LimitRange>(object, location)?,
         ("discovery.k8s.io", "EndpointSlice") => parse::<discovery::EndpointSlice>(object, location)?,
         ("kubelet.config.k8s.io", "KubeletConfiguration") => {
             // A config file has no metadata; it is named after its document.
@@ -299,6 +302,37 @@ impl Project for policy::PodDisruptionBudget {
 
     fn project(pdb: Self::Lean, location: Option<&Location>) -> Projected {
         Projected::Pdb(project_pdb(meta::<Self>(pdb.metadata, location), pdb.spec))
+    }
+}
+
+impl Project for networking::Ingress {
+    type Lean = lean::Object<networking::IngressSpec>;
+
+    fn project(ingress: Self::Lean, location: Option<&Location>) -> Projected {
+        let spec = ingress.spec.unwrap_or_default();
+        let tls = spec.tls.unwrap_or_default();
+        Projected::Ingress(Ingress {
+            meta: meta::<Self>(ingress.metadata, location),
+            hosts: spec.rules.into_iter().flatten().map(|rule| rule.host.unwrap_or_default()).collect(),
+            has_tls: !tls.is_empty(),
+            tls_hosts: tls.into_iter().flat_map(|entry| entry.hosts.unwrap_or_default()).collect(),
+        })
+    }
+}
+
+impl Project for core::ResourceQuota {
+    type Lean = lean::Object<serde::de::IgnoredAny>;
+
+    fn project(quota: Self::Lean, location: Option<&Location>) -> Projected {
+        Projected::NamespaceLimit(NamespaceLimit { meta: meta::<Self>(quota.metadata, location) })
+    }
+}
+
+impl Project for core::LimitRange {
+    type Lean = lean::Object<serde::de::IgnoredAny>;
+
+    fn project(range: Self::Lean, location: Option<&Location>) -> Projected {
+        Projected::NamespaceLimit(NamespaceLimit { meta: meta::<Self>(range.metadata, location) })
     }
 }
 

@@ -487,6 +487,7 @@ impl KindsSeen {
             let reason = "not part of this source: no Namespace objects in the manifests";
             inventory.namespaces.availability = Availability::not_collected(reason);
             inventory.network_policies.availability = Availability::not_collected(reason);
+            inventory.namespace_limits.availability = Availability::not_collected(reason);
         }
         if !self.kubelet_configs {
             inventory.kubelet_configs.availability =

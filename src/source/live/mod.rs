@@ -671,6 +671,11 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
     file(&mut inventory, vec![collector.gather::<policy::PodDisruptionBudget>().await?], |inventory| {
         &mut inventory.pdbs.availability
     });
+    file(&mut inventory, vec![collector.gather::<networking::Ingress>().await?], |inventory| {
+        &mut inventory.ingresses.availability
+    });
+    let limits = vec![collector.gather::<core::ResourceQuota>().await?, collector.gather::<core::LimitRange>().await?];
+    file(&mut inventory, limits, |inventory| &mut inventory.namespace_limits.availability);
     let endpoints = collector
         .gather_in::<discovery::EndpointSlice>(
             Scope { namespace: Some("default"), label_selector: Some("kubernetes.io/service-name=kubernetes") },
