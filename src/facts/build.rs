@@ -745,6 +745,8 @@ fn containers(workload: &Workload, control_plane: bool) -> Vec<ContainerFact> {
                 secret_env: container.secret_env.clone(),
                 // Filled in once namespaces are known (`pss::annotate`).
                 pod_security_enforce: super::PodSecurityLevel::Privileged,
+                // Kept as they are until the cluster's version decides (`pss::annotate`).
+                forbidden_handler_hosts: container.handler_hosts.clone(),
                 control_plane,
                 system,
             }

@@ -692,6 +692,9 @@ pub struct ContainerFact {
     pub secret_env: Vec<String>,
     /// The Pod Security level its namespace enforces: `privileged` when unset.
     pub pod_security_enforce: PodSecurityLevel,
+    /// Hosts set in its probe and lifecycle handlers, when the `baseline` level of the
+    /// cluster's version forbids them (1.34 and later, or an unknown version).
+    pub forbidden_handler_hosts: Vec<String>,
     /// The workload is a control-plane component.
     pub control_plane: bool,
     /// The workload runs in `kube-system`.

@@ -40,6 +40,13 @@ pub fn safe_sysctl(sysctl: &str, minor: Option<u32>) -> bool {
     SAFE_SYSCTLS.iter().any(|(since, name)| *name == sysctl && minor.is_none_or(|minor| minor >= *since))
 }
 
+/// The `baseline` control "Host Probes / Lifecycle Hooks" (a `host` in a probe or
+/// lifecycle handler) exists from Kubernetes 1.34 (`hostProbesAndHostLifecycle` in
+/// pod-security-admission); with no known version, the newest standard applies.
+pub fn host_probes_forbidden(minor: Option<u32>) -> bool {
+    minor.is_none_or(|minor| minor >= 34)
+}
+
 /// Fills each workload's unsafe sysctls for the cluster's version, and each workload's
 /// and container's namespace enforcement level.
 pub fn annotate(facts: &mut Facts) {
@@ -62,8 +69,12 @@ pub fn annotate(facts: &mut Facts) {
     }
     let levels: Vec<PodSecurityLevel> =
         facts.containers.items.iter().map(|container| level(&container.subject.namespace)).collect();
+    let hosts_forbidden = host_probes_forbidden(minor);
     for (container, level) in facts.containers.items.iter_mut().zip(levels) {
         container.pod_security_enforce = level;
+        if !hosts_forbidden {
+            container.forbidden_handler_hosts.clear();
+        }
     }
 }
 
@@ -82,5 +93,6 @@ mod tests {
         assert_eq!(minor("v1.31.4"), Some(31));
         assert_eq!(minor("v1.29.0-eks-1"), Some(29));
         assert_eq!(minor("2.0"), None);
+        assert!(!host_probes_forbidden(Some(33)) && host_probes_forbidden(Some(34)) && host_probes_forbidden(None));
     }
 }

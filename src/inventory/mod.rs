@@ -448,6 +448,9 @@ pub struct Container {
     /// Names of `env` variables whose literal value looks like a secret (by name or by
     /// shape); the values are never kept.
     pub secret_env: Vec<String>,
+    /// `host` of probe and lifecycle handlers (`httpGet.host`, `tcpSocket.host`), where
+    /// set: the kubelet connects there, from the node.
+    pub handler_hosts: Vec<String>,
 }
 
 /// The settings the Pod Security Standards judge that a container may inherit from its

@@ -456,12 +456,13 @@ fn pod_template(spec: Option<core::PodSpec>, labels: std::sync::Arc<Labels>, arg
     let init = spec.init_containers.into_iter().flatten().map(|container| (ContainerKind::InitContainer, container));
     // Containers and ephemeral containers are two k8s-openapi types with the same fields.
     macro_rules! parts {
-        ($container:expr, $kind:expr, $probes:expr) => {{
+        ($container:expr, $kind:expr, $probes:expr, $hosts:expr) => {{
             let container = $container;
             let keep_arguments = arguments || is_addon_image(container.image.as_deref());
             Parts {
                 kind: $kind,
                 probes: $probes(&container),
+                handler_hosts: $hosts(&container),
                 name: container.name,
                 image: container.image,
                 command: container.command.filter(|_| keep_arguments),
@@ -480,16 +481,25 @@ fn pod_template(spec: Option<core::PodSpec>, labels: std::sync::Arc<Labels>, arg
         readiness: container.readiness_probe.is_some(),
         startup: container.startup_probe.is_some(),
     };
-    // Ephemeral containers may not have probes.
-    let no_probes = |_: &core::EphemeralContainer| Probes::default();
-    let mut containers: Vec<Container> =
-        regular.chain(init).map(|(kind, container)| project_container(parts!(container, kind, probes), &pod)).collect();
-    containers.extend(
-        spec.ephemeral_containers
+    let hosts = |container: &core::Container| {
+        let probes = [&container.liveness_probe, &container.readiness_probe, &container.startup_probe];
+        let probe_hosts = probes
             .into_iter()
             .flatten()
-            .map(|container| project_container(parts!(container, ContainerKind::EphemeralContainer, no_probes), &pod)),
-    );
+            .flat_map(|probe| handler_hosts(probe.http_get.as_ref(), probe.tcp_socket.as_ref()));
+        probe_hosts.chain(lifecycle_hosts(container.lifecycle.as_ref())).collect::<Vec<String>>()
+    };
+    // Ephemeral containers may not have probes.
+    let no_probes = |_: &core::EphemeralContainer| Probes::default();
+    let ephemeral_hosts =
+        |container: &core::EphemeralContainer| lifecycle_hosts(container.lifecycle.as_ref()).collect::<Vec<String>>();
+    let mut containers: Vec<Container> = regular
+        .chain(init)
+        .map(|(kind, container)| project_container(parts!(container, kind, probes, hosts), &pod))
+        .collect();
+    containers.extend(spec.ephemeral_containers.into_iter().flatten().map(|container| {
+        project_container(parts!(container, ContainerKind::EphemeralContainer, no_probes, ephemeral_hosts), &pod)
+    }));
     let anti_affinity = spec.affinity.and_then(|affinity| affinity.pod_anti_affinity).is_some_and(|anti| {
         anti.required_during_scheduling_ignored_during_execution.is_some_and(|terms| !terms.is_empty())
             || anti.preferred_during_scheduling_ignored_during_execution.is_some_and(|terms| !terms.is_empty())
@@ -526,6 +536,22 @@ fn is_addon_image(image: Option<&str>) -> bool {
     })
 }
 
+/// The `host` of an HTTP or TCP handler, where set.
+fn handler_hosts(
+    http: Option<&core::HTTPGetAction>,
+    tcp: Option<&core::TCPSocketAction>,
+) -> impl Iterator<Item = String> {
+    let http = http.and_then(|action| action.host.clone());
+    let tcp = tcp.and_then(|action| action.host.clone());
+    http.into_iter().chain(tcp).filter(|host| !host.is_empty())
+}
+
+/// The hosts of a container's `postStart` and `preStop` handlers.
+fn lifecycle_hosts(lifecycle: Option<&core::Lifecycle>) -> impl Iterator<Item = String> + '_ {
+    let handlers = lifecycle.into_iter().flat_map(|lifecycle| [&lifecycle.post_start, &lifecycle.pre_stop]).flatten();
+    handlers.flat_map(|handler| handler_hosts(handler.http_get.as_ref(), handler.tcp_socket.as_ref()))
+}
+
 /// The parts of a container (regular, init or ephemeral) the facts read.
 struct Parts {
     kind: ContainerKind,
@@ -540,6 +566,7 @@ struct Parts {
     image_pull_policy: Option<String>,
     ports: Option<Vec<core::ContainerPort>>,
     env: Option<Vec<core::EnvVar>>,
+    handler_hosts: Vec<String>,
 }
 
 /// A container with its pod's security settings filled in where it sets none.
@@ -604,6 +631,7 @@ fn project_container(parts: Parts, pod: &core::PodSecurityContext) -> Container 
             .flatten()
             .filter_map(|port| port.host_port.filter(|port| *port != 0).map(i64::from))
             .collect(),
+        handler_hosts: parts.handler_hosts,
         secret_env: parts
             .env
             .into_iter()
