@@ -8,7 +8,7 @@ pub mod kubelet;
 pub mod lean;
 mod project;
 
-pub use project::{Project, ProjectError, project_object};
+pub use project::{Project, ProjectError, kubeadm_kubelet_config, project_object};
 
 use std::borrow::Cow;
 use std::sync::Arc;

@@ -80,6 +80,7 @@ pub fn project_object(
         ("", "Service") => parse::<core::Service>(object, location)?,
         ("policy", "PodDisruptionBudget") => parse::<policy::PodDisruptionBudget>(object, location)?,
         ("networking.k8s.io", "Ingress") => parse::<networking::Ingress>(object, location)?,
+        ("", "ConfigMap") => return kubeadm_kubelet_config(&object, location),
         ("", "ResourceQuota") => parse::<core::ResourceQuota>(object, location)?,
         ("", "LimitRange") => parse::<core::LimitRange>(object, location)?,
         ("discovery.k8s.io", "EndpointSlice") => parse::<discovery::EndpointSlice>(object, location)?,
@@ -102,6 +103,34 @@ pub fn project_object(
         _ => return Ok(by_shape(object, location, api_version, kind)),
     };
     Ok(Some(projected))
+}
+
+/// kubeadm's cluster-wide KubeletConfiguration, `kube-system/kubelet-config` (named
+/// `kubelet-config-1.<minor>` before 1.24): the one ConfigMap seaworthy reads, by name.
+/// Every other ConfigMap is skipped unread.
+pub fn kubeadm_kubelet_config(
+    object: &serde_json::Value,
+    location: Option<&Location>,
+) -> Result<Option<Projected>, ProjectError> {
+    let name = object.pointer("/metadata/name").and_then(serde_json::Value::as_str).unwrap_or_default();
+    let namespace = object.pointer("/metadata/namespace").and_then(serde_json::Value::as_str);
+    if namespace != Some("kube-system") || !(name == "kubelet-config" || name.starts_with("kubelet-config-1.")) {
+        return Ok(None);
+    }
+    let Some(text) = object.pointer("/data/kubelet").and_then(serde_json::Value::as_str) else { return Ok(None) };
+    let invalid = |reason: String| ProjectError { kind: "ConfigMap".into(), reason };
+    let config: serde_json::Value =
+        serde_saphyr::from_str(text).map_err(|error| invalid(format!("{name}: data.kubelet: {error}")))?;
+    let meta = Meta {
+        api_version: "v1".into(),
+        kind: "ConfigMap".into(),
+        namespace: Some("kube-system".into()),
+        name: name.to_owned(),
+        location: location.cloned(),
+        ..Meta::default()
+    };
+    let parsed = super::kubelet::parse(&config, meta, None).map_err(|error| invalid(error.to_string()))?;
+    Ok(Some(Projected::KubeletConfig(parsed)))
 }
 
 /// The spec of a kind seaworthy does not know, as far as it holds a pod template:

@@ -460,6 +460,22 @@ impl Collector<'_> {
         }
     }
 
+    /// kubeadm's cluster-wide KubeletConfiguration (`kube-system/kubelet-config`), read
+    /// by name like the cluster CA: the kubelet rules judge it without `nodes/proxy`.
+    async fn kubeadm_kubelet_config(&self, inventory: &mut Inventory) -> Result<(), LiveError> {
+        let object: Option<serde_json::Value> =
+            self.document("/api/v1/namespaces/kube-system/configmaps/kubelet-config").await?;
+        if let Some(Ok(Some(crate::inventory::Projected::KubeletConfig(config)))) =
+            object.as_ref().map(|object| crate::inventory::kubeadm_kubelet_config(object, None))
+        {
+            inventory.kubelet_configs.items.push(config);
+            if !inventory.kubelet_configs.availability.is_collected() {
+                inventory.kubelet_configs.availability = Availability::Collected;
+            }
+        }
+        Ok(())
+    }
+
     async fn document<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>, LiveError> {
         match self.polite.get(path).await {
             Ok(body) => Ok(serde_json::from_slice(&body).ok()),
@@ -689,6 +705,7 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
         unavailable("not read: --read-kubelet-config reads each kubelet's /configz through the API server (needs get nodes/proxy)".into())
     };
     file(&mut inventory, vec![kubelet_configs], |inventory| &mut inventory.kubelet_configs.availability);
+    collector.kubeadm_kubelet_config(&mut inventory).await?;
     let root_ca: Option<core::ConfigMap> =
         collector.document("/api/v1/namespaces/kube-system/configmaps/kube-root-ca.crt").await?;
     let ca_certificate = root_ca.and_then(|map| map.data?.remove("ca.crt"));
