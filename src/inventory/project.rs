@@ -679,9 +679,11 @@ fn secret_looking(name: &str, value: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     let words: Vec<&str> = upper.split(['_', '-', '.']).collect();
     let reference = value.starts_with('/') || value.starts_with("$(");
+    // `PUBLIC_KEY`, `KEY_ID` and `TOKEN_FILE` name no secret.
     let secret_name = ["PASSWORD", "PASSWD", "TOKEN", "SECRET", "KEY", "APIKEY", "CREDENTIALS"]
         .iter()
         .any(|word| words.contains(word))
+        && !words.contains(&"PUBLIC")
         && !words.last().is_some_and(|last| ["FILE", "PATH", "DIR", "NAME", "ID", "REF", "URL"].contains(last));
     (secret_name && !value.is_empty() && !reference) || crate::redact::looks_like_credential(value)
 }
@@ -823,5 +825,27 @@ fn project_pdb(meta: Meta, spec: Option<policy::PodDisruptionBudgetSpec>) -> Pdb
         selector: spec.selector.and_then(|selector| selector.try_into().ok()),
         min_available: int_or_string(spec.min_available),
         max_unavailable: int_or_string(spec.max_unavailable),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_looking_values_are_told_by_name_or_shape_and_references_are_not() {
+        assert!(secret_looking("DB_PASSWORD", "hunter2"));
+        assert!(secret_looking("AWS_SECRET_ACCESS_KEY", "abc123"));
+        assert!(secret_looking("ANYTHING", "AKIAIOSFODNN7EXAMPLE"), "by shape");
+        for (name, value) in [
+            ("JWT_PUBLIC_KEY", "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"),
+            ("TLS_KEY_FILE", "/etc/tls/tls.key"),
+            ("API_TOKEN", "$(TOKEN_FROM_SECRET)"),
+            ("AWS_ACCESS_KEY_ID", "AKIA"),
+            ("DB_PASSWORD", ""),
+            ("LOG_LEVEL", "info"),
+        ] {
+            assert!(!secret_looking(name, value), "{name}={value}");
+        }
     }
 }
