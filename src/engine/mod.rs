@@ -697,6 +697,7 @@ mod tests {
             ("namespaces", 2_000),
             ("services", 20_000),
             ("ingresses", 5_000),
+            ("removedApis", 5_000),
             ("pdbs", 5_000),
             ("apiserverEndpoints", 3),
             ("kubeletConfigs", 5_000),

@@ -6,7 +6,7 @@ use super::rbac::{self, RoleIndex};
 use super::{
     Addon, ApiserverEndpointFact, BindingFact, ClusterFacts, Collection, Component, ComponentFact, ContainerFact,
     ControlPlaneFact, EscalationFact, FACTS_SCHEMA_VERSION, Facts, HostPathFact, ImageFact, IngressFact,
-    KubeletConfigFact, NamespaceFact, NodeFact, PdbFact, PodSecurityFact, Provider, RbacSubjectFact,
+    KubeletConfigFact, NamespaceFact, NodeFact, PdbFact, PodSecurityFact, Provider, RbacSubjectFact, RemovedApiFact,
     ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact, flags, image,
 };
 use crate::inventory::{
@@ -34,6 +34,7 @@ pub fn build_probed(inventory: Inventory, probing: &super::wire::Probing, now: j
 /// Builds the facts document, consuming the inventory: each projection is freed (or
 /// moved into its fact) as its facts are made, so that the two never both hold the
 /// whole cluster.
+#[expect(clippy::too_many_lines, reason = "one line per collection: the facts document's layout in one place")]
 pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
     let Inventory {
         cluster: info,
@@ -51,6 +52,7 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         kubelet_configs,
         ingresses,
         namespace_limits,
+        removed_apis,
         skipped: _,
         duplicates: _,
     } = inventory;
@@ -111,6 +113,10 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         ),
         services: Collection::new(services.availability, services.items.into_iter().map(service_fact).collect()),
         ingresses: Collection::new(ingresses.availability, ingresses.items.into_iter().map(ingress_fact).collect()),
+        removed_apis: Collection::new(
+            removed_apis.availability,
+            removed_apis.items.into_iter().map(removed_api_fact).collect(),
+        ),
         pdbs: Collection::new(Availability::combine([&pdbs.availability, &workloads_available]), judged.pdbs),
         apiserver_endpoints: Collection::new(
             apiserver_endpoints.availability,
@@ -134,6 +140,20 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         cluster,
     };
     annotated(facts)
+}
+
+/// A document written against a removed API version; whether the cluster's next minor
+/// still serves it is decided once its version is known (`versions::annotate`).
+fn removed_api_fact(removed: crate::inventory::RemovedApi) -> RemovedApiFact {
+    RemovedApiFact {
+        location: removed.meta.location.clone(),
+        api_version: removed.meta.api_version.to_string(),
+        subject: into_subject(removed.meta),
+        removed_in: format!("1.{}", removed.removed_in),
+        removed_in_minor: i64::from(removed.removed_in),
+        replacement: removed.replacement.to_owned(),
+        removed_by_next_minor: true,
+    }
 }
 
 /// An Ingress and the hosts it serves without TLS.

@@ -71,6 +71,9 @@ pub struct Facts {
     pub services: Collection<ServiceFact>,
     /// Ingresses, with the hosts they serve without TLS.
     pub ingresses: Collection<IngressFact>,
+    /// Documents written against an API version Kubernetes has removed (manifests and
+    /// their snapshots; a live API server converts every object to a served version).
+    pub removed_apis: Collection<RemovedApiFact>,
     /// PodDisruptionBudgets.
     pub pdbs: Collection<PdbFact>,
     /// Addresses serving the `kubernetes` Service: the API server instances, from its
@@ -110,6 +113,7 @@ impl Facts {
             self.namespaces.items.len(),
             self.services.items.len(),
             self.ingresses.items.len(),
+            self.removed_apis.items.len(),
             self.pdbs.items.len(),
             self.apiserver_endpoints.items.len(),
             self.kubelet_configs.items.len(),
@@ -139,6 +143,7 @@ impl Facts {
         visitor.visit("namespaces", &self.namespaces);
         visitor.visit("services", &self.services);
         visitor.visit("ingresses", &self.ingresses);
+        visitor.visit("removedApis", &self.removed_apis);
         visitor.visit("pdbs", &self.pdbs);
         visitor.visit("apiserverEndpoints", &self.apiserver_endpoints);
         visitor.visit("kubeletConfigs", &self.kubelet_configs);
@@ -193,6 +198,7 @@ macro_rules! item {
 item!(
     NodeFact,
     IngressFact,
+    RemovedApiFact,
     RbacSubjectFact,
     ComponentFact,
     WorkloadFact,
@@ -807,6 +813,26 @@ pub struct EscalationFact {
     pub scope: String,
     /// The grant, `BindingKind/name → RoleKind/name`.
     pub grant: String,
+}
+
+/// A document written against a removed API version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RemovedApiFact {
+    /// The object, with its API version as written.
+    pub subject: Subject,
+    /// Manifest location.
+    pub location: Option<Location>,
+    /// The API version as written, e.g. `batch/v1beta1`.
+    pub api_version: String,
+    /// The Kubernetes release that removed it, e.g. `1.25`.
+    pub removed_in: String,
+    /// That release's minor, e.g. 25.
+    pub removed_in_minor: i64,
+    /// What replaces it, e.g. `batch/v1`.
+    pub replacement: String,
+    /// Removed by the cluster's minor or the next one (with no known version: removed).
+    pub removed_by_next_minor: bool,
 }
 
 /// An Ingress.

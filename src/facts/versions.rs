@@ -48,6 +48,10 @@ pub fn annotate(facts: &mut Facts) {
     let apiserver = facts.cluster.version.as_deref().and_then(minor);
     apiserver.and_then(end_of_life).unwrap_or_default().clone_into(&mut facts.cluster.end_of_life);
     CALENDAR_CHECKED.clone_into(&mut facts.cluster.support_calendar);
+    for removed in &mut facts.removed_apis.items {
+        let removed_in = u32::try_from(removed.removed_in_minor).unwrap_or(u32::MAX);
+        removed.removed_by_next_minor = apiserver.is_none_or(|minor| removed_in <= minor + 1);
+    }
     for node in &mut facts.nodes.items {
         let kubelet = node.kubelet_version.as_deref().and_then(minor);
         let (skew, allowed) = match (apiserver, kubelet) {

@@ -7,6 +7,7 @@
 pub mod kubelet;
 pub mod lean;
 mod project;
+pub mod removed;
 
 pub use project::{Project, ProjectError, kubeadm_kubelet_config, project_object};
 
@@ -191,6 +192,9 @@ pub struct Inventory {
     pub ingresses: Gathered<Ingress>,
     /// ResourceQuota and LimitRange objects.
     pub namespace_limits: Gathered<NamespaceLimit>,
+    /// Documents written against an API version Kubernetes has removed (manifests only:
+    /// a live API server serves every object in its current versions).
+    pub removed_apis: Gathered<RemovedApi>,
     /// EndpointSlices of the `kubernetes` Service: the API server instances.
     pub apiserver_endpoints: Gathered<EndpointSlice>,
     /// Kubelet configurations (config files, or `/configz` when opted in).
@@ -741,6 +745,17 @@ pub struct Pdb {
     pub min_available: Option<String>,
     /// `spec.maxUnavailable` as written.
     pub max_unavailable: Option<String>,
+}
+
+/// A document written against a removed API version.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RemovedApi {
+    /// The object, with the API version as written.
+    pub meta: Meta,
+    /// The minor that removed it.
+    pub removed_in: u32,
+    /// What replaces it.
+    pub replacement: &'static str,
 }
 
 /// An Ingress, reduced to its hosts and TLS.

@@ -282,6 +282,7 @@ impl Reader<'_> {
     fn add(&mut self, entry: Read) {
         let (projected, location) = match entry {
             Read::Skipped(skipped) => return self.inventory.skipped.push(skipped),
+            Read::Removed(removed) => return self.inventory.removed_apis.items.push(*removed),
             Read::Object(projected, location) => (*projected, location),
         };
         let identity = projected.meta().identity();
@@ -307,6 +308,8 @@ enum Read {
     /// Boxed: a projection is ten times the size of a skip.
     Object(Box<Projected>, Location),
     Skipped(Skipped),
+    /// A document written against a removed API version (besides its object or skip).
+    Removed(Box<crate::inventory::RemovedApi>),
 }
 
 /// A part of a text that the YAML parser can read on its own, and the line it starts on.
@@ -425,6 +428,18 @@ fn expand(
     if api_version.is_empty() || kind.is_empty() {
         read.push(skip("not a Kubernetes object (no apiVersion or kind)".into()));
         return Ok(());
+    }
+    if let Some((removed_in, replacement)) = crate::inventory::removed::removed_in(&api_version, &kind) {
+        let text_at = |pointer: &str| value.pointer(pointer).and_then(serde_json::Value::as_str).map(str::to_owned);
+        let meta = crate::inventory::Meta {
+            api_version: api_version.clone().into(),
+            kind: kind.clone().into(),
+            namespace: text_at("/metadata/namespace"),
+            name: text_at("/metadata/name").unwrap_or_default(),
+            location: Some(location.clone()),
+            ..crate::inventory::Meta::default()
+        };
+        read.push(Read::Removed(Box::new(crate::inventory::RemovedApi { meta, removed_in, replacement })));
     }
     let projected = project_object(value, Some(&location)).map_err(|error| SourceError::InvalidObject {
         file: file.to_string(),
