@@ -31,6 +31,26 @@ pub enum Scheme {
     Https,
 }
 
+impl Scheme {
+    /// `http` or `https`, as URLs spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Https => "https",
+        }
+    }
+}
+
+/// What a GET sends, in words: `GET https://10.0.0.1:6443/version`.
+pub fn describe_get(scheme: Scheme, address: &str, path: &str) -> String {
+    format!("GET {}://{address}{path}", scheme.name())
+}
+
+/// What the HTTP/2 probe sends, in words.
+pub fn describe_preface(address: &str) -> String {
+    format!("HTTP/2 preface (plaintext) to {address}")
+}
+
 /// The evidence of a GET, and up to [`BODY_CAP`] bytes of the body for the caller to
 /// summarise (never to keep).
 #[derive(Clone, Debug)]
@@ -43,8 +63,7 @@ pub struct Answer {
 
 /// GETs `path` from `address`.
 pub async fn get(address: SocketAddr, path: &str, scheme: Scheme, timeouts: Timeouts) -> Answer {
-    let prefix = if scheme == Scheme::Https { "https" } else { "http" };
-    let mut evidence = HttpEvidence::pending(format!("GET {prefix}://{address}{path}"));
+    let mut evidence = HttpEvidence::pending(describe_get(scheme, &address.to_string(), path));
     let tcp = match connect(address, timeouts).await {
         Ok(tcp) => tcp,
         Err(failure) => return failed(evidence, failure),
@@ -128,7 +147,7 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0
 /// own SETTINGS frame. Nothing beyond the preface is sent.
 pub async fn h2c_preface(address: SocketAddr, timeouts: Timeouts) -> Answer {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let evidence = HttpEvidence::pending(format!("HTTP/2 preface (plaintext) to {address}"));
+    let evidence = HttpEvidence::pending(describe_preface(&address.to_string()));
     let mut tcp = match connect(address, timeouts).await {
         Ok(tcp) => tcp,
         Err(failure) => return failed(evidence, failure),

@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::http::{self, Answer, Scheme};
+use super::http::{self, Answer};
 use super::kinds::{self, Method, Reading, Request};
 use super::targets::Target;
 use super::{Failure, HttpEvidence, Timeouts, hello};
@@ -138,8 +138,8 @@ fn not_asked(host: &str, port: u16, request: &Request, failure: Failure) -> Chec
 fn request_text(host: &str, port: u16, method: Method) -> String {
     let address = host_port(host, port);
     match method {
-        Method::Get(scheme, path) => format!("GET {}://{address}{path}", scheme_name(scheme)),
-        Method::H2cPreface => format!("HTTP/2 preface (plaintext) to {address}"),
+        Method::Get(scheme, path) => http::describe_get(scheme, &address, path),
+        Method::H2cPreface => http::describe_preface(&address),
         Method::Hello(hello) => hello::describe(hello, &address),
     }
 }
@@ -161,13 +161,6 @@ async fn probe_one(host: &str, port: u16, request: &Request, timeouts: Timeouts)
 /// `host:port`, with brackets around an IPv6 address.
 pub fn host_port(host: &str, port: u16) -> String {
     if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") }
-}
-
-fn scheme_name(scheme: Scheme) -> &'static str {
-    match scheme {
-        Scheme::Http => "http",
-        Scheme::Https => "https",
-    }
 }
 
 /// The address of `host` (an IP address, or a name from the kubeconfig).

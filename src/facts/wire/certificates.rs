@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::{Evidence, endpoint_subject};
 use crate::facts::Subject;
 use crate::probe::certificate::{self, CertificateFact};
+use crate::probe::http::Scheme;
+use crate::probe::kinds;
 use crate::probe::run::{Check, Probed};
 use crate::probe::targets::TargetKind;
 
@@ -89,8 +91,15 @@ pub(super) fn facts(evidence: &Evidence<'_>, now: Timestamp) -> Vec<CertificateP
 /// that refused connections or does not speak TLS presents none and has no item.
 fn certificate_fact(probed: &Probed, now: Timestamp) -> Option<CertificateProbeFact> {
     let component = CertificateComponent::of(probed.target.kind)?;
-    let tls_checks: Vec<&Check> =
-        probed.checks.iter().filter(|check| check.evidence.request.starts_with("GET https://")).collect();
+    // The GETs over TLS, as the kinds table plans them (the hand-built ClientHellos see
+    // no certificate: they stop at the ServerHello).
+    let over_tls = |check: &&Check| {
+        kinds::spec(probed.target.kind)
+            .requests
+            .iter()
+            .any(|request| request.name == check.name && matches!(request.method, kinds::Method::Get(Scheme::Https, _)))
+    };
+    let tls_checks: Vec<&Check> = probed.checks.iter().filter(over_tls).collect();
     let item = |status: CertificateStatus, reason: String, certificate| CertificateProbeFact {
         subject: endpoint_subject(
             crate::probe::kinds::spec(probed.target.kind).component,
