@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::lifecycle;
 use super::rbac::{self, RoleIndex};
 use super::{
     Addon, ApiserverEndpointFact, BindingFact, ClusterFacts, Collection, Component, ComponentFact, ContainerFact,
@@ -813,6 +814,8 @@ fn images(containers: &[ContainerFact], running: &[(String, RunningImage)]) -> V
 fn node_fact(node: &crate::inventory::Node) -> NodeFact {
     let labels = &node.meta.labels;
     let control_plane = is_control_plane_node(labels);
+    let (os, runtime) =
+        (lifecycle::os_image(&node.os_image), lifecycle::container_runtime(&node.container_runtime_version));
     NodeFact {
         subject: subject_of(&node.meta),
         location: node.meta.location.clone(),
@@ -831,6 +834,12 @@ fn node_fact(node: &crate::inventory::Node) -> NodeFact {
         kubelet_skew_known: false,
         kubelet_minors_behind: 0,
         kubelet_skew_allowed: 0,
+        os_image: node.os_image.clone(),
+        os_release: os.as_ref().map(|known| known.release.clone()).unwrap_or_default(),
+        os_end_of_life: os.map(|known| known.end_of_life.to_owned()).unwrap_or_default(),
+        container_runtime: node.container_runtime_version.clone(),
+        runtime_release: runtime.as_ref().map(|known| known.release.clone()).unwrap_or_default(),
+        runtime_end_of_life: runtime.map(|known| known.end_of_life.to_owned()).unwrap_or_default(),
     }
 }
 

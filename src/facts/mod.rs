@@ -9,6 +9,7 @@ mod build;
 mod docs;
 pub mod flags;
 pub mod image;
+mod lifecycle;
 mod pss;
 pub mod rbac;
 mod versions;
@@ -475,6 +476,22 @@ pub struct NodeFact {
     pub kubelet_minors_behind: i64,
     /// How many minors behind the skew policy allows for this API server (3 since 1.28).
     pub kubelet_skew_allowed: i64,
+    /// `status.nodeInfo.osImage`; empty when not reported.
+    pub os_image: String,
+    /// The release the end-of-life table matched the OS image as ("Ubuntu 20.04");
+    /// empty when the table does not know it.
+    pub os_release: String,
+    /// The OS release's last day of free security updates, `YYYY-MM-DD`; empty when
+    /// the table does not know it.
+    pub os_end_of_life: String,
+    /// `status.nodeInfo.containerRuntimeVersion` ("containerd://1.7.13"); empty when
+    /// not reported.
+    pub container_runtime: String,
+    /// The runtime release the end-of-life table matched ("containerd 1.7"); empty when
+    /// the table does not know it.
+    pub runtime_release: String,
+    /// The runtime release's end of life, `YYYY-MM-DD`; empty when unknown.
+    pub runtime_end_of_life: String,
 }
 
 /// The control plane as the nodes show it.

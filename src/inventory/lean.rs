@@ -74,7 +74,7 @@ pub struct ContainerStatus {
     pub image_id: String,
 }
 
-/// A node's status: its addresses and kubelet version (not the images it holds).
+/// A node's status: its addresses and software versions (not the images it holds).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct NodeStatus {
@@ -90,6 +90,10 @@ pub struct NodeStatus {
 pub struct NodeInfo {
     /// The kubelet's version.
     pub kubelet_version: String,
+    /// The operating system image ("Ubuntu 22.04.4 LTS").
+    pub os_image: String,
+    /// The container runtime and its version ("containerd://1.7.13").
+    pub container_runtime_version: String,
 }
 
 /// A Role or ClusterRole.

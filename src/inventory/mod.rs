@@ -327,6 +327,10 @@ pub struct Node {
     pub provider_id: Option<String>,
     /// `status.nodeInfo.kubeletVersion`.
     pub kubelet_version: Option<String>,
+    /// `status.nodeInfo.osImage`; empty when not reported.
+    pub os_image: String,
+    /// `status.nodeInfo.containerRuntimeVersion`; empty when not reported.
+    pub container_runtime_version: String,
 }
 
 /// A Namespace.

@@ -438,6 +438,7 @@ fn labels_read(kind: &str, labels: Option<&BTreeMap<String, String>>) -> Labels 
 fn project_node(meta: Meta, spec: Option<core::NodeSpec>, status: Option<lean::NodeStatus>) -> Node {
     let spec = spec.unwrap_or_default();
     let status = status.unwrap_or_default();
+    let info = status.node_info;
     Node {
         meta,
         taints: spec.taints.into_iter().flatten().map(|taint| (taint.key, taint.effect)).collect(),
@@ -449,7 +450,9 @@ fn project_node(meta: Meta, spec: Option<core::NodeSpec>, status: Option<lean::N
             .map(|address| address.address)
             .collect(),
         provider_id: spec.provider_id,
-        kubelet_version: status.node_info.map(|info| info.kubelet_version),
+        kubelet_version: info.as_ref().map(|info| info.kubelet_version.clone()),
+        os_image: info.as_ref().map(|info| info.os_image.clone()).unwrap_or_default(),
+        container_runtime_version: info.map(|info| info.container_runtime_version).unwrap_or_default(),
     }
 }
 
