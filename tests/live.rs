@@ -45,6 +45,7 @@ fn weak_cluster_is_judged_with_live_evidence() {
         "NS-001",
         "KCFG-001",
         "KCFG-002",
+        "VER-003",
     ] {
         assert!(failing.iter().any(|id| id == rule), "{rule} fails on the weak cluster: {failing:?}");
     }

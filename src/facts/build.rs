@@ -7,8 +7,8 @@ use super::rbac::{self, RoleIndex};
 use super::{
     Addon, ApiserverEndpointFact, BindingFact, ClusterFacts, Collection, Component, ComponentFact, ContainerFact,
     ControlPlaneFact, EscalationFact, FACTS_SCHEMA_VERSION, Facts, HostPathFact, ImageFact, IngressFact,
-    KubeletConfigFact, NamespaceFact, NodeFact, PdbFact, PodSecurityFact, Provider, RbacSubjectFact, RemovedApiFact,
-    ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact, flags, image,
+    KubeletConfigFact, ManifestOrigin, NamespaceFact, NodeFact, PdbFact, PodSecurityFact, Provider, RbacSubjectFact,
+    RemovedApiFact, ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact, flags, image,
 };
 use crate::inventory::{
     Availability, Binding, FoldedPod, Gathered, Inventory, Labels, Meta, Namespace, NetworkPolicy, Node, Pdb, Role,
@@ -154,6 +154,7 @@ fn removed_api_fact(removed: crate::inventory::RemovedApi) -> RemovedApiFact {
         removed_in_minor: i64::from(removed.removed_in),
         replacement: removed.replacement.to_owned(),
         removed_by_next_minor: true,
+        written_in: if removed.last_applied { ManifestOrigin::LastApplied } else { ManifestOrigin::Document },
     }
 }
 

@@ -28,7 +28,9 @@ use crate::inventory::{Availability, ContainerKind, Location, RbacSubject};
 
 /// Version of the facts document layout; snapshots of another version are refused.
 /// 3: closed sets are enums, `components[].firstOnNode` and `image.invalid` are new.
-pub const FACTS_SCHEMA_VERSION: u32 = 3;
+/// 4: the facts issue 13's rules judge (Pod Security, reliability, RBAC subjects,
+/// versions and node software, removed APIs, Ingresses, namespace limits).
+pub const FACTS_SCHEMA_VERSION: u32 = 4;
 
 /// The facts document (also the snapshot file format).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -850,6 +852,19 @@ pub struct RemovedApiFact {
     pub replacement: String,
     /// Removed by the cluster's minor or the next one (with no known version: removed).
     pub removed_by_next_minor: bool,
+    /// Where the API version was read.
+    pub written_in: ManifestOrigin,
+}
+
+/// Where a removed API version was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ManifestOrigin {
+    /// The manifest document itself.
+    Document,
+    /// The object's `kubectl.kubernetes.io/last-applied-configuration`: the manifest
+    /// it was last applied from.
+    LastApplied,
 }
 
 /// An Ingress.

@@ -17,6 +17,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use super::removed::{LAST_APPLIED_ANNOTATION, LastApplied, last_applied};
+
 /// Object metadata as projections read it (`managedFields` and the rest are skipped).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -133,12 +135,16 @@ pub struct EndpointSlice {
 /// The annotation a kubelet puts on the mirror pod of a static pod.
 pub const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
 
-/// The annotations as far as read: whether the mirror-pod one is there. Every value
-/// (a last applied configuration is a whole copy of the object) is skipped unread.
-#[derive(Clone, Copy, Debug, Default)]
+/// The annotations as far as read: whether the mirror-pod one is there, and whether the
+/// last applied configuration was written against a removed API version. Every other
+/// value is skipped unread, and of the last applied configuration (a whole copy of the
+/// object) only its `apiVersion` and `kind` are kept, and only when they are removed.
+#[derive(Clone, Debug, Default)]
 pub struct Annotations {
     /// [`MIRROR_ANNOTATION`] is present.
     pub mirror: bool,
+    /// The last applied manifest's removed API version.
+    pub last_applied_removed: Option<Box<LastApplied>>,
 }
 
 impl<'de> Deserialize<'de> for Annotations {
@@ -153,12 +159,17 @@ impl<'de> Deserialize<'de> for Annotations {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Annotations, A::Error> {
-                let mut mirror = false;
+                let mut annotations = Annotations::default();
                 while let Some(key) = map.next_key::<String>()? {
-                    map.next_value::<IgnoredAny>()?;
-                    mirror |= key == MIRROR_ANNOTATION;
+                    if key == LAST_APPLIED_ANNOTATION {
+                        let configuration = map.next_value::<String>()?;
+                        annotations.last_applied_removed = last_applied(&configuration).map(Box::new);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                        annotations.mirror |= key == MIRROR_ANNOTATION;
+                    }
                 }
-                Ok(Annotations { mirror })
+                Ok(annotations)
             }
         }
 

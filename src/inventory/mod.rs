@@ -117,6 +117,10 @@ pub struct Meta {
     /// True for a mirror pod: the API server's copy of a static pod that a kubelet runs
     /// from a file on its node (annotation `kubernetes.io/config.mirror`).
     pub mirror: bool,
+    /// The object's last applied manifest was written against a removed API version
+    /// (annotation `kubectl.kubernetes.io/last-applied-configuration`); taken out into
+    /// the inventory's removed APIs as the object is filed.
+    pub last_applied_removed: Option<Box<removed::LastApplied>>,
     /// Manifest file and line, for sources that have them.
     pub location: Option<Location>,
 }
@@ -236,24 +240,35 @@ pub enum Projected {
     NamespaceLimit(NamespaceLimit),
 }
 
+/// The `meta` field of whichever object a [`Projected`] holds.
+macro_rules! projected_meta {
+    ($object:expr, $($reference:tt)+) => {
+        match $object {
+            Projected::Node(node) => $($reference)+ node.meta,
+            Projected::Namespace(namespace) => $($reference)+ namespace.meta,
+            Projected::Workload(workload) => $($reference)+ workload.meta,
+            Projected::ServiceAccount(account) => $($reference)+ account.meta,
+            Projected::Role(role) => $($reference)+ role.meta,
+            Projected::Binding(binding) => $($reference)+ binding.meta,
+            Projected::NetworkPolicy(policy) => $($reference)+ policy.meta,
+            Projected::Service(service) => $($reference)+ service.meta,
+            Projected::Pdb(pdb) => $($reference)+ pdb.meta,
+            Projected::EndpointSlice(slice) => $($reference)+ slice.meta,
+            Projected::KubeletConfig(config) => $($reference)+ config.meta,
+            Projected::Ingress(ingress) => $($reference)+ ingress.meta,
+            Projected::NamespaceLimit(limit) => $($reference)+ limit.meta,
+        }
+    };
+}
+
 impl Projected {
     /// The object's identity.
     pub fn meta(&self) -> &Meta {
-        match self {
-            Self::Node(node) => &node.meta,
-            Self::Namespace(namespace) => &namespace.meta,
-            Self::Workload(workload) => &workload.meta,
-            Self::ServiceAccount(account) => &account.meta,
-            Self::Role(role) => &role.meta,
-            Self::Binding(binding) => &binding.meta,
-            Self::NetworkPolicy(policy) => &policy.meta,
-            Self::Service(service) => &service.meta,
-            Self::Pdb(pdb) => &pdb.meta,
-            Self::EndpointSlice(slice) => &slice.meta,
-            Self::KubeletConfig(config) => &config.meta,
-            Self::Ingress(ingress) => &ingress.meta,
-            Self::NamespaceLimit(limit) => &limit.meta,
-        }
+        projected_meta!(self, &)
+    }
+
+    fn meta_mut(&mut self) -> &mut Meta {
+        projected_meta!(self, &mut)
     }
 }
 
@@ -271,8 +286,14 @@ impl Meta {
 }
 
 impl Inventory {
-    /// Files a projected object under its kind.
-    pub fn add(&mut self, object: Projected) {
+    /// Files a projected object under its kind, and under the removed APIs when its last
+    /// applied manifest was written against one.
+    pub fn add(&mut self, mut object: Projected) {
+        if let Some(applied) = object.meta_mut().last_applied_removed.take() {
+            let meta = Meta { api_version: applied.api_version.into(), ..object.meta().clone() };
+            let (removed_in, replacement) = (applied.removed_in, applied.replacement);
+            self.removed_apis.items.push(RemovedApi { meta, removed_in, replacement, last_applied: true });
+        }
         match object {
             Projected::Node(node) => self.nodes.items.push(node),
             Projected::Namespace(namespace) => self.namespaces.items.push(namespace),
@@ -760,6 +781,8 @@ pub struct RemovedApi {
     pub removed_in: u32,
     /// What replaces it.
     pub replacement: &'static str,
+    /// Read from the object's last applied configuration, not from its document.
+    pub last_applied: bool,
 }
 
 /// An Ingress, reduced to its hosts and TLS.

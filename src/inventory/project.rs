@@ -403,7 +403,7 @@ fn named_meta(
         metadata.owner_references.into_iter().flatten().find(|owner| owner.controller == Some(true)).map(|owner| {
             OwnerRef { kind: owner.kind, name: owner.name, uid: Some(owner.uid).filter(|uid| !uid.is_empty()) }
         });
-    let mirror = metadata.annotations.is_some_and(|annotations| annotations.mirror);
+    let annotations = metadata.annotations.unwrap_or_default();
     Meta {
         labels: labels_read(&kind, metadata.labels.as_ref()),
         api_version,
@@ -412,7 +412,8 @@ fn named_meta(
         name: metadata.name.unwrap_or_default(),
         uid: metadata.uid,
         controller,
-        mirror,
+        mirror: annotations.mirror,
+        last_applied_removed: annotations.last_applied_removed,
         location: location.cloned(),
     }
 }

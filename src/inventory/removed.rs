@@ -36,10 +36,62 @@ const REMOVED: &[(&str, &str, u32, &str)] = &[
     ("flowcontrol.apiserver.k8s.io/v1beta3", "FlowSchema", 32, "flowcontrol.apiserver.k8s.io/v1"),
 ];
 
+/// The annotation `kubectl apply` keeps the applied manifest in, whole, as JSON.
+pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// An object whose last applied manifest was written against a removed API version:
+/// the API server serves it in a current one, but the next `kubectl apply` of the
+/// same manifest fails from the minor that removed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastApplied {
+    /// The API version of the applied manifest, e.g. `extensions/v1beta1`.
+    pub api_version: String,
+    /// The minor that removed it.
+    pub removed_in: u32,
+    /// What replaces it.
+    pub replacement: &'static str,
+}
+
+/// The removed API version a last applied configuration was written against, if it
+/// was; `None` for a current one and for a value that is not a manifest.
+pub fn last_applied(configuration: &str) -> Option<LastApplied> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Identity {
+        api_version: String,
+        kind: String,
+    }
+    let identity: Identity = serde_json::from_str(configuration).ok()?;
+    let (removed_in, replacement) = removed_in(&identity.api_version, &identity.kind)?;
+    Some(LastApplied { api_version: identity.api_version, removed_in, replacement })
+}
+
 /// The minor that removed `api_version` for `kind`, and what replaces it.
 pub fn removed_in(api_version: &str, kind: &str) -> Option<(u32, &'static str)> {
     REMOVED
         .iter()
         .find(|(version, removed_kind, ..)| *version == api_version && *removed_kind == kind)
         .map(|(_, _, minor, replacement)| (*minor, *replacement))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_last_applied_manifest_names_its_removed_api_version() {
+        let applied = r#"{"apiVersion":"extensions/v1beta1","kind":"Ingress","metadata":{"name":"web"},"spec":{}}"#;
+        assert_eq!(
+            last_applied(applied),
+            Some(LastApplied {
+                api_version: "extensions/v1beta1".into(),
+                removed_in: 22,
+                replacement: "networking.k8s.io/v1"
+            })
+        );
+        let current = r#"{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"web"}}"#;
+        assert_eq!(last_applied(current), None, "a current version is no finding");
+        assert_eq!(last_applied("not json"), None);
+        assert_eq!(last_applied(r#"{"kind":"Ingress"}"#), None, "no apiVersion: not a manifest");
+    }
 }

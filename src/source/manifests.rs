@@ -439,7 +439,12 @@ fn expand(
             location: Some(location.clone()),
             ..crate::inventory::Meta::default()
         };
-        read.push(Read::Removed(Box::new(crate::inventory::RemovedApi { meta, removed_in, replacement })));
+        read.push(Read::Removed(Box::new(crate::inventory::RemovedApi {
+            meta,
+            removed_in,
+            replacement,
+            last_applied: false,
+        })));
     }
     let projected = project_object(value, Some(&location)).map_err(|error| SourceError::InvalidObject {
         file: file.to_string(),
