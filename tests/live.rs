@@ -374,3 +374,39 @@ fn anonymous_access_is_not_mistaken_for_credentials() {
     let version = api.requests().into_iter().find(|request| request.path == "/version").expect("/version was asked");
     assert!(!version.authenticated, "the request really was anonymous");
 }
+
+#[test]
+fn kubeadm_config_stands_in_for_static_pods_out_of_sight() {
+    // The shipped role less pods: a reader that may not list pods sees no static pod;
+    // kubeadm's ClusterConfiguration, which the role lets it read by name, says what
+    // they run.
+    let mut role = support::shipped_cluster_role();
+    let core = role["rules"].as_array_mut().expect("rules").iter_mut().find(|rule| rule["apiGroups"][0] == "");
+    core.expect("a core-group rule")["resources"].as_array_mut().expect("resources").retain(|r| r != "pods");
+    let api = FakeApi::start("kubeadm_config_stands_in_for_static_pods", Settings::cluster("weak"));
+    api.enforce(&role.to_string());
+    let (_, report, stderr) = scan_json(&api, &[]);
+    for rule in ["APISERVER-001", "APISERVER-003", "ETCD-002", "CM-004"] {
+        let (status, reason) = status_of(&report, rule);
+        assert_eq!(status, "fail", "{rule}: {reason} {stderr}");
+    }
+    let result = report["results"].as_array().expect("results").iter().find(|r| r["ruleId"] == "APISERVER-003");
+    let subject = &result.expect("APISERVER-003")["findings"][0]["subject"];
+    assert_eq!((subject["kind"].as_str(), subject["name"].as_str()), (Some("ConfigMap"), Some("kubeadm-config")));
+    assert_eq!(subject["container"], "kube-apiserver", "each declared component is its own subject");
+    // How many instances run is not in a configuration: not counted, not judged.
+    for rule in ["HA-002", "HA-003"] {
+        assert_eq!(status_of(&report, rule).0, "not_evaluated", "{rule}");
+    }
+    let read = |path: &str| api.requests().iter().any(|request| request.method == "GET" && request.path == path);
+    assert!(read("/api/v1/namespaces/kube-system/configmaps/kubeadm-config"), "read by name");
+    assert!(!read("/api/v1/configmaps") && !read("/api/v1/namespaces/kube-system/configmaps"), "never listed");
+
+    // Control: without the ConfigMap either, the components are honestly not judged.
+    let mut settings = Settings::cluster("weak");
+    settings.forbidden = vec!["pods".into(), "configmaps".into()];
+    let api = FakeApi::start("kubeadm_config_forbidden_too", settings);
+    let (_, report, _) = scan_json(&api, &[]);
+    let (status, reason) = status_of(&report, "APISERVER-003");
+    assert_eq!(status, "not_evaluated", "{reason}");
+}

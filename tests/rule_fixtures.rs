@@ -1,8 +1,9 @@
 //! Runs every built-in rule alone over its fixtures under `testdata/rules/<ID>/`:
 //! each `pass/` case must pass, each `fail/` case must fail with findings, each
 //! `inconclusive/` case must be `not_evaluated`. A rule without fixtures, a rule with an
-//! `unknown` condition but no inconclusive case, and a fixture directory that names no
-//! rule all fail the test (clippy's missing-test-files check).
+//! `unknown` condition but no inconclusive case (or inconclusive cases but no `unknown`),
+//! and a fixture directory that names no rule all fail the test (clippy's
+//! missing-test-files check).
 //!
 //! Rules over probe evidence take `*.facts.yaml` cases: each names collections and the
 //! fields of their items that matter to the case; the harness lays them over a
@@ -245,6 +246,9 @@ fn every_rule_passes_fails_and_abstains_on_its_fixtures() {
         let mut expectations = vec![("pass", Status::Pass), ("fail", Status::Fail)];
         if rule.unknown.is_some() {
             expectations.push(("inconclusive", Status::NotEvaluated));
+        } else if !cases(&dir.join("inconclusive")).is_empty() {
+            // Never judged, it would prove nothing: the rule has no way to abstain.
+            problems.push(format!("{}: inconclusive fixtures, but the rule has no `unknown` condition", rule.id));
         }
         for (kind, expected) in expectations {
             let files = cases(&dir.join(kind));

@@ -5,14 +5,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::lifecycle;
 use super::rbac::{self, RoleIndex};
 use super::{
-    Addon, ApiserverEndpointFact, BindingFact, ClusterFacts, Collection, Component, ComponentFact, ContainerFact,
-    ControlPlaneFact, EscalationFact, FACTS_SCHEMA_VERSION, Facts, HostPathFact, ImageFact, IngressFact,
+    Addon, ApiserverEndpointFact, BindingFact, ClusterFacts, Collection, Component, ComponentFact, ComponentOrigin,
+    ContainerFact, ControlPlaneFact, EscalationFact, FACTS_SCHEMA_VERSION, Facts, HostPathFact, ImageFact, IngressFact,
     KubeletConfigFact, ManifestOrigin, NamespaceFact, NodeFact, PdbFact, PodSecurityFact, Provider, RbacSubjectFact,
     RemovedApiFact, ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact, flags, image,
 };
 use crate::inventory::{
     Availability, Binding, FoldedPod, Gathered, Inventory, Labels, Meta, Namespace, NetworkPolicy, Node, Pdb, Role,
-    RunningImage, Service, ServiceAccount, Workload,
+    RunningImage, Service, ServiceAccount, Workload, kubeadm::KubeadmConfig,
 };
 
 /// Namespaces Kubernetes itself creates and uses.
@@ -51,6 +51,7 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         pdbs,
         apiserver_endpoints,
         kubelet_configs,
+        kubeadm_config,
         ingresses,
         namespace_limits,
         removed_apis,
@@ -68,8 +69,14 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
     let managed = provider
         .is_managed()
         .then(|| Availability::NotApplicable { reason: format!("managed control plane: {provider}") });
+    let pods_visible = !judged.components.is_empty();
+    let declared =
+        if managed.is_some() { Vec::new() } else { declared_components(&kubeadm_config.items, &judged.components) };
     let components_available = if let Some(managed) = &managed {
         managed.clone()
+    } else if !pods_visible && !declared.is_empty() {
+        // The static pods are out of sight; kubeadm's configuration says what they run.
+        Availability::Collected
     } else if !workloads_available.is_collected() {
         workloads_available.clone()
     } else if judged.components.is_empty() {
@@ -84,8 +91,10 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         SourceKind::Manifests => "not probed: manifests name no live endpoints (probes run against live clusters)",
         SourceKind::Live => "not probed",
     });
-    let version = apiserver_version(&judged.components);
-    let cluster = cluster_facts(info, &namespaces.items, version, provider, source, !judged.components.is_empty());
+    let mut components = judged.components;
+    components.extend(declared);
+    let version = apiserver_version(&components);
+    let cluster = cluster_facts(info, &namespaces.items, version, provider, source, pods_visible);
     let node_facts: Vec<NodeFact> = nodes.items.iter().map(node_fact).collect();
     let control_plane = control_plane(&cluster.name, &node_facts);
     let rbac_lists = Availability::combine([&roles.availability, &bindings.availability]);
@@ -93,7 +102,7 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         schema_version: FACTS_SCHEMA_VERSION,
         control_plane: Collection::new(managed.unwrap_or_else(|| nodes.availability.clone()), vec![control_plane]),
         nodes: Collection::new(nodes.availability, node_facts),
-        components: Collection::new(components_available, judged.components),
+        components: Collection::new(components_available, components),
         service_accounts: Collection::new(
             rbac_available,
             service_account_facts(&service_accounts.items, &roles.items, &bindings.items, &judged.workloads),
@@ -550,28 +559,78 @@ fn components(workloads: &[Workload], membership: &Membership) -> Vec<ComponentF
         .filter(|workload| membership.proves(workload))
         .filter_map(|workload| {
             let (component, container) = component_of(workload)?;
-            let parsed = flags::parse(&container.command, &container.args);
             let node = workload.pod.node_name.clone().unwrap_or_default();
             let first_on_node = node.is_empty() || placed.insert((component, node.clone()));
             Some(ComponentFact {
-                subject: subject_of(&workload.meta),
-                location: workload.meta.location.clone(),
-                component,
                 node,
                 first_on_node,
-                image: container.image.clone(),
-                flags: parsed.last,
-                weak_cipher_suites: ["tls-cipher-suites", "cipher-suites"]
-                    .iter()
-                    .filter_map(|flag| parsed.lists.get(*flag))
-                    .flatten()
-                    .filter(|name| crate::probe::hello::is_weak_named(name))
-                    .cloned()
-                    .collect(),
-                flag_lists: parsed.lists,
+                ..component_fact(
+                    subject_of(&workload.meta),
+                    workload.meta.location.clone(),
+                    component,
+                    ComponentOrigin::Pod,
+                    container.image.clone(),
+                    flags::parse(&container.command, &container.args),
+                )
             })
         })
         .collect()
+}
+
+/// The components kubeadm's ClusterConfiguration declares, for those of which no pod
+/// is visible. Each is subject `kubeadm-config`, with the component as its container
+/// (so that each has its own findings), and counts as no instance.
+fn declared_components(configs: &[KubeadmConfig], visible: &[ComponentFact]) -> Vec<ComponentFact> {
+    let Some(config) = configs.first() else { return Vec::new() };
+    config
+        .commands
+        .iter()
+        .filter_map(|command| {
+            let component = Component::named(command.binary)?;
+            if visible.iter().any(|pod| pod.component == component) {
+                return None;
+            }
+            let subject = Subject { container: Some(command.binary.to_owned()), ..subject_of(&config.meta) };
+            let parsed = flags::parse(&[], &command.args);
+            Some(component_fact(
+                subject,
+                config.meta.location.clone(),
+                component,
+                ComponentOrigin::KubeadmConfig,
+                command.image.clone(),
+                parsed,
+            ))
+        })
+        .collect()
+}
+
+/// A component's fact from its parsed command line, on no node yet.
+fn component_fact(
+    subject: Subject,
+    location: Option<crate::inventory::Location>,
+    component: Component,
+    origin: ComponentOrigin,
+    image: String,
+    parsed: flags::Flags,
+) -> ComponentFact {
+    ComponentFact {
+        subject,
+        location,
+        component,
+        origin,
+        node: String::new(),
+        first_on_node: false,
+        image,
+        flags: parsed.last,
+        weak_cipher_suites: ["tls-cipher-suites", "cipher-suites"]
+            .iter()
+            .filter_map(|flag| parsed.lists.get(*flag))
+            .flatten()
+            .filter(|name| crate::probe::hello::is_weak_named(name))
+            .cloned()
+            .collect(),
+        flag_lists: parsed.lists,
+    }
 }
 
 fn addon_of(workload: &Workload) -> Addon {

@@ -240,6 +240,17 @@ pub enum Component {
     KubeScheduler,
 }
 
+/// Where a component's command line was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ComponentOrigin {
+    /// Its pod (a static pod's mirror, or a manifest).
+    Pod,
+    /// `kube-system/kubeadm-config`: kubeadm's defaults and the ClusterConfiguration's
+    /// `extraArgs`, as kubeadm writes the static pod from them.
+    KubeadmConfig,
+}
+
 impl Component {
     /// Every component.
     pub const ALL: [Component; 4] = [Self::KubeApiserver, Self::Etcd, Self::KubeControllerManager, Self::KubeScheduler];
@@ -522,6 +533,10 @@ pub struct ComponentFact {
     pub location: Option<Location>,
     /// `kube-apiserver`, `etcd`, `kube-controller-manager` or `kube-scheduler`.
     pub component: Component,
+    /// Where its command line was read: a running pod, or kubeadm's ClusterConfiguration
+    /// when no pod of the component is visible (then it is no instance: `node` is empty
+    /// and `firstOnNode` false, and nothing counts it).
+    pub origin: ComponentOrigin,
     /// Node the pod runs on, when known.
     pub node: String,
     /// False for a second instance of the same component on the same node: counting the

@@ -4,12 +4,13 @@
 //! structs and never keep whole objects. Each kind of object is gathered with an
 //! [`Availability`] so that "none found" and "could not look" never look alike.
 
+pub mod kubeadm;
 pub mod kubelet;
 pub mod lean;
 mod project;
 pub mod removed;
 
-pub use project::{Project, ProjectError, kubeadm_kubelet_config, project_object};
+pub use project::{Project, ProjectError, project_object};
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -203,6 +204,9 @@ pub struct Inventory {
     pub apiserver_endpoints: Gathered<EndpointSlice>,
     /// Kubelet configurations (config files, or `/configz` when opted in).
     pub kubelet_configs: Gathered<KubeletConfig>,
+    /// kubeadm's ClusterConfiguration (`kube-system/kubeadm-config`, read by name): the
+    /// control-plane command lines it declares.
+    pub kubeadm_config: Gathered<kubeadm::KubeadmConfig>,
     /// Documents read but not judged (not Kubernetes objects, kinds seaworthy does not read).
     pub skipped: Vec<Skipped>,
     /// Objects given more than once; each is judged once.
@@ -238,6 +242,8 @@ pub enum Projected {
     Ingress(Ingress),
     /// A ResourceQuota or LimitRange.
     NamespaceLimit(NamespaceLimit),
+    /// kubeadm's ClusterConfiguration.
+    KubeadmConfig(kubeadm::KubeadmConfig),
 }
 
 /// The `meta` field of whichever object a [`Projected`] holds.
@@ -257,6 +263,7 @@ macro_rules! projected_meta {
             Projected::KubeletConfig(config) => $($reference)+ config.meta,
             Projected::Ingress(ingress) => $($reference)+ ingress.meta,
             Projected::NamespaceLimit(limit) => $($reference)+ limit.meta,
+            Projected::KubeadmConfig(config) => $($reference)+ config.meta,
         }
     };
 }
@@ -307,6 +314,7 @@ impl Inventory {
             Projected::KubeletConfig(config) => self.kubelet_configs.items.push(config),
             Projected::Ingress(ingress) => self.ingresses.items.push(ingress),
             Projected::NamespaceLimit(limit) => self.namespace_limits.items.push(limit),
+            Projected::KubeadmConfig(config) => self.kubeadm_config.items.push(config),
             // Only the API server's slices matter; other services' are not kept.
             Projected::EndpointSlice(slice) => {
                 if slice.is_apiserver() {

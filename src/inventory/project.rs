@@ -80,7 +80,12 @@ pub fn project_object(
         ("", "Service") => parse::<core::Service>(object, location)?,
         ("policy", "PodDisruptionBudget") => parse::<policy::PodDisruptionBudget>(object, location)?,
         ("networking.k8s.io", "Ingress") => parse::<networking::Ingress>(object, location)?,
-        ("", "ConfigMap") => return kubeadm_kubelet_config(&object, location),
+        ("", "ConfigMap") => {
+            return match kubeadm_kubelet_config(&object, location)? {
+                Some(config) => Ok(Some(config)),
+                None => super::kubeadm::project(&object, location),
+            };
+        }
         ("", "ResourceQuota") => parse::<core::ResourceQuota>(object, location)?,
         ("", "LimitRange") => parse::<core::LimitRange>(object, location)?,
         ("discovery.k8s.io", "EndpointSlice") => parse::<discovery::EndpointSlice>(object, location)?,
@@ -106,9 +111,9 @@ pub fn project_object(
 }
 
 /// kubeadm's cluster-wide KubeletConfiguration, `kube-system/kubelet-config` (named
-/// `kubelet-config-1.<minor>` before 1.24): the one ConfigMap seaworthy reads, by name.
-/// Every other ConfigMap is skipped unread.
-pub fn kubeadm_kubelet_config(
+/// `kubelet-config-1.<minor>` before 1.24). Besides `kubeadm-config`, the only ConfigMap
+/// seaworthy reads, by name; every other ConfigMap is skipped unread.
+fn kubeadm_kubelet_config(
     object: &serde_json::Value,
     location: Option<&Location>,
 ) -> Result<Option<Projected>, ProjectError> {

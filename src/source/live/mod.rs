@@ -462,16 +462,22 @@ impl Collector<'_> {
 
     /// kubeadm's cluster-wide KubeletConfiguration (`kube-system/kubelet-config`), read
     /// by name like the cluster CA: the kubelet rules judge it without `nodes/proxy`.
-    async fn kubeadm_kubelet_config(&self, inventory: &mut Inventory) -> Result<(), LiveError> {
-        let object: Option<serde_json::Value> =
-            self.document("/api/v1/namespaces/kube-system/configmaps/kubelet-config").await?;
-        if let Some(Ok(Some(crate::inventory::Projected::KubeletConfig(config)))) =
-            object.as_ref().map(|object| crate::inventory::kubeadm_kubelet_config(object, None))
-        {
-            inventory.kubelet_configs.items.push(config);
-            if !inventory.kubelet_configs.availability.is_collected() {
+    /// kubeadm's own ConfigMaps, each read by name (never listed): the cluster-wide
+    /// KubeletConfiguration, judged like a kubelet's, and the ClusterConfiguration the
+    /// control-plane static pods are written from.
+    async fn kubeadm_config_maps(&self, inventory: &mut Inventory) -> Result<(), LiveError> {
+        for name in ["kubelet-config", "kubeadm-config"] {
+            let object: Option<serde_json::Value> =
+                self.document(&format!("/api/v1/namespaces/kube-system/configmaps/{name}")).await?;
+            let Some(Ok(Some(projected))) = object.map(|object| crate::inventory::project_object(object, None)) else {
+                continue;
+            };
+            if matches!(projected, Projected::KubeletConfig(_))
+                && !inventory.kubelet_configs.availability.is_collected()
+            {
                 inventory.kubelet_configs.availability = Availability::Collected;
             }
+            inventory.add(projected);
         }
         Ok(())
     }
@@ -705,7 +711,7 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
         unavailable("not read: --read-kubelet-config reads each kubelet's /configz through the API server (needs get nodes/proxy)".into())
     };
     file(&mut inventory, vec![kubelet_configs], |inventory| &mut inventory.kubelet_configs.availability);
-    collector.kubeadm_kubelet_config(&mut inventory).await?;
+    collector.kubeadm_config_maps(&mut inventory).await?;
     // A live API server serves every object in a version it still has; what it cannot
     // tell is the version the object's manifest is written in. `Inventory::add` took
     // that from each listed object's last applied configuration, the list is complete.
