@@ -7,8 +7,9 @@ use super::rbac::{self, RoleIndex};
 use super::{
     Addon, ApiserverEndpointFact, BindingFact, ClusterFacts, Collection, Component, ComponentFact, ComponentOrigin,
     ContainerFact, ControlPlaneFact, EscalationFact, FACTS_SCHEMA_VERSION, Facts, HostPathFact, ImageFact, IngressFact,
-    KubeletConfigFact, ManifestOrigin, NamespaceFact, NodeFact, PdbFact, PodSecurityFact, Provider, RbacSubjectFact,
-    RemovedApiFact, ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact, flags, image,
+    KubeletConfigFact, KubeletConfigOrigin, ManifestOrigin, NamespaceFact, NodeFact, PdbFact, PodSecurityFact,
+    Provider, RbacSubjectFact, RemovedApiFact, ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact,
+    flags, image,
 };
 use crate::inventory::{
     Availability, Binding, FoldedPod, Gathered, Inventory, Labels, Meta, Namespace, NetworkPolicy, Node, Pdb, Role,
@@ -59,6 +60,7 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         duplicates: _,
     } = inventory;
     let workloads_available = workloads.availability.clone();
+    let command_line_kubelets = super::kubelet_flags::command_line_kubelets(&workloads.items);
     let membership = Membership::new(&nodes);
     let judged = judge_workloads(workloads.items, &folded_pods, &pdbs.items, &services.items, &membership);
     drop(folded_pods);
@@ -134,7 +136,7 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         ),
         kubelet_configs: Collection::new(
             kubelet_configs.availability,
-            kubelet_configs.items.iter().map(kubelet_config).collect(),
+            kubelet_configs.items.iter().map(kubelet_config).chain(command_line_kubelets).collect(),
         ),
         workloads: Collection::new(workloads_available.clone(), judged.workloads),
         containers: Collection::new(workloads_available.clone(), judged.containers),
@@ -457,7 +459,7 @@ fn fold_owned_workloads<'a>(workloads: &'a [Workload], folded_pods: &'a [FoldedP
         .collect()
 }
 
-fn subject_of(meta: &Meta) -> Subject {
+pub(super) fn subject_of(meta: &Meta) -> Subject {
     Subject {
         api_version: Some(meta.api_version.clone()),
         kind: meta.kind.clone(),
@@ -1269,6 +1271,7 @@ fn kubelet_config(config: &crate::inventory::KubeletConfig) -> KubeletConfigFact
         subject: subject_of(&config.meta),
         location: config.meta.location.clone(),
         node: config.node.clone().unwrap_or_default(),
+        origin: KubeletConfigOrigin::Configuration,
         anonymous_auth: config.anonymous_auth.unwrap_or(false),
         webhook_authentication: config.webhook_authentication.unwrap_or(true),
         authorization_mode: config.authorization_mode.clone().unwrap_or_else(|| "Webhook".into()),
@@ -1279,6 +1282,7 @@ fn kubelet_config(config: &crate::inventory::KubeletConfig) -> KubeletConfigFact
         tls_min_version: config.tls_min_version.clone().unwrap_or_default(),
         tls_cipher_suites: config.tls_cipher_suites.clone().unwrap_or_default(),
         protect_kernel_defaults: config.protect_kernel_defaults.unwrap_or(false),
+        unknown_settings: Vec::new(),
     }
 }
 

@@ -9,6 +9,7 @@ mod build;
 mod docs;
 pub mod flags;
 pub mod image;
+mod kubelet_flags;
 mod lifecycle;
 mod pss;
 pub mod rbac;
@@ -1000,8 +1001,11 @@ pub struct KubeletConfigFact {
     pub subject: Subject,
     /// Manifest location, when read from a file.
     pub location: Option<Location>,
-    /// The node, when read from it; empty for a config file.
+    /// The node, when read from it (or the pod running the kubelet is bound to it);
+    /// empty for a config file and a DaemonSet.
     pub node: String,
+    /// Where the settings were read: a KubeletConfiguration, or a kubelet's flags.
+    pub origin: KubeletConfigOrigin,
     /// `authentication.anonymous.enabled` (default false).
     pub anonymous_auth: bool,
     /// `authentication.webhook.enabled` (default true).
@@ -1024,6 +1028,20 @@ pub struct KubeletConfigFact {
     pub tls_cipher_suites: Vec<String>,
     /// `protectKernelDefaults` (default false).
     pub protect_kernel_defaults: bool,
+    /// Settings this source cannot tell (their fields hold placeholders): a kubelet
+    /// started with `--config` and without the flag, whose file is not visible here.
+    pub unknown_settings: Vec<String>,
+}
+
+/// Where a kubelet's settings were read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum KubeletConfigOrigin {
+    /// A KubeletConfiguration: a config file, kubeadm's ConfigMap, or `/configz`.
+    Configuration,
+    /// The flags of a kubelet run in a pod (`kubelet --anonymous-auth=…`), with the
+    /// kubelet's command-line defaults for those unset when no `--config` is given.
+    CommandLine,
 }
 
 /// The JSON Schema of the facts document; the engine checks rule field paths against it.

@@ -58,3 +58,64 @@ pub fn parse(config: &serde_json::Value, meta: Meta, node: Option<String>) -> Re
         protect_kernel_defaults: parsed.protect_kernel_defaults,
     })
 }
+
+/// The words after `kubelet` when a container runs the kubelet — `kubelet …`,
+/// `hyperkube kubelet …`, or a shell told to (`sh -c "exec kubelet …"`) — and `None`
+/// when it runs anything else. Its flags are its configuration.
+pub fn kubelet_arguments(command: &[String], args: &[String]) -> Option<Vec<String>> {
+    let words: Vec<&str> = command.iter().chain(args).map(String::as_str).collect();
+    let is_kubelet = |word: &str| word.rsplit('/').next() == Some("kubelet");
+    let is_shell = |word: &str| matches!(word.rsplit('/').next(), Some("sh" | "bash" | "ash" | "dash"));
+    if let [shell, "-c", script, ..] = words.as_slice()
+        && is_shell(shell)
+    {
+        let script: Vec<&str> = script.split_whitespace().skip_while(|word| *word == "exec").collect();
+        let (first, rest) = script.split_first()?;
+        return is_kubelet(first).then(|| rest.iter().map(|word| (*word).to_owned()).collect());
+    }
+    let start = match words.as_slice() {
+        [first, ..] if is_kubelet(first) => 1,
+        [first, second, ..] if first.rsplit('/').next() == Some("hyperkube") && is_kubelet(second) => 2,
+        _ => return None,
+    };
+    Some(words[start..].iter().map(|word| (*word).to_owned()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        text.split(' ').map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn a_kubelet_is_told_by_its_binary_however_it_is_started() {
+        let expected = Some(words("--anonymous-auth=true --read-only-port=10255"));
+        assert_eq!(
+            kubelet_arguments(&words("/usr/bin/kubelet --anonymous-auth=true"), &words("--read-only-port=10255")),
+            expected
+        );
+        assert_eq!(kubelet_arguments(&[], &words("kubelet --anonymous-auth=true --read-only-port=10255")), expected);
+        assert_eq!(
+            kubelet_arguments(&words("hyperkube kubelet --anonymous-auth=true --read-only-port=10255"), &[]),
+            expected
+        );
+        let shell = vec![
+            "/bin/sh".to_owned(),
+            "-c".to_owned(),
+            "exec kubelet --anonymous-auth=true --read-only-port=10255".to_owned(),
+        ];
+        assert_eq!(kubelet_arguments(&shell, &[]), expected);
+    }
+
+    #[test]
+    fn other_binaries_are_no_kubelet() {
+        assert_eq!(kubelet_arguments(&words("kube-apiserver --anonymous-auth=true"), &[]), None);
+        assert_eq!(kubelet_arguments(&words("kubeletctl --anonymous-auth=true"), &[]), None);
+        assert_eq!(kubelet_arguments(&words("nginx"), &words("kubelet")), None, "an argument, not the binary");
+        let shell = vec!["sh".to_owned(), "-c".to_owned(), "echo kubelet".to_owned()];
+        assert_eq!(kubelet_arguments(&shell, &[]), None);
+        assert_eq!(kubelet_arguments(&[], &[]), None);
+    }
+}

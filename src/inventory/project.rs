@@ -476,8 +476,9 @@ fn workload(
     pod_labels: Option<BTreeMap<String, String>>,
 ) -> Workload {
     // Arguments become facts only for control-plane components, which are pods in
-    // kube-system (`facts::build`'s membership proof), and for the add-ons whose flags
-    // rules judge (`is_addon_image`); nobody else's are kept. The
+    // kube-system (`facts::build`'s membership proof), for the add-ons whose flags
+    // rules judge (`is_addon_image`) and for kubelets run in pods, whose flags are their
+    // configuration (`kubelet::kubelet_arguments`); nobody else's are kept. The
     // controllers of kube-system keep theirs too: a pod is folded into its owner only
     // when it runs the owner's template, arguments included.
     let arguments = meta.namespace.as_deref() == Some("kube-system");
@@ -496,7 +497,13 @@ fn pod_template(spec: Option<core::PodSpec>, labels: std::sync::Arc<Labels>, arg
     macro_rules! parts {
         ($container:expr, $kind:expr, $probes:expr, $hosts:expr) => {{
             let container = $container;
-            let keep_arguments = arguments || is_addon_image(container.image.as_deref());
+            let keep_arguments = arguments
+                || is_addon_image(container.image.as_deref())
+                || super::kubelet::kubelet_arguments(
+                    container.command.as_deref().unwrap_or_default(),
+                    container.args.as_deref().unwrap_or_default(),
+                )
+                .is_some();
             Parts {
                 kind: $kind,
                 probes: $probes(&container),

@@ -492,6 +492,14 @@ impl KindsSeen {
             Projected::Binding(_) => self.rbac_bindings = true,
             Projected::EndpointSlice(slice) if slice.is_apiserver() => self.apiserver_endpoints = true,
             Projected::KubeletConfig(_) => self.kubelet_configs = true,
+            // A kubelet run in a pod: its flags are a kubelet configuration.
+            Projected::Workload(workload)
+                if workload.pod.containers.iter().any(|container| {
+                    crate::inventory::kubelet::kubelet_arguments(&container.command, &container.args).is_some()
+                }) =>
+            {
+                self.kubelet_configs = true;
+            }
             _ => {}
         }
     }
