@@ -410,3 +410,40 @@ fn kubeadm_config_stands_in_for_static_pods_out_of_sight() {
     let (status, reason) = status_of(&report, "APISERVER-003");
     assert_eq!(status, "not_evaluated", "{reason}");
 }
+
+#[test]
+fn custom_kinds_with_pod_templates_are_listed_and_judged_live() {
+    let api = FakeApi::start("custom_kinds_with_pod_templates_are_listed", Settings::cluster("weak"));
+    let (_, report, stderr) = scan_json(&api, &[]);
+    let result = report["results"].as_array().expect("results").iter().find(|r| r["ruleId"] == "POD-001");
+    let subjects: Vec<(&str, &str)> = result.expect("POD-001")["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|finding| {
+            (finding["subject"]["kind"].as_str().unwrap_or(""), finding["subject"]["name"].as_str().unwrap_or(""))
+        })
+        .collect();
+    assert!(
+        subjects.contains(&("Rollout", "checkout")),
+        "the privileged Rollout is judged live: {subjects:?} {stderr}"
+    );
+    let listed = |path: &str| api.requests().iter().any(|request| request.path.starts_with(path));
+    assert!(listed("/apis/argoproj.io/v1alpha1/rollouts"), "served, so listed");
+    assert!(!listed("/apis/apps.openshift.io/"), "not served here, so not asked for");
+
+    // Under the shipped role, the custom kinds are read too (the hardened cluster
+    // holds all three; tests/least_privilege.rs proves each grant is used).
+    let api = FakeApi::start("custom_kinds_under_the_shipped_role", Settings::cluster("weak"));
+    api.enforce(&support::shipped_cluster_role().to_string());
+    let (_, report, _) = scan_json(&api, &[]);
+    assert_eq!(status_of(&report, "POD-001").0, "fail");
+    assert!(
+        !report["coverage"]["notEvaluated"]
+            .as_array()
+            .expect("notEvaluated")
+            .iter()
+            .any(|entry| entry["ruleId"] == "POD-001"),
+        "workloads are fully collected under the shipped role"
+    );
+}

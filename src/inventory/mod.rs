@@ -10,7 +10,7 @@ pub mod lean;
 mod project;
 pub mod removed;
 
-pub use project::{Project, ProjectError, project_object};
+pub use project::{ArgoRollout, DeploymentConfig, KnativeService, Project, ProjectError, project_object};
 
 use std::borrow::Cow;
 use std::sync::Arc;

@@ -140,23 +140,65 @@ fn kubeadm_kubelet_config(
 
 /// The spec of a kind seaworthy does not know, as far as it holds a pod template:
 /// `spec.template` (with `spec.replicas`), or `spec.jobTemplate.spec.template`.
-#[derive(Default, serde::Deserialize)]
+#[derive(Clone, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ShapeSpec {
+pub struct ShapeSpec {
     replicas: Option<i32>,
     template: Option<core::PodTemplateSpec>,
     job_template: Option<ShapeJobTemplate>,
 }
 
-#[derive(Default, serde::Deserialize)]
+#[derive(Clone, Default, serde::Deserialize)]
 struct ShapeJobTemplate {
     spec: Option<ShapeJobSpec>,
 }
 
-#[derive(Default, serde::Deserialize)]
+#[derive(Clone, Default, serde::Deserialize)]
 struct ShapeJobSpec {
     template: Option<core::PodTemplateSpec>,
 }
+
+/// A custom kind whose objects carry a pod template, listed by live scans when the API
+/// server serves its group version and read by shape (`ShapeSpec`), as any kind with a
+/// pod template is in manifests. An object without a template (an Argo Rollout with a
+/// `workloadRef`) projects to a workload with no containers, which live scans drop.
+macro_rules! custom_workload_kind {
+    ($(#[$doc:meta])* $name:ident, $group:literal, $version:literal, $kind:literal, $plural:literal) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl k8s_openapi::Resource for $name {
+            const API_VERSION: &'static str = concat!($group, "/", $version);
+            const GROUP: &'static str = $group;
+            const KIND: &'static str = $kind;
+            const VERSION: &'static str = $version;
+            const URL_PATH_SEGMENT: &'static str = $plural;
+            type Scope = k8s_openapi::NamespaceResourceScope;
+        }
+
+        impl Project for $name {
+            type Lean = lean::Object<ShapeSpec>;
+
+            fn project(object: Self::Lean, location: Option<&Location>) -> Projected {
+                let meta = meta::<Self>(object.metadata, location);
+                Projected::Workload(shaped(meta, object.spec.unwrap_or_default()))
+            }
+        }
+    };
+}
+
+custom_workload_kind!(
+    /// An Argo Rollouts `Rollout`.
+    ArgoRollout, "argoproj.io", "v1alpha1", "Rollout", "rollouts"
+);
+custom_workload_kind!(
+    /// An OpenShift `DeploymentConfig`.
+    DeploymentConfig, "apps.openshift.io", "v1", "DeploymentConfig", "deploymentconfigs"
+);
+custom_workload_kind!(
+    /// A Knative Serving `Service`.
+    KnativeService, "serving.knative.dev", "v1", "Service", "services"
+);
 
 /// A workload of an unknown kind, found by the pod template in its spec; `None` when
 /// it has none, or one that is not a pod template.
@@ -171,13 +213,18 @@ fn by_shape(
     if !has_template {
         return None;
     }
-    let shaped: lean::Object<ShapeSpec> = serde_json::from_value(object).ok()?;
-    let spec = shaped.spec?;
-    let meta = named_meta(shaped.metadata, location, api_version.into(), kind.into());
-    Some(Projected::Workload(match spec.template {
+    let object: lean::Object<ShapeSpec> = serde_json::from_value(object).ok()?;
+    let meta = named_meta(object.metadata, location, api_version.into(), kind.into());
+    Some(Projected::Workload(shaped(meta, object.spec?)))
+}
+
+/// The workload a spec's pod template makes: `spec.template` (with its replicas, 1 by
+/// default), else `spec.jobTemplate.spec.template`, else none (no containers).
+fn shaped(meta: Meta, spec: ShapeSpec) -> Workload {
+    match spec.template {
         Some(template) => templated(meta, Some(spec.replicas.unwrap_or(1)), Some(template)),
-        None => templated(meta, None, spec.job_template?.spec?.template),
-    }))
+        None => templated(meta, None, spec.job_template.and_then(|job| job.spec?.template)),
+    }
 }
 
 /// Reads `object` in kind `K`'s lean shape and projects it.

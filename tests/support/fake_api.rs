@@ -183,7 +183,17 @@ pub struct FakeApi {
 }
 
 /// Plural, group and version of the kinds the fixtures use.
-fn resource_of(kind: &str) -> Option<(&'static str, &'static str, &'static str)> {
+fn resource_of(api_version: &str, kind: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    // Custom kinds with pod templates (a Knative Service is no core Service).
+    let custom = match (api_version, kind) {
+        ("argoproj.io/v1alpha1", "Rollout") => Some(("argoproj.io", "v1alpha1", "rollouts")),
+        ("apps.openshift.io/v1", "DeploymentConfig") => Some(("apps.openshift.io", "v1", "deploymentconfigs")),
+        ("serving.knative.dev/v1", "Service") => Some(("serving.knative.dev", "v1", "services")),
+        _ => None,
+    };
+    if custom.is_some() {
+        return custom;
+    }
     Some(match kind {
         "Node" => ("", "v1", "nodes"),
         "Namespace" => ("", "v1", "namespaces"),
@@ -245,8 +255,9 @@ fn load(
                 kubelet_config = Some(document);
                 continue;
             }
-            let (group, version, plural) =
-                resource_of(&kind).unwrap_or_else(|| panic!("fixture kind {kind} unknown to the fake"));
+            let api_version = document["apiVersion"].as_str().unwrap_or_default();
+            let (group, version, plural) = resource_of(api_version, &kind)
+                .unwrap_or_else(|| panic!("fixture kind {api_version} {kind} unknown to the fake"));
             objects.entry(collection_key(group, version, plural)).or_default().push(document);
         }
     }
@@ -440,10 +451,21 @@ impl Shared {
         .map(|name| (*name).to_owned())
         .collect();
         names.extend(self.settings.extra_groups.iter().cloned());
-        let groups: Vec<serde_json::Value> = names
+        let mut served: Vec<(String, String)> = names.into_iter().map(|name| (name, "v1".to_owned())).collect();
+        // The groups of the custom kinds the fixtures hold, in their own versions.
+        for key in self.objects.keys() {
+            let mut parts = key.splitn(3, '/');
+            if let (Some(group), Some(version)) = (parts.next(), parts.next())
+                && !group.is_empty()
+                && !served.iter().any(|(name, _)| name == group)
+            {
+                served.push((group.to_owned(), version.to_owned()));
+            }
+        }
+        let groups: Vec<serde_json::Value> = served
             .iter()
-            .map(|name| {
-                let version = serde_json::json!({"groupVersion": format!("{name}/v1"), "version": "v1"});
+            .map(|(name, version)| {
+                let version = serde_json::json!({"groupVersion": format!("{name}/{version}"), "version": version});
                 serde_json::json!({"name": name, "versions": [version], "preferredVersion": version})
             })
             .collect();

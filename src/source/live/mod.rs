@@ -33,7 +33,8 @@ use serde::Deserialize;
 
 use self::polite::{Failure, Limits, Polite};
 use crate::inventory::{
-    Availability, ClusterInfo, FoldedPod, Gathered, Inventory, OwnerRef, Project, Projected, RunningImage, Workload,
+    ArgoRollout, Availability, ClusterInfo, DeploymentConfig, FoldedPod, Gathered, Inventory, KnativeService, OwnerRef,
+    Project, Projected, RunningImage, Workload,
 };
 
 /// How to reach the cluster and how politely to read it.
@@ -383,8 +384,12 @@ impl Collector<'_> {
     /// each page of pods folds into them as it is read: a pod that proves its owner
     /// keeps only the images it runs (into `folded`), and memory grows with controllers,
     /// not pods. Pods come first in the result, as they always were filed.
-    async fn workloads(&self, folded: &mut Vec<FoldedPod>) -> Result<Vec<Gathered<Projected>>, LiveError> {
-        let owners = vec![
+    async fn workloads(
+        &self,
+        served: &BTreeSet<String>,
+        folded: &mut Vec<FoldedPod>,
+    ) -> Result<Vec<Gathered<Projected>>, LiveError> {
+        let mut owners = vec![
             self.gather::<apps::Deployment>().await?,
             self.gather::<apps::StatefulSet>().await?,
             self.gather::<apps::DaemonSet>().await?,
@@ -392,6 +397,9 @@ impl Collector<'_> {
             self.gather::<batch::Job>().await?,
             self.gather::<batch::CronJob>().await?,
         ];
+        owners.extend(self.custom_workloads::<ArgoRollout>(served).await?);
+        owners.extend(self.custom_workloads::<DeploymentConfig>(served).await?);
+        owners.extend(self.custom_workloads::<KnativeService>(served).await?);
         let pods = {
             let index = OwnerIndex::new(&owners);
             let mut shared = Shared::default();
@@ -399,6 +407,22 @@ impl Collector<'_> {
                 .await?
         };
         Ok(std::iter::once(pods).chain(owners).collect())
+    }
+
+    /// The objects of custom kind `K` that hold a pod template, when the API server
+    /// serves its group version (`None` when it does not: there are none to list).
+    async fn custom_workloads<K: Project>(
+        &self,
+        served: &BTreeSet<String>,
+    ) -> Result<Option<Gathered<Projected>>, LiveError> {
+        if !served.contains(K::API_VERSION) {
+            return Ok(None);
+        }
+        let with_template = &mut |projected: Projected| match &projected {
+            Projected::Workload(workload) if workload.pod.containers.is_empty() => None,
+            _ => Some(projected),
+        };
+        Ok(Some(self.gather_in::<K>(Scope::default(), with_template).await?))
     }
 
     /// Every node's kubelet configuration, through the API server's node proxy. All or
@@ -666,14 +690,17 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
     };
     collector.check_kubernetes(&version).await?;
     let groups: Option<APIGroupList> = collector.document("/apis").await?;
-    let group_names: Vec<String> = groups.into_iter().flat_map(|list| list.groups).map(|group| group.name).collect();
+    let groups: Vec<_> = groups.into_iter().flat_map(|list| list.groups).collect();
+    let group_names: Vec<String> = groups.iter().map(|group| group.name.clone()).collect();
+    let group_versions: BTreeSet<String> =
+        groups.into_iter().flat_map(|group| group.versions).map(|version| version.group_version).collect();
 
     let mut inventory = Inventory::default();
     file(&mut inventory, vec![collector.gather::<core::Node>().await?], |inventory| &mut inventory.nodes.availability);
     file(&mut inventory, vec![collector.gather::<core::Namespace>().await?], |inventory| {
         &mut inventory.namespaces.availability
     });
-    let workloads = collector.workloads(&mut inventory.folded_pods).await?;
+    let workloads = collector.workloads(&group_versions, &mut inventory.folded_pods).await?;
     file(&mut inventory, workloads, |inventory| &mut inventory.workloads.availability);
     // ServiceAccount objects are not listed: the accounts that rules judge are those
     // workloads run as and bindings name, and a permission no rule needs is not asked for.
