@@ -89,6 +89,11 @@ pub struct LiveArgs {
     /// commands in any pod of the node: grant it only to a dedicated identity for scans.
     #[arg(long)]
     pub read_kubelet_config: bool,
+    /// Also list ConfigMaps and report entries that look like secrets (by name only,
+    /// never the value). This needs `list configmaps`, which the shipped role does not
+    /// grant: ConfigMaps can hold data a scanner has no business reading.
+    #[arg(long)]
+    pub read_config_maps: bool,
     /// Override provider detection.
     #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(crate::facts::Provider::ALL.map(crate::facts::Provider::as_str)))]
     pub provider: Option<String>,

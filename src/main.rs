@@ -154,6 +154,7 @@ fn live_options(args: &LiveArgs, progress: bool) -> LiveOptions {
         timeout: args.timeout,
         provider: args.provider.clone(),
         read_kubelet_config: args.read_kubelet_config,
+        read_config_maps: args.read_config_maps,
         progress,
         max_list_objects: usize::try_from(args.max_list_objects).unwrap_or(usize::MAX),
     }

@@ -30,7 +30,8 @@ fn status_of<'a>(report: &'a serde_json::Value, rule: &str) -> (&'a str, &'a str
 fn weak_cluster_is_judged_with_live_evidence() {
     let api = FakeApi::start("weak_cluster_is_judged_with_live_evidence", Settings::cluster("weak"));
     // As from inside: full coverage needs the add-ons' Service addresses probed.
-    let (code, report, stderr) = scan_json(&api, &["--read-kubelet-config", "--probe-service-addresses"]);
+    let (code, report, stderr) =
+        scan_json(&api, &["--read-kubelet-config", "--read-config-maps", "--probe-service-addresses"]);
     assert_eq!(code, 1, "{stderr}");
     let failing = failing_rules(&report);
     for rule in [
@@ -446,4 +447,23 @@ fn custom_kinds_with_pod_templates_are_listed_and_judged_live() {
             .any(|entry| entry["ruleId"] == "POD-001"),
         "workloads are fully collected under the shipped role"
     );
+}
+
+#[test]
+fn config_maps_are_listed_only_when_asked_and_their_values_never_reported() {
+    let api = FakeApi::start("config_maps_are_listed_only_when_asked", Settings::cluster("weak"));
+    let (_, report, _) = scan_json(&api, &[]);
+    let (status, reason) = status_of(&report, "SEC-004");
+    assert_eq!(status, "not_evaluated");
+    assert!(reason.contains("--read-config-maps"), "{reason}");
+    let listed = |api: &FakeApi| api.requests().iter().any(|request| request.path.ends_with("/configmaps"));
+    assert!(!listed(&api), "no ConfigMap list without the opt-in");
+
+    let api = FakeApi::start("config_maps_listed_when_asked", Settings::cluster("weak"));
+    let (_, report, _) = scan_json(&api, &["--read-config-maps"]);
+    assert_eq!(status_of(&report, "SEC-004").0, "fail");
+    assert!(listed(&api));
+    let text = report.to_string();
+    assert!(text.contains("application.properties: spring.datasource.password"), "the setting is named");
+    assert!(!text.contains("hunter2"), "the value never is");
 }

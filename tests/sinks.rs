@@ -108,7 +108,7 @@ fn metrics_reach_the_pushgateway_with_bounded_labels() {
     assert_eq!(value(&weak, "seaworthy_grade", &[("grade", "A")]), "0");
     assert_eq!(value(&hardened, "seaworthy_score", &[]), "100");
     assert_eq!(value(&hardened, "seaworthy_grade", &[("grade", "A")]), "1");
-    assert_eq!(value(&weak, "seaworthy_coverage_percent", &[]), "78");
+    assert_eq!(value(&weak, "seaworthy_coverage_percent", &[]), "78.1");
     assert_ne!(value(&weak, "seaworthy_findings", &[("category", "security"), ("severity", "critical")]), "0");
     assert_eq!(value(&hardened, "seaworthy_findings", &[("category", "security"), ("severity", "critical")]), "0");
     assert_eq!(

@@ -698,6 +698,7 @@ mod tests {
             ("services", 20_000),
             ("ingresses", 5_000),
             ("removedApis", 5_000),
+            ("configMaps", 20_000),
             ("pdbs", 5_000),
             ("apiserverEndpoints", 3),
             ("kubeletConfigs", 5_000),

@@ -6,10 +6,10 @@ use super::lifecycle;
 use super::rbac::{self, RoleIndex};
 use super::{
     Addon, ApiserverEndpointFact, BindingFact, ClusterFacts, Collection, Component, ComponentFact, ComponentOrigin,
-    ContainerFact, ControlPlaneFact, EscalationFact, FACTS_SCHEMA_VERSION, Facts, HostPathFact, ImageFact, IngressFact,
-    KubeletConfigFact, KubeletConfigOrigin, ManifestOrigin, NamespaceFact, NodeFact, PdbFact, PodSecurityFact,
-    Provider, RbacSubjectFact, RemovedApiFact, ServiceAccountFact, ServiceFact, SourceKind, Subject, WorkloadFact,
-    flags, image,
+    ConfigMapFact, ContainerFact, ControlPlaneFact, EscalationFact, FACTS_SCHEMA_VERSION, Facts, HostPathFact,
+    ImageFact, IngressFact, KubeletConfigFact, KubeletConfigOrigin, ManifestOrigin, NamespaceFact, NodeFact, PdbFact,
+    PodSecurityFact, Provider, RbacSubjectFact, RemovedApiFact, ServiceAccountFact, ServiceFact, SourceKind, Subject,
+    WorkloadFact, flags, image,
 };
 use crate::inventory::{
     Availability, Binding, FoldedPod, Gathered, Inventory, Labels, Meta, Namespace, NetworkPolicy, Node, Pdb, Role,
@@ -53,6 +53,7 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         apiserver_endpoints,
         kubelet_configs,
         kubeadm_config,
+        config_maps,
         ingresses,
         namespace_limits,
         removed_apis,
@@ -125,6 +126,18 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         ),
         services: Collection::new(services.availability, services.items.into_iter().map(service_fact).collect()),
         ingresses: Collection::new(ingresses.availability, ingresses.items.into_iter().map(ingress_fact).collect()),
+        config_maps: Collection::new(
+            config_maps.availability,
+            config_maps
+                .items
+                .into_iter()
+                .map(|map| ConfigMapFact {
+                    location: map.meta.location.clone(),
+                    subject: into_subject(map.meta),
+                    secret_entries: map.secret_entries,
+                })
+                .collect(),
+        ),
         removed_apis: Collection::new(
             removed_apis.availability,
             removed_apis.items.into_iter().map(removed_api_fact).collect(),

@@ -78,6 +78,9 @@ pub struct Facts {
     /// Documents written against an API version Kubernetes has removed (manifests and
     /// their snapshots; a live API server converts every object to a served version).
     pub removed_apis: Collection<RemovedApiFact>,
+    /// ConfigMaps and the names of their secret-looking entries (live: only with
+    /// `--read-config-maps`).
+    pub config_maps: Collection<ConfigMapFact>,
     /// PodDisruptionBudgets.
     pub pdbs: Collection<PdbFact>,
     /// Addresses serving the `kubernetes` Service: the API server instances, from its
@@ -118,6 +121,7 @@ impl Facts {
             self.services.items.len(),
             self.ingresses.items.len(),
             self.removed_apis.items.len(),
+            self.config_maps.items.len(),
             self.pdbs.items.len(),
             self.apiserver_endpoints.items.len(),
             self.kubelet_configs.items.len(),
@@ -148,6 +152,7 @@ impl Facts {
         visitor.visit("services", &self.services);
         visitor.visit("ingresses", &self.ingresses);
         visitor.visit("removedApis", &self.removed_apis);
+        visitor.visit("configMaps", &self.config_maps);
         visitor.visit("pdbs", &self.pdbs);
         visitor.visit("apiserverEndpoints", &self.apiserver_endpoints);
         visitor.visit("kubeletConfigs", &self.kubelet_configs);
@@ -203,6 +208,7 @@ item!(
     NodeFact,
     IngressFact,
     RemovedApiFact,
+    ConfigMapFact,
     RbacSubjectFact,
     ComponentFact,
     WorkloadFact,
@@ -881,6 +887,20 @@ pub enum ManifestOrigin {
     /// The object's `kubectl.kubernetes.io/last-applied-configuration`: the manifest
     /// it was last applied from.
     LastApplied,
+}
+
+/// A ConfigMap: the names of its entries that look like secrets, never the values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigMapFact {
+    /// The ConfigMap.
+    pub subject: Subject,
+    /// Manifest location.
+    pub location: Option<Location>,
+    /// `key` for a whole entry (`DB_PASSWORD`), `key: setting` for a setting inside a
+    /// file-like entry (`application.properties: db.password`); empty when none looks
+    /// like a secret.
+    pub secret_entries: Vec<String>,
 }
 
 /// An Ingress.

@@ -176,3 +176,13 @@ impl<'de> Deserialize<'de> for Annotations {
         deserializer.deserialize_map(AnnotationsVisitor)
     }
 }
+
+/// A ConfigMap's metadata and text entries (`binaryData` is skipped unread).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ConfigMapData {
+    /// The object's metadata.
+    pub metadata: Option<Metadata>,
+    /// `data`.
+    pub data: Option<BTreeMap<String, String>>,
+}

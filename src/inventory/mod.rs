@@ -207,6 +207,8 @@ pub struct Inventory {
     /// kubeadm's ClusterConfiguration (`kube-system/kubeadm-config`, read by name): the
     /// control-plane command lines it declares.
     pub kubeadm_config: Gathered<kubeadm::KubeadmConfig>,
+    /// ConfigMaps and their secret-looking entries (live: only with `--read-config-maps`).
+    pub config_maps: Gathered<ConfigMap>,
     /// Documents read but not judged (not Kubernetes objects, kinds seaworthy does not read).
     pub skipped: Vec<Skipped>,
     /// Objects given more than once; each is judged once.
@@ -244,6 +246,8 @@ pub enum Projected {
     NamespaceLimit(NamespaceLimit),
     /// kubeadm's ClusterConfiguration.
     KubeadmConfig(kubeadm::KubeadmConfig),
+    /// A ConfigMap, as far as secret-looking entries go.
+    ConfigMap(ConfigMap),
 }
 
 /// The `meta` field of whichever object a [`Projected`] holds.
@@ -264,6 +268,7 @@ macro_rules! projected_meta {
             Projected::Ingress(ingress) => $($reference)+ ingress.meta,
             Projected::NamespaceLimit(limit) => $($reference)+ limit.meta,
             Projected::KubeadmConfig(config) => $($reference)+ config.meta,
+            Projected::ConfigMap(map) => $($reference)+ map.meta,
         }
     };
 }
@@ -315,6 +320,7 @@ impl Inventory {
             Projected::Ingress(ingress) => self.ingresses.items.push(ingress),
             Projected::NamespaceLimit(limit) => self.namespace_limits.items.push(limit),
             Projected::KubeadmConfig(config) => self.kubeadm_config.items.push(config),
+            Projected::ConfigMap(map) => self.config_maps.items.push(map),
             // Only the API server's slices matter; other services' are not kept.
             Projected::EndpointSlice(slice) => {
                 if slice.is_apiserver() {
@@ -339,6 +345,7 @@ impl Inventory {
         self.kubelet_configs.items.shrink_to_fit();
         self.ingresses.items.shrink_to_fit();
         self.namespace_limits.items.shrink_to_fit();
+        self.config_maps.items.shrink_to_fit();
         self.apiserver_endpoints.items.shrink_to_fit();
     }
 }
@@ -812,6 +819,17 @@ pub struct Ingress {
 pub struct NamespaceLimit {
     /// Identity.
     pub meta: Meta,
+}
+
+/// A ConfigMap, reduced to the names of its entries that look like secrets: the values
+/// are read to classify them and never kept.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConfigMap {
+    /// Identity.
+    pub meta: Meta,
+    /// `key` for a whole entry (`DB_PASSWORD`), `key: setting` for a setting inside a
+    /// file-like entry (`application.properties: db.password`).
+    pub secret_entries: Vec<String>,
 }
 
 /// An EndpointSlice, reduced to the addresses that serve.

@@ -19,9 +19,10 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 
 use super::lean;
 use super::{
-    Binding, Container, ContainerKind, EndpointSlice, HostPathVolume, Ingress, Labels, Location, Meta, Namespace,
-    NamespaceLimit, NetworkPolicy, Node, OwnerRef, Pdb, PodSecurity, PodTemplate, PolicyRule, Probes, ProcMount,
-    ProfileType, Projected, PullPolicy, RbacSubject, Resources, Role, RunningImage, Service, ServiceAccount, Workload,
+    Binding, ConfigMap, Container, ContainerKind, EndpointSlice, HostPathVolume, Ingress, Labels, Location, Meta,
+    Namespace, NamespaceLimit, NetworkPolicy, Node, OwnerRef, Pdb, PodSecurity, PodTemplate, PolicyRule, Probes,
+    ProcMount, ProfileType, Projected, PullPolicy, RbacSubject, Resources, Role, RunningImage, Service, ServiceAccount,
+    Workload,
 };
 use crate::compact_map::SharedKeys;
 
@@ -81,10 +82,13 @@ pub fn project_object(
         ("policy", "PodDisruptionBudget") => parse::<policy::PodDisruptionBudget>(object, location)?,
         ("networking.k8s.io", "Ingress") => parse::<networking::Ingress>(object, location)?,
         ("", "ConfigMap") => {
-            return match kubeadm_kubelet_config(&object, location)? {
-                Some(config) => Ok(Some(config)),
-                None => super::kubeadm::project(&object, location),
-            };
+            if let Some(config) = kubeadm_kubelet_config(&object, location)? {
+                return Ok(Some(config));
+            }
+            if let Some(config) = super::kubeadm::project(&object, location)? {
+                return Ok(Some(config));
+            }
+            parse::<core::ConfigMap>(object, location)?
         }
         ("", "ResourceQuota") => parse::<core::ResourceQuota>(object, location)?,
         ("", "LimitRange") => parse::<core::LimitRange>(object, location)?,
@@ -240,6 +244,38 @@ impl Project for core::Node {
     fn project(node: Self::Lean, location: Option<&Location>) -> Projected {
         Projected::Node(project_node(meta::<Self>(node.metadata, location), node.spec, node.status))
     }
+}
+
+impl Project for core::ConfigMap {
+    type Lean = lean::ConfigMapData;
+
+    fn project(map: Self::Lean, location: Option<&Location>) -> Projected {
+        let secret_entries = map.data.iter().flatten().flat_map(|(key, value)| secret_entries(key, value)).collect();
+        Projected::ConfigMap(ConfigMap { meta: meta::<Self>(map.metadata, location), secret_entries })
+    }
+}
+
+/// The secret-looking parts of one ConfigMap entry: the entry itself (`DB_PASSWORD:
+/// hunter2`, or a credential's shape anywhere in it), else each `name=value` or
+/// `name: value` line of a file-like entry whose name and value look like a secret.
+fn secret_entries(key: &str, value: &str) -> Vec<String> {
+    if secret_looking(key, value) {
+        return vec![key.to_owned()];
+    }
+    let mut found: Vec<String> = value
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim().trim_start_matches("export ");
+            let (name, setting) = line.split_once('=').or_else(|| line.split_once(':'))?;
+            let (name, setting) = (name.trim(), setting.trim().trim_matches(['"', '\'']));
+            // Templating (`${DB_PASSWORD}`, `{{ .password }}`) fills the value in later.
+            let templated = setting.starts_with("${") || setting.starts_with("{{") || setting.starts_with("%(");
+            (!name.is_empty() && !name.contains(' ') && !templated && secret_looking(name, setting))
+                .then(|| format!("{key}: {name}"))
+        })
+        .collect();
+    found.dedup();
+    found
 }
 
 impl Project for core::Namespace {

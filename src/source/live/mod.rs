@@ -59,6 +59,9 @@ pub struct LiveOptions {
     /// Read each kubelet's `/configz` through the API server's node proxy (opt-in:
     /// `nodes/proxy` also allows running commands in pods).
     pub read_kubelet_config: bool,
+    /// List ConfigMaps to find secret-looking values in them (opt-in: their data is read,
+    /// classified and never kept).
+    pub read_config_maps: bool,
     /// Show a progress spinner on stderr.
     pub progress: bool,
     /// The most objects one list may return before the scan stops (`--max-list-objects`).
@@ -486,6 +489,25 @@ impl Collector<'_> {
 
     /// kubeadm's cluster-wide KubeletConfiguration (`kube-system/kubelet-config`), read
     /// by name like the cluster CA: the kubelet rules judge it without `nodes/proxy`.
+    /// Kubelet configurations and ConfigMaps: kubeadm's, read by name, and what the
+    /// opt-ins (`--read-kubelet-config`, `--read-config-maps`) add.
+    async fn configuration(&self, inventory: &mut Inventory) -> Result<(), LiveError> {
+        let kubelet_configs = if self.options.read_kubelet_config {
+            self.kubelet_configs(inventory).await?
+        } else {
+            unavailable("not read: --read-kubelet-config reads each kubelet's /configz through the API server (needs get nodes/proxy)".into())
+        };
+        file(inventory, vec![kubelet_configs], |inventory| &mut inventory.kubelet_configs.availability);
+        self.kubeadm_config_maps(inventory).await?;
+        let config_maps = if self.options.read_config_maps {
+            self.gather::<core::ConfigMap>().await?
+        } else {
+            unavailable("not read: --read-config-maps lists ConfigMaps (needs list configmaps), whose data is classified and never kept".into())
+        };
+        file(inventory, vec![config_maps], |inventory| &mut inventory.config_maps.availability);
+        Ok(())
+    }
+
     /// kubeadm's own ConfigMaps, each read by name (never listed): the cluster-wide
     /// KubeletConfiguration, judged like a kubelet's, and the ClusterConfiguration the
     /// control-plane static pods are written from.
@@ -496,10 +518,14 @@ impl Collector<'_> {
             let Some(Ok(Some(projected))) = object.map(|object| crate::inventory::project_object(object, None)) else {
                 continue;
             };
-            if matches!(projected, Projected::KubeletConfig(_))
-                && !inventory.kubelet_configs.availability.is_collected()
-            {
-                inventory.kubelet_configs.availability = Availability::Collected;
+            match projected {
+                Projected::KubeletConfig(_) if !inventory.kubelet_configs.availability.is_collected() => {
+                    inventory.kubelet_configs.availability = Availability::Collected;
+                }
+                // Without the configuration it should hold, a plain ConfigMap: judged only
+                // where ConfigMaps are listed.
+                Projected::ConfigMap(_) => continue,
+                _ => {}
             }
             inventory.add(projected);
         }
@@ -671,7 +697,9 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
     } else {
         ProgressBar::hidden()
     };
-    let polite = Polite::new(client, limits, options.read_kubelet_config);
+    let opted_in =
+        polite::OptIns { kubelet_configz: options.read_kubelet_config, config_map_lists: options.read_config_maps };
+    let polite = Polite::new(client, limits, opted_in);
     let collector = Collector { polite, options, server: server.clone(), progress };
 
     // The version doubles as the connectivity and credentials check.
@@ -732,16 +760,7 @@ async fn collect_async(options: &LiveOptions) -> Result<Inventory, LiveError> {
         )
         .await?;
     file(&mut inventory, vec![endpoints], |inventory| &mut inventory.apiserver_endpoints.availability);
-    let kubelet_configs = if options.read_kubelet_config {
-        collector.kubelet_configs(&inventory).await?
-    } else {
-        unavailable("not read: --read-kubelet-config reads each kubelet's /configz through the API server (needs get nodes/proxy)".into())
-    };
-    file(&mut inventory, vec![kubelet_configs], |inventory| &mut inventory.kubelet_configs.availability);
-    collector.kubeadm_config_maps(&mut inventory).await?;
-    // A live API server serves every object in a version it still has; what it cannot
-    // tell is the version the object's manifest is written in. `Inventory::add` took
-    // that from each listed object's last applied configuration, the list is complete.
+    collector.configuration(&mut inventory).await?;
     let root_ca: Option<core::ConfigMap> =
         collector.document("/api/v1/namespaces/kube-system/configmaps/kube-root-ca.crt").await?;
     let ca_certificate = root_ca.and_then(|map| map.data?.remove("ca.crt"));
@@ -782,6 +801,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             provider: None,
             read_kubelet_config: false,
+            read_config_maps: false,
             progress: false,
             max_list_objects: 1,
         }

@@ -85,21 +85,30 @@ pub struct Polite {
     client: kube::Client,
     limits: Limits,
     bucket: Mutex<Bucket>,
-    /// The user opted in to reading kubelet configuration through the node proxy.
-    kubelet_configz: bool,
+    /// What the user opted in to reading.
+    opted_in: OptIns,
+}
+
+/// Reads beyond the default scan that the user asked for, each with its own risk.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OptIns {
+    /// Kubelet configuration through the node proxy (`/configz` only).
+    pub kubelet_configz: bool,
+    /// Lists of ConfigMaps, whose values are classified and never kept.
+    pub config_map_lists: bool,
 }
 
 impl Polite {
     /// Wraps a client. The client should have kube's own retry layer switched off.
-    /// `kubelet_configz` allows exactly one node-proxy path, `/configz` (opt-in).
-    pub fn new(client: kube::Client, limits: Limits, kubelet_configz: bool) -> Self {
+    /// `opted_in` allows exactly one node-proxy path, `/configz`, and lists of ConfigMaps.
+    pub fn new(client: kube::Client, limits: Limits, opted_in: OptIns) -> Self {
         let bucket = Bucket { tokens: f64::from(limits.burst.max(1)), refilled: Instant::now() };
-        Self { client, limits, bucket: Mutex::new(bucket), kubelet_configz }
+        Self { client, limits, bucket: Mutex::new(bucket), opted_in }
     }
 
     /// GETs `path` (with its query) and returns the body.
     pub async fn get(&self, path: &str) -> Result<Vec<u8>, Failure> {
-        refuse_unsafe(path, self.kubelet_configz)?;
+        refuse_unsafe(path, self.opted_in)?;
         self.send(|| Request::get(path).body(Body::empty())).await
     }
 
@@ -205,13 +214,17 @@ impl Polite {
 
 /// Refuses paths that would read Secrets or reach kubelets through the API server;
 /// with `kubelet_configz`, a node's `/configz` (and only that) is allowed.
-fn refuse_unsafe(path: &str, kubelet_configz: bool) -> Result<(), Failure> {
+fn refuse_unsafe(path: &str, opted_in: OptIns) -> Result<(), Failure> {
     let resource_path = path.split('?').next().unwrap_or_default();
     let segments: Vec<&str> = resource_path.split('/').collect();
     if segments.contains(&"secrets") {
         return Err(Failure::Refused(format!("{path}: seaworthy never reads Secrets")));
     }
-    if kubelet_configz
+    // ConfigMaps are read by name (kubeadm's and the cluster CA) unless lists are asked for.
+    if segments.last() == Some(&"configmaps") && !opted_in.config_map_lists {
+        return Err(Failure::Refused(format!("{path}: listing ConfigMaps needs an explicit opt-in")));
+    }
+    if opted_in.kubelet_configz
         && matches!(segments.as_slice(), ["", "api", "v1", "nodes", name, "proxy", "configz"] if !name.is_empty())
     {
         return Ok(());
@@ -274,24 +287,40 @@ mod tests {
             "/api/v1/nodes/cp1/proxy/configz",
             "/api/v1/namespaces/x/services/y/proxy/",
         ] {
-            assert!(matches!(refuse_unsafe(path, false), Err(Failure::Refused(_))), "{path}");
+            assert!(matches!(refuse_unsafe(path, OptIns::default()), Err(Failure::Refused(_))), "{path}");
         }
         for path in ["/api/v1/pods?limit=500", "/apis/apps/v1/deployments", "/api/v1/nodes", "/version"] {
-            assert_eq!(refuse_unsafe(path, false), Ok(()), "{path}");
+            assert_eq!(refuse_unsafe(path, OptIns::default()), Ok(()), "{path}");
         }
+    }
+
+    const CONFIGZ: OptIns = OptIns { kubelet_configz: true, config_map_lists: false };
+
+    #[test]
+    fn config_maps_are_listed_only_when_asked_and_read_by_name_always() {
+        for path in ["/api/v1/configmaps?limit=500", "/api/v1/namespaces/shop/configmaps"] {
+            assert!(matches!(refuse_unsafe(path, OptIns::default()), Err(Failure::Refused(_))), "{path}");
+            let asked = OptIns { config_map_lists: true, ..OptIns::default() };
+            assert_eq!(refuse_unsafe(path, asked), Ok(()), "{path}");
+        }
+        let named = "/api/v1/namespaces/kube-system/configmaps/kubeadm-config";
+        assert_eq!(refuse_unsafe(named, OptIns::default()), Ok(()));
     }
 
     #[test]
     fn the_configz_opt_in_allows_exactly_configz() {
-        assert!(matches!(refuse_unsafe("/api/v1/nodes/cp1/proxy/configz", false), Err(Failure::Refused(_))));
-        assert_eq!(refuse_unsafe("/api/v1/nodes/cp1/proxy/configz", true), Ok(()));
+        assert!(matches!(
+            refuse_unsafe("/api/v1/nodes/cp1/proxy/configz", OptIns::default()),
+            Err(Failure::Refused(_))
+        ));
+        assert_eq!(refuse_unsafe("/api/v1/nodes/cp1/proxy/configz", CONFIGZ), Ok(()));
         for path in [
             "/api/v1/nodes/cp1/proxy/pods",
             "/api/v1/nodes/cp1/proxy/run/ns/pod/c",
             "/api/v1/nodes/cp1/proxy/configz/x",
             "/api/v1/secrets",
         ] {
-            assert!(matches!(refuse_unsafe(path, true), Err(Failure::Refused(_))), "{path}");
+            assert!(matches!(refuse_unsafe(path, CONFIGZ), Err(Failure::Refused(_))), "{path}");
         }
     }
 }
