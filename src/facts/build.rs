@@ -207,6 +207,7 @@ fn ingress_fact(ingress: crate::inventory::Ingress) -> IngressFact {
         location: ingress.meta.location.clone(),
         subject: into_subject(ingress.meta),
         hosts: ingress.hosts,
+        backends: ingress.backends,
         tls: ingress.has_tls,
         hosts_without_tls,
     }

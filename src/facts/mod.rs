@@ -918,6 +918,8 @@ pub struct IngressFact {
     /// The hosts its rules serve that no `spec.tls` entry covers (`*` for a rule
     /// without host).
     pub hosts_without_tls: Vec<String>,
+    /// The Services it routes to, in its namespace (`defaultBackend` and each path's).
+    pub backends: Vec<String>,
 }
 
 /// Pod Security admission labels of a namespace.

@@ -811,6 +811,9 @@ pub struct Ingress {
     pub tls_hosts: Vec<String>,
     /// `spec.tls` has an entry.
     pub has_tls: bool,
+    /// The Services it routes to (`defaultBackend` and every path's backend), in its
+    /// own namespace.
+    pub backends: Vec<String>,
 }
 
 /// A ResourceQuota or LimitRange (`meta.kind` tells which): what a namespace's limits

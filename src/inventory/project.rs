@@ -428,9 +428,21 @@ impl Project for networking::Ingress {
     fn project(ingress: Self::Lean, location: Option<&Location>) -> Projected {
         let spec = ingress.spec.unwrap_or_default();
         let tls = spec.tls.unwrap_or_default();
+        let service = |backend: networking::IngressBackend| backend.service.map(|service| service.name);
+        let rules = spec.rules.unwrap_or_default();
+        let paths = rules.iter().filter_map(|rule| rule.http.as_ref()).flat_map(|http| &http.paths);
+        let mut backends: Vec<String> = spec
+            .default_backend
+            .and_then(service)
+            .into_iter()
+            .chain(paths.filter_map(|path| service(path.backend.clone())))
+            .collect();
+        backends.sort_unstable();
+        backends.dedup();
         Projected::Ingress(Ingress {
             meta: meta::<Self>(ingress.metadata, location),
-            hosts: spec.rules.into_iter().flatten().map(|rule| rule.host.unwrap_or_default()).collect(),
+            backends,
+            hosts: rules.into_iter().map(|rule| rule.host.unwrap_or_default()).collect(),
             has_tls: !tls.is_empty(),
             tls_hosts: tls.into_iter().flat_map(|entry| entry.hosts.unwrap_or_default()).collect(),
         })
