@@ -135,6 +135,11 @@ pub struct EndpointSlice {
 /// The annotation a kubelet puts on the mirror pod of a static pod.
 pub const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
 
+/// Before Kubernetes 1.30's `securityContext.appArmorProfile`, a container's AppArmor
+/// profile was this annotation's value, the container's name after the slash; it is
+/// still honoured (and judged by Pod Security admission).
+pub const APP_ARMOR_ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
+
 /// The annotations as far as read: whether the mirror-pod one is there, and whether the
 /// last applied configuration was written against a removed API version. Every other
 /// value is skipped unread, and of the last applied configuration (a whole copy of the
@@ -145,6 +150,8 @@ pub struct Annotations {
     pub mirror: bool,
     /// The last applied manifest's removed API version.
     pub last_applied_removed: Option<Box<LastApplied>>,
+    /// AppArmor annotations as (container, value).
+    pub app_armor: Vec<(String, String)>,
 }
 
 impl<'de> Deserialize<'de> for Annotations {
@@ -164,6 +171,9 @@ impl<'de> Deserialize<'de> for Annotations {
                     if key == LAST_APPLIED_ANNOTATION {
                         let configuration = map.next_value::<String>()?;
                         annotations.last_applied_removed = last_applied(&configuration).map(Box::new);
+                    } else if let Some(container) = key.strip_prefix(APP_ARMOR_ANNOTATION_PREFIX) {
+                        let value = map.next_value::<String>()?;
+                        annotations.app_armor.push((container.to_owned(), value));
                     } else {
                         map.next_value::<IgnoredAny>()?;
                         annotations.mirror |= key == MIRROR_ANNOTATION;

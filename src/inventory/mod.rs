@@ -431,6 +431,19 @@ api_words! {
     }
 }
 
+impl ProfileType {
+    /// The profile an AppArmor annotation's value names (`runtime/default`,
+    /// `localhost/<profile>`, `unconfined`).
+    pub fn from_app_armor_annotation(value: &str) -> Self {
+        match value {
+            "runtime/default" | "docker/default" => Self::RuntimeDefault,
+            "unconfined" => Self::Unconfined,
+            _ if value.starts_with("localhost/") => Self::Localhost,
+            _ => Self::Other,
+        }
+    }
+}
+
 api_words! {
     /// `securityContext.procMount`.
     ProcMount {

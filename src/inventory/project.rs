@@ -294,9 +294,10 @@ impl Project for core::Pod {
         // those facts read.
         let mut metadata = pod.metadata.unwrap_or_default();
         let labels = metadata.labels.take();
+        let app_armor = metadata.annotations.as_mut().map(|annotations| std::mem::take(&mut annotations.app_armor));
         let mut meta = meta::<Self>(Some(metadata), location);
         meta.labels = labels_read(<Self as k8s_openapi::Resource>::KIND, labels.as_ref());
-        let mut projected = workload(meta, None, pod.spec, labels);
+        let mut projected = workload(meta, None, pod.spec, labels, &app_armor.unwrap_or_default());
         projected.running = running_images(pod.status);
         Projected::Workload(projected)
     }
@@ -560,8 +561,14 @@ fn project_node(meta: Meta, spec: Option<core::NodeSpec>, status: Option<lean::N
 /// A controller's projection; callers default `replicas` to 1 as the API server does.
 fn templated(meta: Meta, replicas: Option<i32>, template: Option<core::PodTemplateSpec>) -> Workload {
     let template = template.unwrap_or_default();
-    let labels = template.metadata.and_then(|metadata| metadata.labels);
-    workload(meta, replicas.map(i64::from), template.spec, labels)
+    let metadata = template.metadata.unwrap_or_default();
+    let app_armor = metadata
+        .annotations
+        .into_iter()
+        .flatten()
+        .filter_map(|(key, value)| Some((key.strip_prefix(lean::APP_ARMOR_ANNOTATION_PREFIX)?.to_owned(), value)))
+        .collect::<Vec<_>>();
+    workload(meta, replicas.map(i64::from), template.spec, metadata.labels, &app_armor)
 }
 
 fn workload(
@@ -569,6 +576,7 @@ fn workload(
     replicas: Option<i64>,
     spec: Option<core::PodSpec>,
     pod_labels: Option<BTreeMap<String, String>>,
+    app_armor_annotations: &[(String, String)],
 ) -> Workload {
     // Arguments become facts only for control-plane components, which are pods in
     // kube-system (`facts::build`'s membership proof), for the add-ons whose flags
@@ -578,7 +586,14 @@ fn workload(
     // when it runs the owner's template, arguments included.
     let arguments = meta.namespace.as_deref() == Some("kube-system");
     let labels = std::sync::Arc::new(SharedKeys::share_on_this_thread(pod_labels.unwrap_or_default().into()));
-    Workload { meta, replicas, pod: pod_template(spec, labels, arguments), running: Vec::new() }
+    let mut pod = pod_template(spec, labels, arguments);
+    // The field wins where both are set (the API server requires them to agree).
+    for container in pod.containers.iter_mut().filter(|container| container.security.app_armor == ProfileType::Unset) {
+        if let Some((_, value)) = app_armor_annotations.iter().find(|(name, _)| *name == container.name) {
+            container.security.app_armor = ProfileType::from_app_armor_annotation(value);
+        }
+    }
+    Workload { meta, replicas, pod, running: Vec::new() }
 }
 
 fn pod_template(spec: Option<core::PodSpec>, labels: std::sync::Arc<Labels>, arguments: bool) -> PodTemplate {
