@@ -61,7 +61,6 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         duplicates: _,
     } = inventory;
     let workloads_available = workloads.availability.clone();
-    let command_line_kubelets = super::kubelet_flags::command_line_kubelets(&workloads.items);
     let membership = Membership::new(&nodes);
     let judged = judge_workloads(workloads.items, &folded_pods, &pdbs.items, &services.items, &membership);
     drop(folded_pods);
@@ -149,7 +148,7 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         ),
         kubelet_configs: Collection::new(
             kubelet_configs.availability,
-            kubelet_configs.items.iter().map(kubelet_config).chain(command_line_kubelets).collect(),
+            kubelet_configs.items.iter().map(kubelet_config).chain(judged.kubelets).collect(),
         ),
         workloads: Collection::new(workloads_available.clone(), judged.workloads),
         containers: Collection::new(workloads_available.clone(), judged.containers),
@@ -285,6 +284,8 @@ struct JudgedWorkloads {
     containers: Vec<ContainerFact>,
     images: Vec<ImageFact>,
     pdbs: Vec<PdbFact>,
+    /// Kubelets run in pods, judged by their flags.
+    kubelets: Vec<KubeletConfigFact>,
 }
 
 /// What is decided about a root workload while every workload can still be seen.
@@ -362,8 +363,10 @@ fn judge_workloads(
     services: &[crate::inventory::Service],
     membership: &Membership,
 ) -> JudgedWorkloads {
-    let (components, pdb_facts, plans) = {
+    let (components, pdb_facts, plans, kubelets) = {
         let roots = fold_owned_workloads(&workloads, folded_pods);
+        // Once per root: a DaemonSet's pods run its kubelet, they are not more kubelets.
+        let kubelets = super::kubelet_flags::command_line_kubelets(roots.iter().map(|root| root.workload));
         let budgets = Budgets::match_once(pdbs, &roots);
         let mut serving = serving_services(services, &roots).into_iter();
         let plans: Vec<RootPlan> = roots
@@ -380,7 +383,7 @@ fn judge_workloads(
                 running: root.running.iter().map(|(pod, image)| (pod.clone(), (*image).clone())).collect(),
             })
             .collect();
-        (components(&workloads, membership), pdb_facts(pdbs, &roots, &budgets), plans)
+        (components(&workloads, membership), pdb_facts(pdbs, &roots, &budgets), plans, kubelets)
     };
     let mut workload_facts = Vec::with_capacity(plans.len());
     // Sized at once: grown by doubling, 50,000 container facts (19 MB) would be copied
@@ -397,7 +400,14 @@ fn judge_workloads(
         running.extend(plan.running);
     }
     let images = images(&container_facts, &running);
-    JudgedWorkloads { components, workloads: workload_facts, containers: container_facts, images, pdbs: pdb_facts }
+    JudgedWorkloads {
+        components,
+        workloads: workload_facts,
+        containers: container_facts,
+        images,
+        pdbs: pdb_facts,
+        kubelets,
+    }
 }
 
 /// A workload with the pods folded into it.
@@ -1355,6 +1365,33 @@ status:
   containerStatuses:
   - {name: web, image: 'web:1', imageID: 'docker.io/library/web@sha256:bbb', ready: true, restartCount: 0}
 ";
+
+    #[test]
+    fn a_kubelet_daemon_set_is_one_kubelet_configuration_not_one_per_pod() {
+        let manifests = r"
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: kubelet, namespace: node-agents}
+spec:
+  selector: {matchLabels: {app: kubelet}}
+  template:
+    metadata: {labels: {app: kubelet}}
+    spec: {containers: [{name: kubelet, image: 'kubelet:1', command: [kubelet, --anonymous-auth=true]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: kubelet-x1
+  namespace: node-agents
+  labels: {app: kubelet}
+  ownerReferences: [{apiVersion: apps/v1, kind: DaemonSet, name: kubelet, uid: u1, controller: true}]
+spec: {nodeName: node1, containers: [{name: kubelet, image: 'kubelet:1', command: [kubelet, --anonymous-auth=true]}]}
+";
+        let facts = facts_of(manifests);
+        let kubelets: Vec<String> = facts.kubelet_configs.items.iter().map(|config| config.subject.key()).collect();
+        assert_eq!(kubelets, vec!["DaemonSet/node-agents/kubelet/kubelet"], "the pod folds into its DaemonSet");
+        assert!(facts.kubelet_configs.items[0].anonymous_auth);
+    }
 
     #[test]
     fn pods_fold_onto_their_owning_controller_with_their_running_digests() {

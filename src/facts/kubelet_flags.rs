@@ -23,9 +23,8 @@ const SETTINGS: &[(&str, &str, &str)] = &[
 ];
 
 /// The kubelets the workloads run, one fact per container that runs one.
-pub fn command_line_kubelets(workloads: &[Workload]) -> Vec<KubeletConfigFact> {
+pub fn command_line_kubelets<'a>(workloads: impl Iterator<Item = &'a Workload>) -> Vec<KubeletConfigFact> {
     workloads
-        .iter()
         .flat_map(|workload| {
             workload.pod.containers.iter().filter_map(move |container| {
                 let arguments = kubelet_arguments(&container.command, &container.args)?;
