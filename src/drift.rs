@@ -191,7 +191,7 @@ pub struct Change {
     /// The rule's category.
     pub category: Category,
     /// What failed.
-    pub subject: Subject,
+    pub subject: std::sync::Arc<Subject>,
     /// The message, from the scan that saw the finding last.
     pub message: String,
     /// Its fingerprint.

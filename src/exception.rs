@@ -245,7 +245,8 @@ mod tests {
                 namespace: Some(namespace.into()),
                 name: name.into(),
                 ..Subject::default()
-            },
+            }
+            .into(),
             message: "m".into(),
             evidence: None,
             fingerprint: crate::engine::fingerprint("test", "IMAGE-001", &Subject::default()),

@@ -9,8 +9,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use cel::Context;
 use cel::common::types::CelList;
@@ -85,7 +85,11 @@ pub fn evaluate_with(
             .filter_map(|name| views.get(name).map(|view| view.items.len()))
             .sum(),
         identity: facts.cluster.uid.clone().unwrap_or_else(|| facts.cluster.name.clone()),
-        cluster_subject: Subject { kind: "Cluster".into(), name: facts.cluster.name.clone(), ..Subject::default() },
+        cluster_subject: Arc::new(Subject {
+            kind: "Cluster".into(),
+            name: facts.cluster.name.clone(),
+            ..Subject::default()
+        }),
         globals: &globals,
     };
     let mut results: Vec<Option<RuleResult>> = catalog.rules.iter().map(|_| None).collect();
@@ -106,7 +110,7 @@ pub fn evaluate_with(
             by_collection.entry(each.as_str()).or_default().push(plan);
         } else {
             let mut partial = Partial::default();
-            judge.subject(&plan, &mut partial, None, None);
+            judge.subject(&plan, &mut partial, None, None, &mut Some(judge.cluster_subject.clone()));
             results[index] = Some(plan.finish(scope, partial, 1));
         }
     }
@@ -301,7 +305,7 @@ struct Judge<'a> {
     judged: AtomicUsize,
     subjects: usize,
     identity: String,
-    cluster_subject: Subject,
+    cluster_subject: Arc<Subject>,
     globals: &'a Globals<'a>,
 }
 
@@ -336,8 +340,10 @@ impl Judge<'_> {
             let mut partials: Vec<Partial> = plans.iter().map(|_| Partial::default()).collect();
             for subject in index * chunk..((index + 1) * chunk).min(items.len()) {
                 let value = items.value(subject, fields.as_ref());
+                // One copy of the subject for all of its findings, made at the first.
+                let mut shared = None;
                 for (plan, partial) in plans.iter().zip(&mut partials) {
-                    self.subject(plan, partial, Some(value.as_ref()), Some((items, subject)));
+                    self.subject(plan, partial, Some(value.as_ref()), Some((items, subject)), &mut shared);
                 }
             }
             let done = chunk.min(items.len() - index * chunk);
@@ -367,7 +373,14 @@ impl Judge<'_> {
     }
 
     /// Judges one subject (`it`, or the cluster for rules without `each`) with one rule.
-    fn subject(&self, plan: &Plan<'_>, partial: &mut Partial, it: Option<&dyn Val>, item: Option<(&dyn Items, usize)>) {
+    fn subject(
+        &self,
+        plan: &Plan<'_>,
+        partial: &mut Partial,
+        it: Option<&dyn Val>,
+        item: Option<(&dyn Items, usize)>,
+        shared: &mut Option<Arc<Subject>>,
+    ) {
         if plan.meter.exhausted() {
             return;
         }
@@ -385,7 +398,7 @@ impl Judge<'_> {
             Ok(Some(Verdict::Pass)) => tally.passing += 1,
             Ok(Some(Verdict::Fail)) => {
                 tally.failing += 1;
-                partial.findings.push(self.finding(plan.rule, &scope, item));
+                partial.findings.push(self.finding(plan.rule, &scope, item, shared));
             }
             Err(Spent::Error(error)) => {
                 tally.errors += 1;
@@ -395,8 +408,21 @@ impl Judge<'_> {
     }
 
     /// The finding for a failing subject: message, evidence, location and fingerprint.
-    fn finding(&self, rule: &Rule, scope: &Context<'_, '_>, item: Option<(&dyn Items, usize)>) -> Finding {
-        let subject = item.map_or_else(|| self.cluster_subject.clone(), |(items, index)| items.subject(index).clone());
+    fn finding(
+        &self,
+        rule: &Rule,
+        scope: &Context<'_, '_>,
+        item: Option<(&dyn Items, usize)>,
+        shared: &mut Option<Arc<Subject>>,
+    ) -> Finding {
+        let subject = shared
+            .get_or_insert_with(|| {
+                Arc::new(item.map_or_else(
+                    || self.cluster_subject.as_ref().clone(),
+                    |(items, index)| items.subject(index).clone(),
+                ))
+            })
+            .clone();
         let evidence: crate::compact_map::CompactMap<serde_json::Value> = rule
             .evidence
             .iter()

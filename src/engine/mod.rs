@@ -270,7 +270,8 @@ impl Status {
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
     /// What failed.
-    pub subject: Subject,
+    // Shared by every finding of one subject: one copy, not one per failing rule.
+    pub subject: std::sync::Arc<Subject>,
     /// The rule's message for it.
     pub message: String,
     /// Named evidence values, from the rule's `evidence` expressions.
