@@ -140,10 +140,11 @@ pub const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
 /// still honoured (and judged by Pod Security admission).
 pub const APP_ARMOR_ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
 
-/// The annotations as far as read: whether the mirror-pod one is there, and whether the
-/// last applied configuration was written against a removed API version. Every other
-/// value is skipped unread, and of the last applied configuration (a whole copy of the
-/// object) only its `apiVersion` and `kind` are kept, and only when they are removed.
+/// The annotations as far as read: whether the mirror-pod one is there, the AppArmor
+/// profiles of the pre-1.30 annotations, and whether the last applied configuration was
+/// written against a removed API version. Every other value is skipped unread, and of
+/// the last applied configuration (a whole copy of the object) only its `apiVersion`
+/// and `kind` are kept, and only when they are removed.
 #[derive(Clone, Debug, Default)]
 pub struct Annotations {
     /// [`MIRROR_ANNOTATION`] is present.

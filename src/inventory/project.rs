@@ -115,8 +115,9 @@ pub fn project_object(
 }
 
 /// kubeadm's cluster-wide KubeletConfiguration, `kube-system/kubelet-config` (named
-/// `kubelet-config-1.<minor>` before 1.24). Besides `kubeadm-config`, the only ConfigMap
-/// seaworthy reads, by name; every other ConfigMap is skipped unread.
+/// `kubelet-config-1.<minor>` before 1.24), which live scans read by name like
+/// `kubeadm-config`. Any other ConfigMap is only classified: the names of its
+/// secret-looking entries are kept, never its data.
 fn kubeadm_kubelet_config(
     object: &serde_json::Value,
     location: Option<&Location>,
