@@ -10,21 +10,20 @@ use clap::Parser as _;
 use seaworthy::cli::{
     CatalogFormat, Cli, Command, DiffArgs, DiffFormat, Format, LiveArgs, ProbeArgs, ScanArgs, SnapshotArgs,
 };
-use seaworthy::engine::{BaselineState, Catalog, Finding};
+use seaworthy::engine::Catalog;
 use seaworthy::probe::Timeouts;
 use seaworthy::probe::run::ProbeSettings;
-use seaworthy::report::{self, Report, table};
+use seaworthy::report::{self, table};
 use seaworthy::scan::{self, Clock, FixedClock, Input, ProbeOptions, SystemClock};
 use seaworthy::sink::{self, Delivery, Sinks};
 use seaworthy::source::live::LiveOptions;
 use seaworthy::{config, drift, source};
 
-/// Findings at or above `--fail-on`, or a score below `--min-score`.
+// A scan's gate gives 0, 1 or 3 (`report::gate::Verdict::exit_code`).
+/// `seaworthy diff`: something got worse.
 const EXIT_GATE: u8 = 1;
 /// Usage, input or connection error.
 const EXIT_ERROR: u8 = 2;
-/// Nothing judged, or coverage below `--min-coverage`.
-const EXIT_INCOMPLETE: u8 = 3;
 /// The report was written, but a sink (`--push-metrics`, `--webhook`) did not take it.
 const EXIT_SINK: u8 = 4;
 
@@ -256,6 +255,8 @@ async fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
     if let Some(baseline) = &baseline {
         drift::mark(&mut report, baseline)?;
     }
+    let gate = report::gate::decide(&report, thresholds(args));
+    report.gate = Some(gate.clone());
 
     let rendering = std::time::Instant::now();
     let to_terminal = args.output_file.is_none() && std::io::stdout().is_terminal();
@@ -281,19 +282,29 @@ async fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
         },
     };
     tracing::info!(seconds = rendering.elapsed().as_secs_f64(), bytes = written, "report rendered");
-    if let Some(reason) = &report.score.ungraded {
-        eprintln!("seaworthy: {reason}");
-    }
     // The report is out; a sink that fails is told on stderr and in the exit code.
     let sinks = Sinks { push_metrics: args.push_metrics.clone(), webhook: args.webhook.clone() };
     let failures = sink::deliver(&report, &sinks, &Delivery::default()).await;
     for failure in &failures {
         eprintln!("seaworthy: error: {failure}");
     }
+    // The last line says what decided the exit code.
     if !failures.is_empty() {
+        eprintln!("seaworthy: {} sink(s) failed (exit {EXIT_SINK}); {}", failures.len(), gate.summary());
         return Ok(ExitCode::from(EXIT_SINK));
     }
-    Ok(gate(&report, args))
+    eprintln!("seaworthy: {}", gate.summary());
+    Ok(ExitCode::from(gate.verdict.exit_code()))
+}
+
+/// The gate's thresholds, from the command line.
+fn thresholds(args: &ScanArgs) -> report::gate::Thresholds {
+    report::gate::Thresholds {
+        fail_on: args.fail_on.threshold(),
+        min_score: args.min_score,
+        min_coverage: args.min_coverage,
+        fail_on_new: args.fail_on_new,
+    }
 }
 
 /// Writes what `emit` writes to a temporary file beside `path`, then renames it over
@@ -358,32 +369,6 @@ fn warn_about_input(source: &report::SourceInfo) {
         );
         eprintln!("seaworthy: warning: {}", report::inert(&line));
     }
-}
-
-/// The exit code: 3 when nothing was judged, else 1 when the gate fails, else 3 when
-/// coverage is short, else 0 (a failed sink, 4, is decided before).
-fn gate(report: &Report, args: &ScanArgs) -> ExitCode {
-    if report.score.ungraded.is_some() {
-        return ExitCode::from(EXIT_INCOMPLETE);
-    }
-    // With --fail-on-new, only findings the baseline did not have count.
-    let counts = |finding: &Finding| !args.fail_on_new || finding.baseline == Some(BaselineState::New);
-    let failing_severe = args.fail_on.threshold().is_some_and(|threshold| {
-        report
-            .results
-            .iter()
-            .filter(|result| result.findings.iter().any(counts))
-            .filter_map(|result| report.rule(&result.rule_id))
-            .any(|rule| rule.severity <= threshold)
-    });
-    let low_score = args.min_score.is_some_and(|minimum| report.score.overall.is_some_and(|score| score < minimum));
-    if failing_severe || low_score {
-        return ExitCode::from(EXIT_GATE);
-    }
-    if args.min_coverage.is_some_and(|minimum| report.score.coverage < minimum) {
-        return ExitCode::from(EXIT_INCOMPLETE);
-    }
-    ExitCode::SUCCESS
 }
 
 /// The `--config` file, or the defaults without one.

@@ -97,6 +97,51 @@ fn fail_on_and_min_score_set_the_exit_code() {
     assert_eq!(code(&seaworthy(&["scan", "--manifests", HARDENED, "--min-score", "90"])), 0);
 }
 
+/// The last line of stderr: the gate's word on the exit code.
+fn last_line(output: &std::process::Output) -> String {
+    stderr(output).lines().last().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn the_gate_says_what_decided_the_exit_code() {
+    let weak = seaworthy(&["scan", "--manifests", WEAK, "-o", "json"]);
+    assert_eq!(code(&weak), 1);
+    let line = last_line(&weak);
+    assert!(
+        line.starts_with("seaworthy: gate failed: ") && line.ends_with("finding(s) at or above high (--fail-on high)"),
+        "{line}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout(&weak)).expect("JSON");
+    let gate = &report["gate"];
+    assert_eq!(gate["verdict"], "fail");
+    assert_eq!(gate["thresholds"]["failOn"], "high");
+    let counted = line.trim_start_matches("seaworthy: gate failed: ").split(' ').next().expect("a count");
+    assert_eq!(gate["reasons"][0].as_str().expect("a reason").split(' ').next(), Some(counted));
+
+    let score =
+        seaworthy(&["scan", "--manifests", WEAK, "--fail-on", "none", "--min-score", "50", "--min-coverage", "90"]);
+    assert_eq!(
+        (code(&score), last_line(&score).as_str()),
+        (1, "seaworthy: gate failed: score 0.0 below --min-score 50")
+    );
+    let coverage = seaworthy(&["scan", "--manifests", WEAK, "--fail-on", "none", "--min-coverage", "90"]);
+    assert_eq!(
+        (code(&coverage), last_line(&coverage).as_str()),
+        (3, "seaworthy: gate incomplete: coverage 78.1% below --min-coverage 90")
+    );
+    let hardened = seaworthy(&["scan", "--manifests", HARDENED]);
+    assert_eq!(
+        (code(&hardened), last_line(&hardened).as_str()),
+        (0, "seaworthy: gate passed: no finding at or above high (--fail-on high)")
+    );
+    let empty = scratch();
+    let nothing = seaworthy(&["scan", "--manifests", empty.path().to_str().expect("UTF-8 path"), "-o", "json"]);
+    assert_eq!(code(&nothing), 3);
+    assert!(last_line(&nothing).starts_with("seaworthy: gate incomplete: nothing judged: "), "{}", last_line(&nothing));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&nothing)).expect("JSON");
+    assert_eq!(report["gate"]["verdict"], "incomplete");
+}
+
 #[test]
 fn coverage_below_the_minimum_exits_3() {
     // A chart-like bundle: no nodes, no namespaces, no RBAC, so most rules cannot be judged.

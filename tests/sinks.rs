@@ -214,6 +214,8 @@ fn both_sinks_failing_are_both_told_and_a_bad_url_fails_before_the_scan() {
     assert_eq!(code(&output), 4);
     let message = stderr(&output);
     assert!(message.contains("push-metrics http://") && message.contains("webhook http://"), "{message}");
+    let last = message.lines().last().unwrap_or_default();
+    assert!(last.starts_with("seaworthy: 2 sink(s) failed (exit 4); gate "), "the last line names exit 4: {last}");
 
     for (flag, url, expected) in [
         ("--push-metrics", "http://pgw:9091/push", "not a Pushgateway group path"),

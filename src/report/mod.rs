@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod drift;
+pub mod gate;
 pub mod json;
 pub mod sarif;
 pub mod table;
@@ -64,6 +65,9 @@ pub struct Report {
     /// With `--baseline`: the baseline scan and how many findings are new.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineSummary>,
+    /// What decided the exit code: thresholds, verdict and reasons (set by `scan`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate: Option<gate::Gate>,
 }
 
 /// The tool that wrote the report.
@@ -301,6 +305,7 @@ impl Report {
             exceptions: parts.exceptions,
             coverage,
             baseline: None,
+            gate: None,
         }
     }
 
