@@ -350,12 +350,34 @@ pub struct SnapshotArgs {
     /// Live cluster connection and politeness.
     #[command(flatten)]
     pub live: LiveArgs,
-    /// Where to write the snapshot.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: PathBuf,
+    /// Snapshot format: the facts document as JSON.
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "json", value_parser = snapshot_format)]
+    pub format: SnapshotFormat,
+    /// Write the snapshot to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
     /// Configuration file (probe ports and timeouts are read from it).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// Snapshot formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotFormat {
+    /// The facts document as JSON.
+    Json,
+}
+
+/// `-o` names the format, as for every command. Until issue 14 it named the file, so a
+/// path is refused with the option that writes one.
+fn snapshot_format(text: &str) -> Result<SnapshotFormat, String> {
+    match text {
+        "json" => Ok(SnapshotFormat::Json),
+        _ if text.contains(['.', '/']) => Err(format!(
+            "`{text}` is not a format (json): -o names the format; write the file with --output-file {text}"
+        )),
+        _ => Err(format!("`{text}` is not a snapshot format (json)")),
+    }
 }
 
 /// Catalog listing formats.
@@ -372,8 +394,8 @@ pub enum CatalogFormat {
 /// `seaworthy rules`.
 #[derive(Debug, Args)]
 pub struct RulesArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = CatalogFormat::Table)]
+    /// Output format (`--format` is the old spelling).
+    #[arg(short = 'o', long = "output", alias = "format", value_enum, default_value_t = CatalogFormat::Table)]
     pub format: CatalogFormat,
     /// Rules.
     #[command(flatten)]

@@ -9,6 +9,7 @@ use anyhow::{Context as _, bail};
 use clap::Parser as _;
 use seaworthy::cli::{
     CatalogFormat, Cli, Command, DiffArgs, DiffFormat, Format, LiveArgs, ProbeArgs, ScanArgs, SnapshotArgs,
+    SnapshotFormat,
 };
 use seaworthy::engine::Catalog;
 use seaworthy::probe::Timeouts;
@@ -384,8 +385,12 @@ async fn run_snapshot(args: &SnapshotArgs, progress: bool) -> anyhow::Result<Exi
     let input = input(&args.manifests, None, args.max_input_size, &args.live, &config, progress)?;
     let clock = clock()?;
     let (facts, _) = scan::read_facts(&input, clock.as_ref()).await.map_err(scan::ScanError::from)?;
-    std::fs::write(&args.output, source::snapshot::to_text(&facts))
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    let SnapshotFormat::Json = args.format;
+    let text = source::snapshot::to_text(&facts);
+    match &args.output_file {
+        Some(path) => write_atomically(path, |out| out.write_all(text.as_bytes())).map(drop)?,
+        None => write_stdout(&text)?,
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -254,13 +254,37 @@ fn a_snapshot_judges_like_the_manifests_it_was_taken_from() {
     let dir = scratch();
     let snapshot = dir.path().join("weak.facts.json");
     let snapshot_path = snapshot.to_str().expect("UTF-8");
-    let output = seaworthy(&["snapshot", "--manifests", WEAK, "-o", snapshot_path]);
+    let output = seaworthy(&["snapshot", "--manifests", WEAK, "--output-file", snapshot_path]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let direct = json_report(&["scan", "--manifests", WEAK, "-o", "json"]);
     let judged = json_report(&["scan", "--snapshot", snapshot_path, "-o", "json"]);
     assert_eq!(direct["results"], judged["results"]);
     assert_eq!(direct["score"], judged["score"]);
     assert_eq!(judged["source"]["kind"], "snapshot");
+}
+
+#[test]
+fn dash_o_names_the_format_everywhere_and_a_path_there_gets_a_hint() {
+    let dir = scratch();
+    let path = dir.path().join("weak.facts.json");
+    let shown = path.to_str().expect("UTF-8");
+    let output = seaworthy(&["snapshot", "--manifests", WEAK, "-o", shown]);
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains(&format!("write the file with --output-file {shown}")), "{}", stderr(&output));
+    assert!(!path.exists() && !dir.path().join("json").exists(), "no file named after the format or the path");
+    // Control: `-o json` is the format, and without --output-file the snapshot is stdout.
+    let output = seaworthy(&["snapshot", "--manifests", WEAK, "-o", "json"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let facts: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("the snapshot on stdout");
+    assert_eq!(facts["cluster"]["name"], "manifests");
+    let rules = seaworthy(&["rules", "-o", "json"]);
+    assert_eq!(code(&rules), 0, "{}", stderr(&rules));
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&stdout(&rules))
+            .expect("JSON")
+            .as_array()
+            .is_some_and(|rules| rules.len() >= 160)
+    );
 }
 
 #[test]

@@ -306,7 +306,7 @@ fn a_live_snapshot_judges_like_the_live_scan() {
     let snapshot = dir.path().join("live.facts.json");
     let snapshot_path = snapshot.to_str().expect("UTF-8");
     let kubeconfig = api.kubeconfig.to_str().expect("UTF-8");
-    let output = seaworthy(&["snapshot", "--kubeconfig", kubeconfig, "-o", snapshot_path]);
+    let output = seaworthy(&["snapshot", "--kubeconfig", kubeconfig, "--output-file", snapshot_path]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let text = std::fs::read_to_string(&snapshot).expect("snapshot written");
     assert!(!text.contains("0123456789abcdef"), "no Secret content in the snapshot");

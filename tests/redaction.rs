@@ -53,7 +53,7 @@ proptest! {
             assert_absent(&secret, &format!("-vv logs of -o {format}"), &stderr(&output));
         }
         let snapshot = dir.path().join("facts.json");
-        let output = seaworthy(&["snapshot", "--manifests", path, "-o", snapshot.to_str().expect("UTF-8"), "-vv"]);
+        let output = seaworthy(&["snapshot", "--manifests", path, "--output-file", snapshot.to_str().expect("UTF-8"), "-vv"]);
         prop_assert_eq!(code(&output), 0, "{}", stderr(&output));
         assert_absent(&secret, "the snapshot", &std::fs::read_to_string(&snapshot).expect("snapshot"));
         assert_absent(&secret, "snapshot logs", &stderr(&output));
@@ -71,7 +71,7 @@ fn the_flags_are_still_read_after_redaction() {
         "snapshot",
         "--manifests",
         manifest.to_str().expect("UTF-8"),
-        "-o",
+        "--output-file",
         snapshot.to_str().expect("UTF-8"),
     ]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
