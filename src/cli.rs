@@ -45,6 +45,10 @@ pub struct SourceArgs {
     /// Manifest file or directory (read recursively); `-` reads stdin. Repeatable.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["kubeconfig", "context"])]
     pub manifests: Vec<PathBuf>,
+    /// Leave out manifest files whose path (as shown, or below the directory given)
+    /// matches this glob, e.g. 'charts/**' or '**/*.tpl.yaml'. Repeatable.
+    #[arg(long, value_name = "GLOB", requires = "manifests")]
+    pub exclude: Vec<String>,
     /// A snapshot written by `seaworthy snapshot`.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["manifests", "kubeconfig", "context"])]
     pub snapshot: Option<PathBuf>,
@@ -344,6 +348,9 @@ pub struct SnapshotArgs {
     /// Without it, the live cluster is read.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["kubeconfig", "context"])]
     pub manifests: Vec<PathBuf>,
+    /// Leave out manifest files whose path matches this glob (as for `scan`). Repeatable.
+    #[arg(long, value_name = "GLOB", requires = "manifests")]
+    pub exclude: Vec<String>,
     /// Largest input read: each manifest file, or stdin (e.g. 512MiB, 2GiB).
     #[arg(long, value_name = "SIZE", default_value = "512MiB", value_parser = byte_size)]
     pub max_input_size: u64,

@@ -200,6 +200,7 @@ fn probe_options(args: &ProbeArgs, config: &config::ProbeConfig, budget: Duratio
 
 fn input(
     manifests: &[std::path::PathBuf],
+    exclude: &[String],
     snapshot: Option<&Path>,
     max_bytes: u64,
     live: &LiveArgs,
@@ -211,7 +212,7 @@ fn input(
     }
     Ok(match (manifests.is_empty(), snapshot) {
         (_, Some(path)) => Input::Snapshot { path: path.to_path_buf(), max_bytes },
-        (false, None) => Input::Manifests { paths: manifests.to_vec(), max_bytes, progress },
+        (false, None) => Input::Manifests { paths: manifests.to_vec(), max_bytes, progress, exclude: exclude.to_vec() },
         (true, None) => {
             Input::Live(live_options(live, progress), probe_options(&live.probes, &config.probes, live.timeout)?)
         }
@@ -235,6 +236,7 @@ async fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
     let baseline = args.baseline.as_deref().map(drift::read).transpose()?;
     let input = input(
         &args.source.manifests,
+        &args.source.exclude,
         args.source.snapshot.as_deref(),
         args.source.max_input_size,
         &args.source.live,
@@ -382,7 +384,7 @@ fn read_config(path: Option<&Path>) -> anyhow::Result<config::Config> {
 
 async fn run_snapshot(args: &SnapshotArgs, progress: bool) -> anyhow::Result<ExitCode> {
     let config = read_config(args.config.as_deref())?;
-    let input = input(&args.manifests, None, args.max_input_size, &args.live, &config, progress)?;
+    let input = input(&args.manifests, &args.exclude, None, args.max_input_size, &args.live, &config, progress)?;
     let clock = clock()?;
     let (facts, _) = scan::read_facts(&input, clock.as_ref()).await.map_err(scan::ScanError::from)?;
     let SnapshotFormat::Json = args.format;

@@ -57,6 +57,8 @@ pub enum Input {
         max_bytes: u64,
         /// Show progress on stderr when reading takes long.
         progress: bool,
+        /// `--exclude` globs.
+        exclude: Vec<String>,
     },
     /// A facts snapshot.
     Snapshot {
@@ -120,9 +122,10 @@ pub async fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, Sour
         std::thread::spawn(crate::facts::image::warm_up);
     }
     match input {
-        Input::Manifests { paths, max_bytes, progress } => {
+        Input::Manifests { paths, max_bytes, progress, exclude } => {
             let started = std::time::Instant::now();
-            let mut inventory = manifests::read_showing(paths, *max_bytes, &Progress::on_stderr(*progress))?;
+            let exclude = manifests::Exclude::new(exclude)?;
+            let mut inventory = manifests::read_showing(paths, *max_bytes, &exclude, &Progress::on_stderr(*progress))?;
             tracing::info!(seconds = started.elapsed().as_secs_f64(), "manifests read");
             let source = SourceInfo {
                 kind: InputKind::Manifests,

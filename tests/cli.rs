@@ -166,6 +166,30 @@ fn coverage_below_the_minimum_exits_3() {
 }
 
 #[test]
+fn exclude_leaves_paths_out_of_a_manifest_scan() {
+    let dir = scratch();
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: app}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: 'web:1'}]}\n";
+    write(dir.path(), "app/web.yaml", deployment);
+    write(dir.path(), "charts/broken/templates/web.yaml", "kind: [unclosed\n");
+    let root = dir.path().to_str().expect("UTF-8 path");
+    // Control: the broken file stops the scan.
+    let output = seaworthy(&["scan", "--manifests", root, "-o", "json"]);
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    assert!(stderr(&output).contains("charts/broken/templates/web.yaml"), "{}", stderr(&output));
+    // Left out by a glob below the directory given, the rest is judged.
+    let output = seaworthy(&["scan", "--manifests", root, "--exclude", "charts/**", "-o", "json"]);
+    assert_ne!(code(&output), 2, "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
+    assert!(report["results"].to_string().contains("web"), "the Deployment is judged");
+    // A glob on the path as shown works too; a pattern that is no glob is a usage error.
+    let shown = format!("{root}/charts/**");
+    assert_ne!(code(&seaworthy(&["scan", "--manifests", root, "--exclude", &shown])), 2);
+    let output = seaworthy(&["scan", "--manifests", root, "--exclude", "charts/[unclosed"]);
+    assert_eq!(code(&output), 2);
+    assert_one_line_error(&stderr(&output), "--exclude charts/[unclosed");
+}
+
+#[test]
 fn missing_path_is_a_one_line_error() {
     let output = seaworthy(&["scan", "--manifests", "does/not/exist.yaml"]);
     assert_eq!(code(&output), 2);

@@ -25,6 +25,7 @@ fn weak_report(select: &[&str]) -> Report {
             paths: vec![PathBuf::from("testdata/clusters/weak")],
             max_bytes: DEFAULT_MAX_INPUT_BYTES,
             progress: false,
+            exclude: Vec::new(),
         },
         &clock,
     ))

@@ -211,8 +211,12 @@ fn judge(alone: &Catalog, case: &Path, inputs: &RuleInputs) -> (Status, usize, S
     let facts = if case.to_string_lossy().ends_with(".facts.yaml") {
         facts_case(case)
     } else {
-        let input =
-            Input::Manifests { paths: vec![case.to_path_buf()], max_bytes: DEFAULT_MAX_INPUT_BYTES, progress: false };
+        let input = Input::Manifests {
+            paths: vec![case.to_path_buf()],
+            max_bytes: DEFAULT_MAX_INPUT_BYTES,
+            progress: false,
+            exclude: Vec::new(),
+        };
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a tokio runtime");
         runtime
             .block_on(scan::read_facts(&input, &FixedClock(now())))

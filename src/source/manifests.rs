@@ -35,11 +35,47 @@ pub const DEFAULT_MAX_INPUT_BYTES: u64 = 512 * 1024 * 1024;
 /// files, directories and stdin are read: a device, FIFO or socket is refused at once,
 /// also inside a directory, and no input may exceed `max_bytes`.
 pub fn read(paths: &[PathBuf], max_bytes: u64) -> Result<Inventory, SourceError> {
-    read_showing(paths, max_bytes, &Progress::on_stderr(false))
+    read_showing(paths, max_bytes, &Exclude::none(), &Progress::on_stderr(false))
 }
 
-/// [`read`], telling `progress` how many documents were read.
-pub fn read_showing(paths: &[PathBuf], max_bytes: u64, progress: &Progress) -> Result<Inventory, SourceError> {
+/// Paths left out of a manifest scan (`--exclude GLOB`): a file is left out when a glob
+/// matches its path as shown or its path below the directory given.
+#[derive(Debug)]
+pub struct Exclude(globset::GlobSet);
+
+impl Exclude {
+    /// Leaves nothing out.
+    pub fn none() -> Self {
+        Self(globset::GlobSet::empty())
+    }
+
+    /// The globs; one that does not parse is an error.
+    pub fn new(patterns: &[String]) -> Result<Self, SourceError> {
+        let mut set = globset::GlobSetBuilder::new();
+        for pattern in patterns {
+            let glob = globset::Glob::new(pattern)
+                .map_err(|error| SourceError::Exclude { pattern: pattern.clone(), reason: error.kind().to_string() })?;
+            set.add(glob);
+        }
+        let set = set
+            .build()
+            .map_err(|error| SourceError::Exclude { pattern: patterns.join(" "), reason: error.to_string() })?;
+        Ok(Self(set))
+    }
+
+    fn leaves_out(&self, root: &Path, file: &Path) -> bool {
+        self.0.is_match(file) || file.strip_prefix(root).is_ok_and(|below| self.0.is_match(below))
+    }
+}
+
+/// [`read`], leaving out what `exclude` names and telling `progress` how many documents
+/// were read.
+pub fn read_showing(
+    paths: &[PathBuf],
+    max_bytes: u64,
+    exclude: &Exclude,
+    progress: &Progress,
+) -> Result<Inventory, SourceError> {
     let mut reader = Reader { progress: Some(progress), ..Reader::default() };
     reader.inventory.cluster = ClusterInfo { name: "manifests".into(), ..ClusterInfo::default() };
     // Texts are parsed a batch at a time, the documents of all its files on every core,
@@ -51,7 +87,14 @@ pub fn read_showing(paths: &[PathBuf], max_bytes: u64, progress: &Progress) -> R
             batch.stream(&mut reader, STDIN_NAME, std::io::stdin().lock(), max_bytes)?;
             continue;
         }
-        let files = files_under(path);
+        let files = files_under(path).map(|files| {
+            let (kept, left_out): (Vec<PathBuf>, Vec<PathBuf>) =
+                files.into_iter().partition(|file| !exclude.leaves_out(path, file));
+            if !left_out.is_empty() {
+                tracing::info!(files = left_out.len(), under = %path.display(), "left out by --exclude");
+            }
+            kept
+        });
         for file in batch.settle(&mut reader, files)? {
             let shown = file.display().to_string();
             let opened = crate::walk::open_file(&file, max_bytes).map_err(|unread| super::unread_error(&shown, unread));

@@ -14,8 +14,9 @@ impl SourceError {
             Self::TooLarge { .. } => Some("raise --max-input-size if the input really is that large"),
             Self::NotAFile { .. } => Some("give a regular file or a directory; `-` reads stdin"),
             Self::Malformed { .. } | Self::InvalidObject { .. } => {
-                Some("fix the manifest at that line, or leave the file out")
+                Some("fix the manifest at that line, or leave the file out with --exclude")
             }
+            Self::Exclude { .. } => Some("give a glob such as 'charts/**' or '**/*.tpl.yaml'"),
             Self::Live(live) => live.hint(),
             Self::Snapshot { .. } => Some("give a file written by `seaworthy snapshot`"),
         }
@@ -91,6 +92,14 @@ pub enum SourceError {
         file: String,
         /// Line where the object starts.
         line: u32,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An `--exclude` pattern is no glob.
+    #[error("--exclude {pattern}: {reason}")]
+    Exclude {
+        /// The pattern as given.
+        pattern: String,
         /// What is wrong with it.
         reason: String,
     },
