@@ -165,11 +165,13 @@ fn coverage_below_the_minimum_exits_3() {
     assert_eq!(code(&seaworthy(&["scan", "--manifests", path, "--min-coverage", "0"])), 0);
 }
 
+/// A Deployment that parses.
+const WEB: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: app}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: 'web:1'}]}\n";
+
 #[test]
 fn exclude_leaves_paths_out_of_a_manifest_scan() {
     let dir = scratch();
-    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: app}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: 'web:1'}]}\n";
-    write(dir.path(), "app/web.yaml", deployment);
+    write(dir.path(), "app/web.yaml", WEB);
     write(dir.path(), "charts/broken/templates/web.yaml", "kind: [unclosed\n");
     let root = dir.path().to_str().expect("UTF-8 path");
     // Control: the broken file stops the scan.
@@ -187,6 +189,44 @@ fn exclude_leaves_paths_out_of_a_manifest_scan() {
     let output = seaworthy(&["scan", "--manifests", root, "--exclude", "charts/[unclosed"]);
     assert_eq!(code(&output), 2);
     assert_one_line_error(&stderr(&output), "--exclude charts/[unclosed");
+}
+
+#[test]
+fn charts_and_kustomizations_are_skipped_with_how_to_render_them() {
+    let dir = scratch();
+    write(dir.path(), "plain/web.yaml", WEB);
+    write(dir.path(), "chart/Chart.yaml", "apiVersion: v2\nname: shop\nversion: 1.0.0\n");
+    write(
+        dir.path(),
+        "chart/templates/web.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n",
+    );
+    write(dir.path(), "overlay/kustomization.yaml", "resources: [../plain]\npatches: [{path: patch.yaml}]\n");
+    write(
+        dir.path(),
+        "overlay/patch.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 5}\n",
+    );
+    let root = dir.path().to_str().expect("UTF-8 path");
+    let output = seaworthy(&["scan", "--manifests", root, "-o", "json"]);
+    assert_ne!(code(&output), 2, "{}", stderr(&output));
+    let warnings = stderr(&output);
+    let chart = dir.path().join("chart");
+    assert!(
+        warnings.contains(&format!("a Helm chart, not objects: render it first (`helm template {}", chart.display())),
+        "{warnings}"
+    );
+    assert!(warnings.contains("a kustomization, not objects: render it first (`kubectl kustomize"), "{warnings}");
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
+    let workloads: Vec<String> = report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .flat_map(|result| result["findings"].as_array().into_iter().flatten())
+        .filter(|finding| finding["subject"]["kind"] == "Deployment")
+        .filter_map(|finding| finding["location"]["file"].as_str().map(str::to_owned))
+        .collect();
+    assert!(!workloads.is_empty() && workloads.iter().all(|file| file.ends_with("plain/web.yaml")), "{workloads:?}");
 }
 
 #[test]

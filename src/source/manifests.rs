@@ -93,6 +93,8 @@ pub fn read_showing(
             if !left_out.is_empty() {
                 tracing::info!(files = left_out.len(), under = %path.display(), "left out by --exclude");
             }
+            let (kept, unrendered) = unrendered(kept);
+            reader.inventory.skipped.extend(unrendered);
             kept
         });
         for file in batch.settle(&mut reader, files)? {
@@ -267,6 +269,34 @@ fn files_under(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
         super::refuse_special(file, &metadata)?;
     }
     Ok(files)
+}
+
+/// Takes out the files of Helm charts and kustomizations, which are templates and
+/// patches rather than the objects they render to: one skip per directory (at its
+/// `Chart.yaml` or `kustomization.yaml`), saying how to render it.
+fn unrendered(files: Vec<PathBuf>) -> (Vec<PathBuf>, Vec<Skipped>) {
+    let marker = |file: &Path| match file.file_name().and_then(|name| name.to_str()) {
+        Some("Chart.yaml" | "Chart.yml") => Some("helm template"),
+        Some("kustomization.yaml" | "kustomization.yml" | "Kustomization") => Some("kubectl kustomize"),
+        _ => None,
+    };
+    let roots: Vec<(PathBuf, PathBuf, &str)> =
+        files.iter().filter_map(|file| Some((file.parent()?.to_path_buf(), file.clone(), marker(file)?))).collect();
+    let skipped = roots
+        .iter()
+        .map(|(root, file, render)| {
+            let shown = root.display();
+            let what = if *render == "helm template" { "a Helm chart" } else { "a kustomization" };
+            Skipped {
+                location: Location { file: file.display().to_string().into(), line: 1 },
+                reason: format!(
+                    "{what}, not objects: render it first (`{render} {shown} | seaworthy scan --manifests -`)"
+                ),
+            }
+        })
+        .collect();
+    let kept = files.into_iter().filter(|file| !roots.iter().any(|(root, ..)| file.starts_with(root))).collect();
+    (kept, skipped)
 }
 
 /// Documents parsed in parallel before their objects are added.
