@@ -89,7 +89,7 @@ impl Reader<'_> {
     /// The flag's value, else its default without a file; `None` (noted) when unknown.
     fn text(&mut self, flag: &str) -> Option<String> {
         let value =
-            self.parsed.last.get(flag).cloned().or_else(|| (!self.config_file).then(|| default_of(flag).to_owned()));
+            self.parsed.last.get(flag).cloned().or_else(|| (!self.config_file).then(|| known(flag).1.to_owned()));
         if value.is_none() {
             self.note(flag);
         }
@@ -113,16 +113,13 @@ impl Reader<'_> {
     }
 
     fn note(&mut self, flag: &str) {
-        self.unknown.push(setting_of(flag).to_owned());
+        self.unknown.push(known(flag).0.to_owned());
     }
 }
 
-fn default_of(flag: &str) -> &'static str {
-    SETTINGS.iter().find(|(known, ..)| *known == flag).map_or("", |(_, _, default)| default)
-}
-
-fn setting_of(flag: &str) -> &'static str {
-    SETTINGS.iter().find(|(known, ..)| *known == flag).map_or("", |(_, setting, _)| setting)
+/// The setting a flag sets and its default without `--config`.
+fn known(flag: &str) -> (&'static str, &'static str) {
+    SETTINGS.iter().find(|(known, ..)| *known == flag).map_or(("", ""), |(_, setting, default)| (setting, default))
 }
 
 /// A boolean as Go's `strconv.ParseBool` (which pflag uses) reads it.
