@@ -49,6 +49,10 @@ pub struct SourceArgs {
     /// matches this glob, e.g. 'charts/**' or '**/*.tpl.yaml'. Repeatable.
     #[arg(long, value_name = "GLOB", requires = "manifests")]
     pub exclude: Vec<String>,
+    /// Stop at the first manifest that does not parse. Without it, such a document is
+    /// reported (file:line and why), left out, and the gate is at best incomplete.
+    #[arg(long, requires = "manifests")]
+    pub strict: bool,
     /// A snapshot written by `seaworthy snapshot`.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["manifests", "kubeconfig", "context"])]
     pub snapshot: Option<PathBuf>,

@@ -198,21 +198,25 @@ fn probe_options(args: &ProbeArgs, config: &config::ProbeConfig, budget: Duratio
     })
 }
 
-fn input(
-    manifests: &[std::path::PathBuf],
-    exclude: &[String],
-    snapshot: Option<&Path>,
+/// What the command line asks to read: manifests, a snapshot, or (neither) a live cluster.
+struct Wanted<'a> {
+    manifests: &'a [std::path::PathBuf],
+    exclude: &'a [String],
+    strict: bool,
+    snapshot: Option<&'a Path>,
     max_bytes: u64,
-    live: &LiveArgs,
-    config: &config::Config,
-    progress: bool,
-) -> anyhow::Result<Input> {
+}
+
+fn input(wanted: &Wanted<'_>, live: &LiveArgs, config: &config::Config, progress: bool) -> anyhow::Result<Input> {
+    let Wanted { manifests, exclude, strict, snapshot, max_bytes } = *wanted;
     if !live.probes.probe_target.is_empty() && (snapshot.is_some() || !manifests.is_empty()) {
         bail!("--probe-target needs a live cluster: manifests and snapshots are not probed");
     }
     Ok(match (manifests.is_empty(), snapshot) {
         (_, Some(path)) => Input::Snapshot { path: path.to_path_buf(), max_bytes },
-        (false, None) => Input::Manifests { paths: manifests.to_vec(), max_bytes, progress, exclude: exclude.to_vec() },
+        (false, None) => {
+            Input::Manifests { paths: manifests.to_vec(), max_bytes, progress, exclude: exclude.to_vec(), strict }
+        }
         (true, None) => {
             Input::Live(live_options(live, progress), probe_options(&live.probes, &config.probes, live.timeout)?)
         }
@@ -234,15 +238,14 @@ async fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
     tracing::info!(seconds = loading.elapsed().as_secs_f64(), rules = catalog.rules.len(), "catalog loaded");
     // Read before scanning, so that a wrong path does not cost a whole scan.
     let baseline = args.baseline.as_deref().map(drift::read).transpose()?;
-    let input = input(
-        &args.source.manifests,
-        &args.source.exclude,
-        args.source.snapshot.as_deref(),
-        args.source.max_input_size,
-        &args.source.live,
-        &config,
-        progress,
-    )?;
+    let wanted = Wanted {
+        manifests: &args.source.manifests,
+        exclude: &args.source.exclude,
+        strict: args.source.strict,
+        snapshot: args.source.snapshot.as_deref(),
+        max_bytes: args.source.max_input_size,
+    };
+    let input = input(&wanted, &args.source.live, &config, progress)?;
     let (facts, source_info) = scan::read_facts(&input, clock.as_ref()).await.map_err(scan::ScanError::from)?;
     warn_about_input(&source_info);
     let mut report = scan::judge(
@@ -354,6 +357,12 @@ const SKIPPED_SHOWN: usize = 20;
 /// Tells on stderr what was read but not judged: skipped documents and duplicates.
 #[allow(clippy::print_stderr)] // Warnings about the input, before the report.
 fn warn_about_input(source: &report::SourceInfo) {
+    for unparsed in &source.unparsed {
+        let location = &unparsed.location;
+        let column = if unparsed.column > 0 { format!("{}:", unparsed.column) } else { String::new() };
+        let line = format!("{}:{}:{column} not read: {}", location.file, location.line, unparsed.reason);
+        eprintln!("seaworthy: warning: {}", report::inert(&line));
+    }
     for skipped in source.skipped.iter().take(SKIPPED_SHOWN) {
         let location = &skipped.location;
         let line = format!("{}:{}: skipped: {}", location.file, location.line, skipped.reason);
@@ -384,7 +393,16 @@ fn read_config(path: Option<&Path>) -> anyhow::Result<config::Config> {
 
 async fn run_snapshot(args: &SnapshotArgs, progress: bool) -> anyhow::Result<ExitCode> {
     let config = read_config(args.config.as_deref())?;
-    let input = input(&args.manifests, &args.exclude, None, args.max_input_size, &args.live, &config, progress)?;
+    // A snapshot keeps facts, not the report's list of what did not parse: every
+    // manifest must parse.
+    let wanted = Wanted {
+        manifests: &args.manifests,
+        exclude: &args.exclude,
+        strict: true,
+        snapshot: None,
+        max_bytes: args.max_input_size,
+    };
+    let input = input(&wanted, &args.live, &config, progress)?;
     let clock = clock()?;
     let (facts, _) = scan::read_facts(&input, clock.as_ref()).await.map_err(scan::ScanError::from)?;
     let SnapshotFormat::Json = args.format;

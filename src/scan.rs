@@ -59,6 +59,8 @@ pub enum Input {
         progress: bool,
         /// `--exclude` globs.
         exclude: Vec<String>,
+        /// Stop at the first document that does not parse (`--strict`).
+        strict: bool,
     },
     /// A facts snapshot.
     Snapshot {
@@ -122,15 +124,20 @@ pub async fn read_facts(input: &Input, clock: &dyn Clock) -> Result<(Facts, Sour
         std::thread::spawn(crate::facts::image::warm_up);
     }
     match input {
-        Input::Manifests { paths, max_bytes, progress, exclude } => {
+        Input::Manifests { paths, max_bytes, progress, exclude, strict } => {
             let started = std::time::Instant::now();
-            let exclude = manifests::Exclude::new(exclude)?;
-            let mut inventory = manifests::read_showing(paths, *max_bytes, &exclude, &Progress::on_stderr(*progress))?;
+            let options = manifests::ReadOptions {
+                max_bytes: *max_bytes,
+                exclude: manifests::Exclude::new(exclude)?,
+                strict: *strict,
+            };
+            let mut inventory = manifests::read_showing(paths, &options, &Progress::on_stderr(*progress))?;
             tracing::info!(seconds = started.elapsed().as_secs_f64(), "manifests read");
             let source = SourceInfo {
                 kind: InputKind::Manifests,
                 paths: paths.iter().map(|path| path.display().to_string()).collect(),
                 skipped: std::mem::take(&mut inventory.skipped),
+                unparsed: std::mem::take(&mut inventory.unparsed),
                 duplicates: std::mem::take(&mut inventory.duplicates),
                 not_probed: Vec::new(),
             };

@@ -174,15 +174,16 @@ fn exclude_leaves_paths_out_of_a_manifest_scan() {
     write(dir.path(), "app/web.yaml", WEB);
     write(dir.path(), "charts/broken/templates/web.yaml", "kind: [unclosed\n");
     let root = dir.path().to_str().expect("UTF-8 path");
-    // Control: the broken file stops the scan.
+    // Control: the broken file is reported and makes the scan incomplete.
     let output = seaworthy(&["scan", "--manifests", root, "-o", "json"]);
-    assert_eq!(code(&output), 2, "{}", stderr(&output));
-    assert!(stderr(&output).contains("charts/broken/templates/web.yaml"), "{}", stderr(&output));
-    // Left out by a glob below the directory given, the rest is judged.
+    assert_eq!(code(&output), 3, "{}", stderr(&output));
+    assert!(stderr(&output).contains("charts/broken/templates/web.yaml:1:7: not read"), "{}", stderr(&output));
+    // Left out by a glob below the directory given, the rest is judged and nothing is unread.
     let output = seaworthy(&["scan", "--manifests", root, "--exclude", "charts/**", "-o", "json"]);
-    assert_ne!(code(&output), 2, "{}", stderr(&output));
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
     assert!(report["results"].to_string().contains("web"), "the Deployment is judged");
+    assert!(report["source"].get("unparsed").is_none(), "{}", report["source"]);
     // A glob on the path as shown works too; a pattern that is no glob is a usage error.
     let shown = format!("{root}/charts/**");
     assert_ne!(code(&seaworthy(&["scan", "--manifests", root, "--exclude", &shown])), 2);
@@ -237,12 +238,68 @@ fn missing_path_is_a_one_line_error() {
 }
 
 #[test]
-fn malformed_yaml_names_file_and_line() {
+fn a_manifest_that_does_not_parse_is_reported_and_the_scan_goes_on() {
+    let dir = scratch();
+    write(dir.path(), "app/web.yaml", WEB);
+    let bad = write(dir.path(), "app/bad.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: [unclosed\n");
+    let invalid = write(
+        dir.path(),
+        "app/invalid.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: ok}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec: {replicas: many}\n",
+    );
+    let template =
+        write(dir.path(), "app/tpl.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\n");
+    let root = dir.path().to_str().expect("UTF-8 path");
+    let output = seaworthy(&["scan", "--manifests", root, "-o", "json"]);
+    // The scan goes on: a report, and the gate is at best incomplete.
+    assert!(matches!(code(&output), 1 | 3), "{}", stderr(&output));
+    let warnings = stderr(&output);
+    assert!(warnings.contains(&format!("{}:4:", bad.display())), "{warnings}");
+    assert!(warnings.contains(&format!("{}:5:", invalid.display())), "{warnings}");
+    assert!(warnings.contains(&format!("{}:1: skipped: a Helm template", template.display())), "{warnings}");
+    assert!(warnings.contains("helm template"), "{warnings}");
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
+    let unparsed: Vec<(String, u64)> = report["source"]["unparsed"]
+        .as_array()
+        .expect("source.unparsed")
+        .iter()
+        .map(|entry| {
+            (
+                entry["location"]["file"].as_str().unwrap_or("").to_owned(),
+                entry["location"]["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(unparsed, vec![(bad.display().to_string(), 4), (invalid.display().to_string(), 5)], "{unparsed:?}");
+    // What did parse is judged: the Deployment of web.yaml and the Namespace beside the invalid object.
+    let judged = |kind: &str, name: &str| {
+        report["results"].as_array().expect("results").iter().any(|result| {
+            result["findings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|finding| finding["subject"]["kind"] == kind && finding["subject"]["name"] == name)
+        })
+    };
+    assert!(judged("Deployment", "web"), "web.yaml is judged");
+    assert!(!judged("Deployment", "api"), "the object that does not parse is not judged");
+    let reasons = report["gate"]["reasons"].to_string();
+    assert!(reasons.contains("2 document(s) could not be read"), "{reasons}");
+    assert!(warnings.trim_end().lines().last().is_some_and(|line| line.starts_with("seaworthy: gate")), "{warnings}");
+}
+
+#[test]
+fn strict_stops_at_the_first_manifest_that_does_not_parse() {
     let dir = scratch();
     let bad = write(dir.path(), "bad.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: [unclosed\n");
-    let output = seaworthy(&["scan", "--manifests", bad.to_str().expect("UTF-8")]);
+    let path = bad.to_str().expect("UTF-8");
+    let output = seaworthy(&["scan", "--manifests", path, "--strict"]);
     assert_eq!(code(&output), 2);
     assert_one_line_error(&stderr(&output), &format!("{}:4:", bad.display()));
+    // Control: without --strict the same file is reported, and nothing judged is incomplete.
+    let output = seaworthy(&["scan", "--manifests", path]);
+    assert_eq!(code(&output), 3, "{}", stderr(&output));
+    assert!(stderr(&output).contains(&format!("{}:4:", bad.display())), "{}", stderr(&output));
 }
 
 #[test]

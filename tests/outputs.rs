@@ -26,6 +26,7 @@ fn weak_report(select: &[&str]) -> Report {
             max_bytes: DEFAULT_MAX_INPUT_BYTES,
             progress: false,
             exclude: Vec::new(),
+            strict: true,
         },
         &clock,
     ))

@@ -216,6 +216,7 @@ fn judge(alone: &Catalog, case: &Path, inputs: &RuleInputs) -> (Status, usize, S
             max_bytes: DEFAULT_MAX_INPUT_BYTES,
             progress: false,
             exclude: Vec::new(),
+            strict: true,
         };
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a tokio runtime");
         runtime

@@ -58,6 +58,7 @@ pub fn build(inventory: Inventory, source: SourceKind) -> Facts {
         namespace_limits,
         removed_apis,
         skipped: _,
+        unparsed: _,
         duplicates: _,
     } = inventory;
     let workloads_available = workloads.availability.clone();

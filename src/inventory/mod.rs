@@ -39,6 +39,18 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// A part of a manifest that could not be read (malformed YAML, or an object that does
+/// not match its kind's schema): left out and reported, and the scan is incomplete.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Unparsed {
+    /// Where the problem is: the line of a YAML error, or where the object starts.
+    pub location: Location,
+    /// 1-based column of a YAML error; 0 when the whole object is at fault.
+    pub column: u32,
+    /// What is wrong.
+    pub reason: String,
+}
+
 /// The same object given more than once (two paths, a symlink, a repeated dump).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Duplicate {
@@ -211,6 +223,8 @@ pub struct Inventory {
     pub config_maps: Gathered<ConfigMap>,
     /// Documents read but not judged (not Kubernetes objects, kinds seaworthy does not read).
     pub skipped: Vec<Skipped>,
+    /// Parts of manifests that could not be read (without `--strict`).
+    pub unparsed: Vec<Unparsed>,
     /// Objects given more than once; each is judged once.
     pub duplicates: Vec<Duplicate>,
 }

@@ -30,7 +30,7 @@ pub enum Verdict {
     Pass,
     /// Exit 1: findings at or above the threshold, or a score below the minimum.
     Fail,
-    /// Exit 3: nothing judged, or coverage below the minimum.
+    /// Exit 3: nothing judged, coverage below the minimum, or input that could not be read.
     Incomplete,
 }
 
@@ -71,8 +71,8 @@ impl Gate {
 }
 
 /// Decides the gate: nothing judged is incomplete whatever else holds; findings at or
-/// above `fail_on` and a score below `min_score` fail; coverage below `min_coverage` is
-/// incomplete.
+/// above `fail_on` and a score below `min_score` fail; coverage below `min_coverage` and
+/// documents that could not be read are incomplete.
 pub fn decide(report: &Report, thresholds: Thresholds) -> Gate {
     if let Some(ungraded) = &report.score.ungraded {
         // Worded "nothing judged: …" by the score.
@@ -104,11 +104,17 @@ pub fn decide(report: &Report, thresholds: Thresholds) -> Gate {
         .min_coverage
         .filter(|minimum| coverage < *minimum)
         .map(|minimum| format!("coverage {coverage:.1}% below --min-coverage {minimum}"));
+    // Missing evidence never passes: what could not be read was not judged.
+    let unread = report.source.unparsed.len();
+    let unread = (unread > 0).then(|| {
+        format!("{unread} document(s) could not be read and were not judged (see source.unparsed; --strict stops at the first)")
+    });
+    let incomplete: Vec<String> = short.into_iter().chain(unread).collect();
     let (verdict, reasons) = if !failed.is_empty() {
-        failed.extend(short);
+        failed.extend(incomplete);
         (Verdict::Fail, failed)
-    } else if let Some(short) = short {
-        (Verdict::Incomplete, vec![short])
+    } else if !incomplete.is_empty() {
+        (Verdict::Incomplete, incomplete)
     } else {
         let findings = match thresholds.fail_on {
             Some(threshold) => format!("no finding at or above {} ({flag})", threshold.as_str()),

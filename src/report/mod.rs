@@ -20,7 +20,7 @@ use crate::drift::BaselineSummary;
 use crate::engine::{Category, Finding, RuleResult, Severity, Status};
 use crate::exception::{ExceptedFinding, ExceptionOutcome};
 use crate::facts::{ClusterFacts, Collection, CollectionVisitor, Facts, Item};
-use crate::inventory::{Availability, Duplicate, Skipped};
+use crate::inventory::{Availability, Duplicate, Skipped, Unparsed};
 use crate::score::Score;
 
 /// Version of the report layout. 2: `score.overall` and `score.grade` may be `null`
@@ -100,6 +100,11 @@ pub struct SourceInfo {
     pub paths: Vec<String>,
     /// Documents read but not judged: not Kubernetes objects, or kinds seaworthy does not read.
     pub skipped: Vec<Skipped>,
+    /// Documents and objects that could not be read (malformed YAML, an object that does
+    /// not match its kind's schema): not judged, and the gate is at best incomplete.
+    /// Absent when everything was read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unparsed: Vec<Unparsed>,
     /// Objects given more than once; the first copy is judged.
     pub duplicates: Vec<Duplicate>,
     /// Endpoints the cluster names that were not probed from where the scan ran, and
@@ -112,7 +117,7 @@ pub struct SourceInfo {
 impl SourceInfo {
     /// A source with nothing skipped.
     pub fn new(kind: InputKind, paths: Vec<String>) -> Self {
-        Self { kind, paths, skipped: Vec::new(), duplicates: Vec::new(), not_probed: Vec::new() }
+        Self { kind, paths, skipped: Vec::new(), unparsed: Vec::new(), duplicates: Vec::new(), not_probed: Vec::new() }
     }
 }
 

@@ -4,7 +4,10 @@
 //! and every `*List` kind (nested too) are understood; every object remembers its file
 //! and line and counts once. Documents that are not Kubernetes objects (no `apiVersion`
 //! or `kind`, e.g. a Helm `values.yaml`) and kinds the facts do not use are skipped and
-//! listed with their place; malformed YAML is an error, never a skip.
+//! listed with their place. A document that does not parse (malformed YAML, an object
+//! that does not match its kind's schema) is left out and reported as unparsed, never
+//! skipped in silence; in strict mode it is an error. A document that does not parse and
+//! holds `{{` is a template, skipped with how to render it.
 //!
 //! Texts are split at their document markers and the documents parsed on every core;
 //! objects are added in input order, so results do not depend on the threads.
@@ -20,7 +23,9 @@ use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use super::SourceError;
-use crate::inventory::{Availability, ClusterInfo, Duplicate, Inventory, Location, Projected, Skipped, project_object};
+use crate::inventory::{
+    Availability, ClusterInfo, Duplicate, Inventory, Location, Projected, Skipped, Unparsed, project_object,
+};
 use crate::progress::Progress;
 
 /// The name `-` stands for standard input.
@@ -34,8 +39,21 @@ pub const DEFAULT_MAX_INPUT_BYTES: u64 = 512 * 1024 * 1024;
 /// Reads every path (file, directory read recursively, or `-` for stdin). Only regular
 /// files, directories and stdin are read: a device, FIFO or socket is refused at once,
 /// also inside a directory, and no input may exceed `max_bytes`.
+/// Strict: the first document that does not parse is an error.
 pub fn read(paths: &[PathBuf], max_bytes: u64) -> Result<Inventory, SourceError> {
-    read_showing(paths, max_bytes, &Exclude::none(), &Progress::on_stderr(false))
+    let options = ReadOptions { max_bytes, exclude: Exclude::none(), strict: true };
+    read_showing(paths, &options, &Progress::on_stderr(false))
+}
+
+/// How manifests are read.
+#[derive(Debug)]
+pub struct ReadOptions {
+    /// The size limit of one input.
+    pub max_bytes: u64,
+    /// Paths left out.
+    pub exclude: Exclude,
+    /// Stop at the first document that does not parse, rather than report it and go on.
+    pub strict: bool,
 }
 
 /// Paths left out of a manifest scan (`--exclude GLOB`): a file is left out when a glob
@@ -68,15 +86,11 @@ impl Exclude {
     }
 }
 
-/// [`read`], leaving out what `exclude` names and telling `progress` how many documents
-/// were read.
-pub fn read_showing(
-    paths: &[PathBuf],
-    max_bytes: u64,
-    exclude: &Exclude,
-    progress: &Progress,
-) -> Result<Inventory, SourceError> {
-    let mut reader = Reader { progress: Some(progress), ..Reader::default() };
+/// Reads every path as [`read`] does, as `options` say, telling `progress` how many
+/// documents were read.
+pub fn read_showing(paths: &[PathBuf], options: &ReadOptions, progress: &Progress) -> Result<Inventory, SourceError> {
+    let ReadOptions { max_bytes, ref exclude, strict } = *options;
+    let mut reader = Reader { progress: Some(progress), strict, ..Reader::default() };
     reader.inventory.cluster = ClusterInfo { name: "manifests".into(), ..ClusterInfo::default() };
     // Texts are parsed a batch at a time, the documents of all its files on every core,
     // and added in the order they were read; a batch is freed before the next is read.
@@ -245,9 +259,10 @@ impl<R: std::io::BufRead> Parts<R> {
     }
 }
 
-/// Reads one manifest text on its own, as a whole source (for tests and fixtures).
+/// Reads one manifest text on its own, as a whole source (for tests and fixtures);
+/// strict, as [`read`].
 pub fn read_str(file: &str, text: &str) -> Result<Inventory, SourceError> {
-    let mut reader = Reader::default();
+    let mut reader = Reader { strict: true, ..Reader::default() };
     reader.read_texts(&[(Arc::from(file), Part { first_line: 1, text: text.to_owned() })])?;
     Ok(reader.finish())
 }
@@ -307,6 +322,8 @@ const WINDOW: usize = 1024;
 struct Reader<'p> {
     /// Told the number of documents read.
     progress: Option<&'p Progress>,
+    /// A document that does not parse is an error rather than reported.
+    strict: bool,
     documents_read: usize,
     inventory: Inventory,
     kinds_seen: KindsSeen,
@@ -336,8 +353,9 @@ impl Reader<'_> {
             .collect();
         // A window at a time, so that only a window's projections wait to be added.
         for window in documents.chunks(WINDOW) {
+            let strict = self.strict;
             let read: Vec<Result<Vec<Read>, SourceError>> =
-                window.par_iter().map(|(file, document)| read_document(file, document)).collect();
+                window.par_iter().map(|(file, document)| read_document(file, document, strict)).collect();
             for entries in read {
                 for entry in entries? {
                     self.add(entry);
@@ -356,6 +374,7 @@ impl Reader<'_> {
         let (projected, location) = match entry {
             Read::Skipped(skipped) => return self.inventory.skipped.push(skipped),
             Read::Removed(removed) => return self.inventory.removed_apis.items.push(*removed),
+            Read::Unparsed(error) => return self.inventory.unparsed.push(unparsed(error)),
             Read::Object(projected, location) => (*projected, location),
         };
         let identity = projected.meta().identity();
@@ -376,6 +395,18 @@ impl Reader<'_> {
     }
 }
 
+/// A reading error as the report lists it.
+fn unparsed(error: SourceError) -> Unparsed {
+    let at = |file: String, line| Location { file: file.into(), line };
+    match error {
+        SourceError::Malformed { file, line, column, reason } => {
+            Unparsed { location: at(file, line), column, reason: format!("malformed YAML: {reason}") }
+        }
+        SourceError::InvalidObject { file, line, reason } => Unparsed { location: at(file, line), column: 0, reason },
+        other => Unparsed { location: at(String::new(), 0), column: 0, reason: other.to_string() },
+    }
+}
+
 /// What a document held: an object, or a place that was skipped.
 enum Read {
     /// Boxed: a projection is ten times the size of a skip.
@@ -383,6 +414,9 @@ enum Read {
     Skipped(Skipped),
     /// A document written against a removed API version (besides its object or skip).
     Removed(Box<crate::inventory::RemovedApi>),
+    /// A document, or an object of a list, that could not be read: a
+    /// [`SourceError::Malformed`] or [`SourceError::InvalidObject`].
+    Unparsed(SourceError),
 }
 
 /// A part of a text that the YAML parser can read on its own, and the line it starts on.
@@ -437,8 +471,32 @@ fn is_document_start(line: &str) -> bool {
 }
 
 /// Parses one part of a file into what it holds, in order: objects with their places,
-/// and skipped documents. Pure, so that parts are read on any thread.
-fn read_document(file: &Arc<str>, document: &Document<'_>) -> Result<Vec<Read>, SourceError> {
+/// skipped documents, and what could not be read. A YAML error ends the part (the parser
+/// cannot go on past it) but keeps what was read before it; strict, it is the result.
+/// A part that holds `{{` and does not read is a template, skipped whole. Pure, so that
+/// parts are read on any thread.
+fn read_document(file: &Arc<str>, document: &Document<'_>, strict: bool) -> Result<Vec<Read>, SourceError> {
+    let mut read = Vec::new();
+    if let Err(error) = read_objects(file, document, &mut read) {
+        read.push(Read::Unparsed(error));
+    }
+    let Some(first) = read.iter().position(|entry| matches!(entry, Read::Unparsed(_))) else { return Ok(read) };
+    if document.text.contains("{{") {
+        let reason = "a Helm template, not objects: render its chart first (`helm template CHART | seaworthy scan --manifests -`)";
+        let location = Location { file: Arc::clone(file), line: document.first_line };
+        return Ok(vec![Read::Skipped(Skipped { location, reason: reason.into() })]);
+    }
+    match read.swap_remove(first) {
+        Read::Unparsed(error) if strict => Err(error),
+        entry => {
+            read.insert(first, entry);
+            Ok(read)
+        }
+    }
+}
+
+/// Reads the objects of one part of a file into `read`, stopping at the first problem.
+fn read_objects(file: &Arc<str>, document: &Document<'_>, read: &mut Vec<Read>) -> Result<(), SourceError> {
     let malformed = |error: &serde_saphyr::Error| {
         let problem = crate::yaml::describe(error);
         SourceError::Malformed {
@@ -461,14 +519,13 @@ fn read_document(file: &Arc<str>, document: &Document<'_>) -> Result<Vec<Read>, 
     let mut input = document.text.as_bytes();
     let parsed =
         serde_saphyr::read_with_options::<_, Spanned<serde_json::Value>>(&mut input, crate::yaml::manifest_options());
-    let mut read = Vec::new();
     for (index, value) in parsed.enumerate() {
         let value = value.map_err(|error| malformed(&error))?;
         let line = document.line(saturate(value.referenced.line()));
         let lines = item_lines.get(index).map_or(&[][..], |lines| lines.0.as_slice());
-        expand(file, line, value.value, lines, document, &mut read)?;
+        expand(file, line, value.value, lines, document, read);
     }
-    Ok(read)
+    Ok(())
 }
 
 /// One parsed document: an object, or every item of a list (lists nest).
@@ -479,7 +536,7 @@ fn expand(
     item_lines: &[ItemLine],
     document: &Document<'_>,
     read: &mut Vec<Read>,
-) -> Result<(), SourceError> {
+) {
     let location = Location { file: Arc::clone(file), line };
     if is_list(&value) {
         // Items are moved out one by one and projected: each is freed once read.
@@ -491,16 +548,16 @@ fn expand(
             let (item_line, nested) = item_lines
                 .get(position)
                 .map_or((line, &[][..]), |entry| (document.line(entry.line), entry.items.as_slice()));
-            expand(file, item_line, item, nested, document, read)?;
+            expand(file, item_line, item, nested, document, read);
         }
-        return Ok(());
+        return;
     }
     let text = |key: &str| value.get(key).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
     let (api_version, kind) = (text("apiVersion"), text("kind"));
     let skip = |reason: String| Read::Skipped(Skipped { location: location.clone(), reason });
     if api_version.is_empty() || kind.is_empty() {
         read.push(skip("not a Kubernetes object (no apiVersion or kind)".into()));
-        return Ok(());
+        return;
     }
     if let Some((removed_in, replacement)) = crate::inventory::removed::removed_in(&api_version, &kind) {
         let text_at = |pointer: &str| value.pointer(pointer).and_then(serde_json::Value::as_str).map(str::to_owned);
@@ -519,16 +576,14 @@ fn expand(
             last_applied: false,
         })));
     }
-    let projected = project_object(value, Some(&location)).map_err(|error| SourceError::InvalidObject {
-        file: file.to_string(),
-        line,
-        reason: error.to_string(),
-    })?;
-    read.push(match projected {
-        Some(projected) => Read::Object(Box::new(projected), location),
-        None => skip(format!("{api_version} {kind} is not a kind seaworthy reads")),
+    read.push(match project_object(value, Some(&location)) {
+        Ok(Some(projected)) => Read::Object(Box::new(projected), location),
+        Ok(None) => skip(format!("{api_version} {kind} is not a kind seaworthy reads")),
+        // One object that does not match its schema; the items of a list beside it are read.
+        Err(error) => {
+            Read::Unparsed(SourceError::InvalidObject { file: file.to_string(), line, reason: error.to_string() })
+        }
     });
-    Ok(())
 }
 
 /// `List` (what `kubectl get -o json` writes) and every typed `*List` kind.
@@ -846,8 +901,8 @@ mod tests {
 
     /// Reads a text as one part, the way it was read before texts were split.
     fn read_whole(text: &str) -> Result<Inventory, SourceError> {
-        let mut reader = Reader::default();
-        for entry in read_document(&Arc::from("test.yaml"), &Document { first_line: 1, text })? {
+        let mut reader = Reader { strict: true, ..Reader::default() };
+        for entry in read_document(&Arc::from("test.yaml"), &Document { first_line: 1, text }, true)? {
             reader.add(entry);
         }
         Ok(reader.finish())
@@ -855,7 +910,7 @@ mod tests {
 
     /// Reads a text through [`Parts`] of `part_bytes`, as a large file is read.
     fn read_in_parts(text: &str, part_bytes: usize) -> Result<Inventory, SourceError> {
-        let mut reader = Reader::default();
+        let mut reader = Reader { strict: true, ..Reader::default() };
         let mut parts = Parts::new(text.as_bytes(), u64::MAX, part_bytes);
         while let Some(part) = parts.next_part().map_err(|unread| super::super::unread_error("test.yaml", unread))? {
             reader.read_texts(&[(Arc::from("test.yaml"), part)])?;
