@@ -232,12 +232,21 @@ mod tests {
 /// Report formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Tables for a terminal.
+    /// For a terminal: a summary, then one block per failing rule, most severe first.
     Table,
     /// The versioned JSON envelope (docs/report.schema.json).
     Json,
     /// SARIF 2.1.0, for code-scanning upload.
     Sarif,
+}
+
+/// What `--show` adds to the terminal report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shown {
+    /// The rules that passed.
+    Passed,
+    /// The rules that did not apply, grouped by why.
+    NotApplicable,
 }
 
 /// The severity threshold of the exit-code gate.
@@ -288,6 +297,10 @@ pub struct ScanArgs {
     /// Write the report to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output_file: Option<PathBuf>,
+    /// Also list in the terminal report the rules that passed, or that did not apply
+    /// (with why). Repeatable.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub show: Vec<Shown>,
     /// Exit 1 when a finding has this severity or a higher one.
     #[arg(long, value_enum, default_value_t = FailOn::High)]
     pub fail_on: FailOn,

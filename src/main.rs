@@ -8,13 +8,13 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::Parser as _;
 use seaworthy::cli::{
-    CatalogFormat, Cli, Command, DiffArgs, DiffFormat, Format, LiveArgs, ProbeArgs, ScanArgs, SnapshotArgs,
+    CatalogFormat, Cli, Command, DiffArgs, DiffFormat, Format, LiveArgs, ProbeArgs, ScanArgs, Shown, SnapshotArgs,
     SnapshotFormat,
 };
 use seaworthy::engine::Catalog;
 use seaworthy::probe::Timeouts;
 use seaworthy::probe::run::ProbeSettings;
-use seaworthy::report::{self, table};
+use seaworthy::report::{self, table, terminal};
 use seaworthy::scan::{self, Clock, FixedClock, Input, ProbeOptions, SystemClock};
 use seaworthy::sink::{self, Delivery, Sinks};
 use seaworthy::source::live::LiveOptions;
@@ -269,7 +269,13 @@ async fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
     // The JSON report is written as it is serialized: at 100,000 objects it is tens of
     // megabytes, and a copy in memory would be the largest allocation of the scan.
     let text = match args.format {
-        Format::Table => Some(table::render(&report, table_style(to_terminal))),
+        Format::Table => {
+            let show = terminal::Show {
+                passed: args.show.contains(&Shown::Passed),
+                not_applicable: args.show.contains(&Shown::NotApplicable),
+            };
+            Some(terminal::render(&report, terminal_style(to_terminal), show))
+        }
         Format::Json => None,
         Format::Sarif => {
             Some(report::sarif::render(&report, &std::env::current_dir().context("cannot read the working directory")?))
@@ -416,8 +422,22 @@ async fn run_snapshot(args: &SnapshotArgs, progress: bool) -> anyhow::Result<Exi
 
 /// Tables fit the terminal and use colour there, unless `NO_COLOR` is set.
 fn table_style(to_terminal: bool) -> table::Style {
-    let colour = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
-    table::Style { colour, terminal_width: to_terminal }
+    table::Style { colour: colour(to_terminal), terminal_width: to_terminal }
+}
+
+/// Colour on a terminal unless `NO_COLOR` is set (to anything but empty).
+fn colour(to_terminal: bool) -> bool {
+    to_terminal && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+}
+
+/// The terminal report's look: `COLUMNS` when set, else the terminal's width, else
+/// [`terminal::DEFAULT_WIDTH`].
+fn terminal_style(to_terminal: bool) -> terminal::Style {
+    let columns = std::env::var("COLUMNS").ok().and_then(|columns| columns.trim().parse::<usize>().ok());
+    let measured =
+        || to_terminal.then(|| crossterm::terminal::size().ok()).flatten().map(|(columns, _)| columns.into());
+    let width = columns.filter(|columns| *columns > 0).or_else(measured).unwrap_or(terminal::DEFAULT_WIDTH);
+    terminal::Style { colour: colour(to_terminal), width }
 }
 
 fn write_stdout(text: &str) -> anyhow::Result<()> {

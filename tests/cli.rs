@@ -29,8 +29,7 @@ fn weak_example_fails_the_gate_with_a_graded_report() {
     assert_eq!(code(&output), 1, "{}", stderr(&output));
     let text = stdout(&output);
     assert!(text.contains("grade F"), "{text}");
-    assert!(text.contains("CRITICAL"), "{text}");
-    assert!(text.contains("RBAC-001"), "{text}");
+    assert!(text.contains("critical[RBAC-001]: "), "{text}");
     assert!(!text.contains('\u{1b}'), "no colour when stdout is not a terminal");
 }
 
@@ -540,4 +539,30 @@ fn only_the_selected_rules_are_compiled() {
     // An id the selection names must still exist, compiled or not.
     let typo = seaworthy(&["scan", "--manifests", WEAK, "--rules", rules, "--select", "TEAM-002"]);
     assert_one_line_error(&stderr(&typo), "--select: no rule matches `TEAM-002`");
+}
+
+#[test]
+fn the_terminal_report_says_why_subjects_are_inconclusive_and_shows_passed_rules_on_request() {
+    let dir = scratch();
+    write(dir.path(), "app/web.yaml", WEB);
+    write(
+        dir.path(),
+        "rules/TEAM-001.yaml",
+        "id: TEAM-001\ntitle: Workload image is unverified\nseverity: low\ncategory: security\neach: workloads\nunknown: \"true\"\nrequire: \"true\"\nmessage: m\nevidence:\n  signature: \"'registry timed out after 3s'\"\nrationale: r\nremediation: r\n",
+    );
+    let (manifests, rules) = (dir.path().join("app"), dir.path().join("rules"));
+    let args = ["scan", "--manifests", manifests.to_str().expect("UTF-8"), "--rules", rules.to_str().expect("UTF-8")];
+    let output = seaworthy_with(&args, &[("COLUMNS", "80")], None);
+    let text = stdout(&output);
+    let group =
+        text.lines().find(|line| line.contains("evidence inconclusive for 1 subject(s)")).expect("a group line");
+    assert!(group.contains("TEAM-001"), "{text}");
+    let why = "web.yaml:1: Deployment app/web: inconclusive: signature registry timed out after 3s";
+    assert!(text.split_whitespace().collect::<Vec<_>>().join(" ").contains(why), "{text}");
+    assert!(text.lines().all(|line| line.chars().count() <= 80 || line.split_whitespace().count() == 1), "{text}");
+    // Passed rules only on request.
+    assert!(!text.contains("\npassed ("), "{text}");
+    let shown = stdout(&seaworthy_with(&[&args[..], &["--show", "passed"]].concat(), &[("COLUMNS", "80")], None));
+    let passed = shown.split("\npassed (").nth(1).expect("a passed section");
+    assert!(passed.lines().nth(1).is_some_and(|line| line.starts_with("  ") && line.contains('-')), "{passed}");
 }

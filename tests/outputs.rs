@@ -7,7 +7,7 @@ mod support;
 use std::path::PathBuf;
 
 use seaworthy::config::Config;
-use seaworthy::report::{self, Report, table};
+use seaworthy::report::{self, Report, terminal};
 use seaworthy::scan::{self, FixedClock, Input};
 use seaworthy::source::manifests::DEFAULT_MAX_INPUT_BYTES;
 
@@ -39,16 +39,93 @@ fn redact_version(text: &str) -> String {
     text.replace(env!("CARGO_PKG_VERSION"), "[version]")
 }
 
-#[test]
-fn table_of_the_weak_example() {
-    let text = table::render(&weak_report(&[]), table::Style { colour: false, terminal_width: false });
-    insta::assert_snapshot!("weak_table", redact_version(&text));
+fn terminal(report: &Report, colour: bool, width: usize) -> String {
+    let style = terminal::Style { colour, width };
+    redact_version(&terminal::render(report, style, terminal::Show::default()))
+}
+
+/// The text without its ANSI styles (SGR sequences, all the report writes).
+fn unstyled(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("\u{1b}[") {
+        plain.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('m').expect("an SGR sequence ends with m");
+        rest = &after[end + 1..];
+    }
+    plain.push_str(rest);
+    plain
 }
 
 #[test]
-fn table_in_colour_uses_ansi_styles() {
-    let text = table::render(&weak_report(&["ETCD-*"]), table::Style { colour: true, terminal_width: false });
-    assert!(text.contains("\u{1b}["), "colour was asked for");
+fn terminal_report_of_the_weak_example_at_80_and_120_columns() {
+    let report = weak_report(&[]);
+    insta::assert_snapshot!("weak_terminal_80", terminal(&report, false, 80));
+    insta::assert_snapshot!("weak_terminal_120", terminal(&report, false, 120));
+    insta::assert_snapshot!("weak_terminal_80_colour", terminal(&report, true, 80));
+    insta::assert_snapshot!("weak_terminal_120_colour", terminal(&report, true, 120));
+}
+
+#[test]
+fn colour_changes_nothing_but_the_styles() {
+    let report = weak_report(&[]);
+    for width in [80, 120] {
+        let coloured = terminal(&report, true, width);
+        assert!(coloured.contains("\u{1b}["), "colour was asked for");
+        assert_eq!(unstyled(&coloured), terminal(&report, false, width), "at {width} columns");
+    }
+}
+
+#[test]
+fn the_terminal_report_wraps_at_its_width_and_never_inside_a_word() {
+    let report = weak_report(&[]);
+    for width in [80, 100, 120] {
+        let text = terminal(&report, false, width);
+        for line in text.lines() {
+            let columns = line.chars().count();
+            // A line is only wider when it is one word that does not fit after its indent.
+            let words = line.split_whitespace().count();
+            assert!(
+                columns <= width || words == 1 || line.trim_start().starts_with(['?', '-']) && words <= 2,
+                "{width}: {line}"
+            );
+        }
+        // Every place and every flag of a finding is on one line, whole.
+        let findings = report.results.iter().flat_map(|result| result.findings.iter().take(10));
+        for finding in findings {
+            if let Some(location) = &finding.location {
+                let place = format!("{}:{}:", location.file, location.line);
+                assert!(text.lines().any(|line| line.contains(&place)), "{width}: {place} is split");
+            }
+            for word in finding.message.split_whitespace().filter(|word| word.starts_with("--") || word.contains("://"))
+            {
+                assert!(
+                    text.lines().any(|line| line.split_whitespace().any(|shown| shown == word)),
+                    "{width}: {word} is split"
+                );
+            }
+        }
+    }
+    // Control: the weak example has a flag-and-URL word the check looks for.
+    assert!(terminal(&report, false, 80).contains("--etcd-servers=http://127.0.0.1:2379"));
+}
+
+#[test]
+fn the_terminal_report_groups_what_was_not_evaluated_by_reason() {
+    let report = weak_report(&[]);
+    let text = terminal(&report, false, 100);
+    let section = text.split("not evaluated — missing evidence never counts as a pass (29)").nth(1).expect("section");
+    let reasons: Vec<&str> = section
+        .lines()
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .filter(|line| !line.starts_with("      "))
+        .collect();
+    assert_eq!(reasons.len(), 1, "one reason, one line: {reasons:?}");
+    for missing in &report.coverage.not_evaluated {
+        assert!(section.split_whitespace().any(|word| word == missing.rule_id), "{} is listed", missing.rule_id);
+    }
 }
 
 #[test]

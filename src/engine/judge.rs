@@ -272,7 +272,10 @@ impl Plan<'_> {
         // 50,000). The order is the same for any number of threads all the same: the
         // findings arrive in collection order whichever threads judged them.
         findings.sort_unstable_by(|a, b| a.subject.cmp(&b.subject));
-        RuleResult::new(self.rule.id.clone(), tally, findings)
+        let mut inconclusive = partial.inconclusive;
+        inconclusive.sort_unstable_by(|a, b| a.subject.cmp(&b.subject));
+        inconclusive.truncate(super::INCONCLUSIVE_KEPT);
+        RuleResult { inconclusive, ..RuleResult::new(self.rule.id.clone(), tally, findings) }
     }
 }
 
@@ -281,6 +284,8 @@ impl Plan<'_> {
 struct Partial {
     tally: Tally,
     findings: Vec<Finding>,
+    /// At most [`super::INCONCLUSIVE_KEPT`] per run of subjects.
+    inconclusive: Vec<Finding>,
 }
 
 impl Partial {
@@ -295,6 +300,7 @@ impl Partial {
             tally.first_error = other.first_error;
         }
         self.findings.extend(later.findings);
+        self.inconclusive.extend(later.inconclusive);
     }
 }
 
@@ -394,7 +400,14 @@ impl Judge<'_> {
         let tally = &mut partial.tally;
         match outcome {
             Ok(None) | Err(Spent::Budget) => {}
-            Ok(Some(Verdict::Inconclusive)) => tally.inconclusive += 1,
+            Ok(Some(Verdict::Inconclusive)) => {
+                tally.inconclusive += 1;
+                if partial.inconclusive.len() < super::INCONCLUSIVE_KEPT {
+                    let mut finding = self.finding(plan.rule, &scope, item, shared);
+                    finding.message = why_inconclusive(plan.rule, finding.evidence.as_ref());
+                    partial.inconclusive.push(finding);
+                }
+            }
             Ok(Some(Verdict::Pass)) => tally.passing += 1,
             Ok(Some(Verdict::Fail)) => {
                 tally.failing += 1;
@@ -442,6 +455,26 @@ impl Judge<'_> {
             subject,
             baseline: None,
         }
+    }
+}
+
+/// Why a subject is inconclusive: its evidence (`request GET /api, detail connection
+/// timed out`), or, for a rule without evidence, the `unknown` condition that held.
+fn why_inconclusive(rule: &Rule, evidence: Option<&crate::compact_map::CompactMap<serde_json::Value>>) -> String {
+    let shown: Vec<String> = evidence
+        .into_iter()
+        .flat_map(crate::compact_map::CompactMap::iter)
+        .filter(|(_, value)| !value.is_null())
+        .map(|(name, value)| match value {
+            serde_json::Value::String(text) => format!("{name} {text}"),
+            other => format!("{name} {other}"),
+        })
+        .collect();
+    if shown.is_empty() {
+        let held = rule.unknown.as_ref().map_or("", |condition| condition.source.as_str());
+        format!("inconclusive: `{held}` held")
+    } else {
+        format!("inconclusive: {}", shown.join(", "))
     }
 }
 

@@ -366,14 +366,30 @@ pub struct RuleResult {
     pub subjects: usize,
     /// Failing subjects not covered by an exception.
     pub findings: Vec<Finding>,
+    /// The first [`INCONCLUSIVE_KEPT`] subjects whose evidence was inconclusive, in
+    /// subject order, each with why (its evidence, or the `unknown` condition that held)
+    /// as its message; the tally counts them all.
+    pub inconclusive: Vec<Finding>,
     /// The counts the status is decided from.
     pub tally: Tally,
 }
 
+/// Inconclusive subjects a result keeps, to say why: all of them would cost a
+/// finding's memory each where a probe timed out on every node.
+pub const INCONCLUSIVE_KEPT: usize = 20;
+
 impl RuleResult {
     /// A result whose status, reason and subject count follow from `tally`.
     pub fn new(rule_id: String, tally: Tally, findings: Vec<Finding>) -> Self {
-        let mut result = Self { rule_id, status: Status::NotApplicable, reason: None, subjects: 0, findings, tally };
+        let mut result = Self {
+            rule_id,
+            status: Status::NotApplicable,
+            reason: None,
+            subjects: 0,
+            findings,
+            inconclusive: Vec::new(),
+            tally,
+        };
         result.settle();
         result
     }
@@ -680,6 +696,27 @@ mod tests {
         assert_eq!(mixed.status, Status::Fail);
         assert_eq!(mixed.findings.len(), 1);
         assert_eq!(mixed.reason.as_deref(), Some("also not judged: evidence inconclusive for 1 subject(s)"));
+    }
+
+    #[test]
+    fn inconclusive_subjects_say_why() {
+        let facts = facts_of(&format!("{DEPLOYMENT}---\n{}", DEPLOYMENT.replace("name: web,", "name: api,")));
+        // With evidence, the evidence says why; without, the `unknown` condition that held.
+        let with_evidence = judge_one(
+            "each: workloads\nunknown: it.subject.name == 'api'\nrequire: \"false\"\nevidence: {probe: \"'timed out after 3s'\"}",
+            &facts,
+        );
+        let why: Vec<(&str, &str)> = with_evidence
+            .inconclusive
+            .iter()
+            .map(|finding| (finding.subject.name.as_str(), finding.message.as_str()))
+            .collect();
+        assert_eq!(why, vec![("api", "inconclusive: probe timed out after 3s")]);
+        let without = judge_one("each: workloads\nunknown: \"true\"\nrequire: \"true\"", &facts);
+        assert_eq!(without.inconclusive.len(), 2);
+        assert!(without.inconclusive.iter().all(|finding| finding.message == "inconclusive: `true` held"));
+        // Control: a rule whose subjects are all judged keeps no inconclusive subject.
+        assert!(judge_one("each: workloads\nrequire: \"false\"", &facts).inconclusive.is_empty());
     }
 
     #[test]

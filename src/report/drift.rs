@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use comfy_table::Cell;
 
 use super::inert;
-use super::table::{Style, subject_text, table};
+use super::table::{Style, table};
+use super::terminal::subject_text;
 use crate::drift::{Change, Drift, ScanSummary};
 
 /// Renders the drift as JSON with a trailing newline.

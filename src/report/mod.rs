@@ -10,6 +10,7 @@ pub mod gate;
 pub mod json;
 pub mod sarif;
 pub mod table;
+pub mod terminal;
 
 use std::collections::BTreeMap;
 
@@ -194,6 +195,10 @@ pub struct ResultEntry {
     pub findings: Vec<Finding>,
     /// Failing subjects covered by an exception.
     pub excepted: Vec<ExceptedFinding>,
+    /// The first subjects (at most 20) whose evidence was inconclusive, each with why as
+    /// its message; `reason` counts them all. Absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inconclusive: Vec<Finding>,
 }
 
 /// A collection's availability.
@@ -293,6 +298,7 @@ impl Report {
                 subjects: result.subjects,
                 findings: result.findings,
                 excepted,
+                inconclusive: result.inconclusive,
             })
             .collect();
         Self {

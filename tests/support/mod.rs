@@ -82,6 +82,8 @@ pub fn seaworthy_with(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) 
         .current_dir(repo())
         .env("SEAWORTHY_NOW", "2026-03-01T12:00:00Z")
         .env("NO_COLOR", "1")
+        // The terminal report wraps at COLUMNS (else 100): the runner's must not change it.
+        .env_remove("COLUMNS")
         // Sinks come from these too; the runner's own must not reach a test.
         .env_remove("SEAWORTHY_PUSH_METRICS")
         .env_remove("SEAWORTHY_WEBHOOK")
