@@ -249,6 +249,31 @@ pub enum Shown {
     NotApplicable,
 }
 
+/// The frameworks of `--framework` (`frameworks/*.yaml`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FrameworkName {
+    /// CIS Kubernetes Benchmark.
+    Cis,
+    /// NSA/CISA Kubernetes Hardening Guidance.
+    Nsa,
+    /// Pod Security Standards, Baseline.
+    PssBaseline,
+    /// Pod Security Standards, Restricted (Baseline included).
+    PssRestricted,
+}
+
+impl FrameworkName {
+    /// The framework's id in `frameworks/*.yaml` and the JSON report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cis => "cis",
+            Self::Nsa => "nsa",
+            Self::PssBaseline => "pss-baseline",
+            Self::PssRestricted => "pss-restricted",
+        }
+    }
+}
+
 /// The severity threshold of the exit-code gate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
@@ -301,6 +326,11 @@ pub struct ScanArgs {
     /// (with why). Repeatable.
     #[arg(long, value_enum, value_name = "WHAT")]
     pub show: Vec<Shown>,
+    /// Show a framework's compliance view in the terminal report: each control's status
+    /// and the rules behind it, with counts per section (the JSON report always carries
+    /// every framework). Repeatable.
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub framework: Vec<FrameworkName>,
     /// Exit 1 when a finding has this severity or a higher one.
     #[arg(long, value_enum, default_value_t = FailOn::High)]
     pub fail_on: FailOn,

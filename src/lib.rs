@@ -20,6 +20,7 @@
 
 pub mod cli;
 pub mod compact_map;
+pub mod compliance;
 pub mod config;
 pub mod drift;
 pub mod engine;

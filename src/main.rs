@@ -273,8 +273,9 @@ async fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
             let show = terminal::Show {
                 passed: args.show.contains(&Shown::Passed),
                 not_applicable: args.show.contains(&Shown::NotApplicable),
+                frameworks: args.framework.iter().map(|name| name.as_str()).collect(),
             };
-            Some(terminal::render(&report, terminal_style(to_terminal), show))
+            Some(terminal::render(&report, terminal_style(to_terminal), &show))
         }
         Format::Json => None,
         Format::Sarif => {

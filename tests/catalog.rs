@@ -40,3 +40,31 @@ fn inventory_is_reviewed() {
     });
     insta::assert_snapshot!("rule_inventory", inventory);
 }
+
+#[test]
+fn every_mapping_names_a_control_of_its_framework() {
+    let catalog = Catalog::load(true, &[]).expect("the built-in catalog loads");
+    let unknown =
+        seaworthy::compliance::unknown_mappings(catalog.rules.iter().map(|rule| (rule.id.as_str(), &rule.mappings)));
+    assert!(unknown.is_empty(), "mappings that name no control:\n{}", unknown.join("\n"));
+    // Control: a control the benchmark does not have is caught.
+    let made_up =
+        std::collections::BTreeMap::from([("cis".to_owned(), vec!["1.2.30".to_owned(), "1.2.29".to_owned()])]);
+    assert_eq!(
+        seaworthy::compliance::unknown_mappings([("T-001", &made_up)]),
+        vec!["T-001: cis 1.2.30 is no control of CIS Kubernetes Benchmark v1.9.0".to_owned()]
+    );
+}
+
+#[test]
+fn every_framework_loads_with_unique_controls() {
+    for framework in seaworthy::compliance::frameworks() {
+        let mut seen = std::collections::BTreeSet::new();
+        for section in framework.all_sections() {
+            for control in &section.controls {
+                assert!(seen.insert(control.id.clone()), "{}: {} twice", framework.id, control.id);
+            }
+        }
+        assert!(seen.len() >= 5, "{} has its controls", framework.id);
+    }
+}

@@ -566,3 +566,50 @@ fn the_terminal_report_says_why_subjects_are_inconclusive_and_shows_passed_rules
     let passed = shown.split("\npassed (").nth(1).expect("a passed section");
     assert!(passed.lines().nth(1).is_some_and(|line| line.starts_with("  ") && line.contains('-')), "{passed}");
 }
+
+#[test]
+fn compliance_views_show_each_control_with_its_status_and_rules() {
+    let report = json_report(&["scan", "--manifests", WEAK, "-o", "json"]);
+    let views = report["compliance"].as_array().expect("compliance");
+    let ids: Vec<&str> = views.iter().filter_map(|view| view["framework"].as_str()).collect();
+    assert_eq!(ids, ["cis", "nsa", "pss-baseline", "pss-restricted"], "the JSON report carries every framework");
+    let cis = &views[0];
+    assert_eq!(cis["version"], "v1.9.0");
+    let control = |id: &str| {
+        cis["sections"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|section| section["controls"].as_array().into_iter().flatten())
+            .find(|control| control["id"] == id)
+            .unwrap_or_else(|| panic!("control {id}"))
+            .clone()
+    };
+    // Weak: anonymous auth on, a control that must be checked on the node, one no rule covers,
+    // and one whose probe rules cannot run on manifests.
+    assert_eq!(control("1.2.1")["status"], "fail");
+    assert!(control("1.2.1")["rules"].to_string().contains("APISERVER-001"));
+    assert_eq!(control("1.1.1")["status"], "manual");
+    assert!(control("1.1.1")["reason"].as_str().is_some_and(|reason| reason.contains("shell on each node")));
+    assert_eq!(control("1.2.3")["status"], "notCovered");
+    // Counts add up to the controls.
+    let total: u64 = cis["counts"].as_object().expect("counts").values().filter_map(serde_json::Value::as_u64).sum();
+    let controls = cis["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .map(|section| section["controls"].as_array().map_or(0, Vec::len))
+        .sum::<usize>();
+    assert_eq!(total, controls as u64);
+    // The terminal shows the frameworks asked for, and only those.
+    let text = stdout(&seaworthy(&["scan", "--manifests", WEAK, "--framework", "pss-restricted"]));
+    assert!(text.contains("Pod Security Standards, Restricted Kubernetes v1.34"), "{text}");
+    assert!(
+        text.lines().any(|line| line.trim_start().starts_with("fail") && line.contains("Privileged Containers:")),
+        "{text}"
+    );
+    assert!(!text.contains("CIS Kubernetes Benchmark"), "{text}");
+    let hardened = stdout(&seaworthy(&["scan", "--manifests", HARDENED, "--framework", "pss-restricted"]));
+    let view = hardened.split("Pod Security Standards, Restricted").nth(1).expect("the view");
+    assert!(!view.lines().any(|line| line.trim_start().starts_with("fail ")), "{view}");
+}

@@ -53,3 +53,10 @@ fn facts_schema_matches_the_facts_types() {
 fn facts_md_matches_the_facts_types() {
     check("docs/facts.md", &seaworthy::facts::markdown());
 }
+
+#[test]
+fn compliance_md_matches_the_frameworks_and_mappings() {
+    let catalog = Catalog::load(true, &[]).expect("the built-in catalog loads");
+    let rules: Vec<seaworthy::report::RuleInfo> = catalog.rules.iter().map(seaworthy::report::RuleInfo::from).collect();
+    check("docs/compliance.md", &seaworthy::compliance::markdown(&rules));
+}

@@ -41,7 +41,7 @@ fn redact_version(text: &str) -> String {
 
 fn terminal(report: &Report, colour: bool, width: usize) -> String {
     let style = terminal::Style { colour, width };
-    redact_version(&terminal::render(report, style, terminal::Show::default()))
+    redact_version(&terminal::render(report, style, &terminal::Show::default()))
 }
 
 /// The text without its ANSI styles (SGR sequences, all the report writes).

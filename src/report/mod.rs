@@ -63,6 +63,9 @@ pub struct Report {
     pub exceptions: Vec<ExceptionOutcome>,
     /// What could not be collected or judged, and why.
     pub coverage: CoverageInfo,
+    /// Every framework's controls with the status the rules give them (CIS, NSA/CISA,
+    /// Pod Security Standards Baseline and Restricted), whatever `--framework` shows.
+    pub compliance: Vec<crate::compliance::View>,
     /// With `--baseline`: the baseline scan and how many findings are new.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineSummary>,
@@ -287,7 +290,7 @@ impl Report {
                 })
                 .collect(),
         };
-        let results = parts
+        let results: Vec<ResultEntry> = parts
             .results
             .into_iter()
             .zip(parts.excepted)
@@ -301,6 +304,7 @@ impl Report {
                 inconclusive: result.inconclusive,
             })
             .collect();
+        let compliance = crate::compliance::views(&parts.rules, &results);
         Self {
             schema_version: REPORT_SCHEMA_VERSION,
             tool: Tool { name: env!("CARGO_PKG_NAME").into(), version: env!("CARGO_PKG_VERSION").into() },
@@ -315,6 +319,7 @@ impl Report {
             results,
             exceptions: parts.exceptions,
             coverage,
+            compliance,
             baseline: None,
             gate: None,
         }

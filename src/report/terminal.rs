@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Effects};
 
 use super::{InputKind, Report, ResultEntry, RuleInfo, inert};
+use crate::compliance::ControlStatus;
 use crate::config::SubjectSelector;
 use crate::engine::{BaselineState, Finding, Severity, Status};
 use crate::exception::ExceptionState;
@@ -47,17 +48,19 @@ impl Style {
     }
 }
 
-/// Sections beyond the failing rules that `--show` asks for.
-#[derive(Clone, Copy, Debug, Default)]
+/// Sections beyond the failing rules that `--show` and `--framework` ask for.
+#[derive(Clone, Debug, Default)]
 pub struct Show {
     /// List the rules that passed.
     pub passed: bool,
     /// List the rules that did not apply, grouped by reason.
     pub not_applicable: bool,
+    /// Show these frameworks' compliance views (`cis`, `pss-baseline`, …).
+    pub frameworks: Vec<&'static str>,
 }
 
 /// Renders the report for a terminal.
-pub fn render(report: &Report, style: Style, show: Show) -> String {
+pub fn render(report: &Report, style: Style, show: &Show) -> String {
     let mut out = Out { text: String::new(), style, width: style.width.max(NARROWEST) };
     summary(&mut out, report);
     failing(&mut out, report);
@@ -67,6 +70,11 @@ pub fn render(report: &Report, style: Style, show: Show) -> String {
     }
     if show.passed {
         passed(&mut out, report);
+    }
+    for id in &show.frameworks {
+        if let Some(view) = report.compliance.iter().find(|view| view.framework == *id) {
+            compliance(&mut out, view);
+        }
     }
     exceptions(&mut out, report);
     out.text
@@ -399,6 +407,71 @@ fn passed(out: &mut Out, report: &Report) {
         out.wrap(&first, &" ".repeat(id_width + 4), &inert(&rule.title));
     }
     out.blank();
+}
+
+/// `CIS Kubernetes Benchmark v1.9.0`: counts, then per section its counts and one line
+/// per control with its status, and its rules or why it has none.
+fn compliance(out: &mut Out, view: &crate::compliance::View) {
+    let heading = format!("{} {} — {}", view.name, view.version, status_counts(&view.counts));
+    out.wrap("", "  ", &out.bold(&inert(&heading)));
+    let width = ControlStatus::ALL.iter().map(|status| status.words().len()).max().unwrap_or(0);
+    for section in &view.sections {
+        out.wrap(
+            "  ",
+            "      ",
+            &inert(&format!("{} {} — {}", section.id, section.title, status_counts(&section.counts))),
+        );
+        // A reason every manual control of the section shares is said once.
+        let manual: Vec<&str> = section
+            .controls
+            .iter()
+            .filter(|control| control.status == ControlStatus::Manual)
+            .filter_map(|control| control.reason.as_deref())
+            .collect();
+        let shared =
+            manual.first().copied().filter(|first| manual.len() > 1 && manual.iter().all(|reason| reason == first));
+        if let Some(reason) = shared {
+            out.wrap("      ", "        ", &inert(&format!("manual: {reason}")));
+        }
+        for control in &section.controls {
+            let status = out.paint(&format!("{:<width$}", control.status.words()), control_style(control.status));
+            let why = if control.rules.is_empty() || control.status == ControlStatus::Fail {
+                control.reason.as_deref().filter(|reason| Some(*reason) != shared).unwrap_or_default().to_owned()
+            } else {
+                control.rules.join(" ")
+            };
+            // Pod Security controls are named `baseline: Seccomp` under the Baseline section.
+            let id = control.id.strip_prefix(&format!("{}: ", section.id)).unwrap_or(&control.id);
+            let line = if why.is_empty() {
+                format!("{}: {}", inert(id), inert(&control.title))
+            } else {
+                format!("{}: {} — {}", inert(id), inert(&control.title), inert(&why))
+            };
+            out.wrap(&format!("    {status} "), &" ".repeat(width + 9), &line);
+        }
+    }
+    out.blank();
+}
+
+/// `3 fail · 2 pass · 21 manual`, in the order of [`ControlStatus::ALL`].
+fn status_counts(counts: &std::collections::BTreeMap<ControlStatus, usize>) -> String {
+    let shown: Vec<String> = ControlStatus::ALL
+        .iter()
+        .filter_map(|status| {
+            counts.get(status).map(|count| format!("{count}{NBSP}{}", status.words().replace(' ', "\u{a0}")))
+        })
+        .collect();
+    shown.join(" · ")
+}
+
+fn control_style(status: ControlStatus) -> anstyle::Style {
+    let colour = match status {
+        ControlStatus::Fail => AnsiColor::Red,
+        ControlStatus::NotEvaluated => AnsiColor::Yellow,
+        ControlStatus::Pass => AnsiColor::Green,
+        ControlStatus::NotApplicable | ControlStatus::Manual | ControlStatus::NotCovered => AnsiColor::Blue,
+    };
+    anstyle::Style::new().fg_color(Some(colour.into()))
 }
 
 /// The configuration's exceptions: state, rule, subject, reason, owner, expiry.
