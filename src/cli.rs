@@ -238,6 +238,8 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0, for code-scanning upload.
     Sarif,
+    /// JUnit XML, for CI test reports: a suite per category, a case per rule.
+    Junit,
 }
 
 /// What `--show` adds to the terminal report.

@@ -278,6 +278,7 @@ async fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
             Some(terminal::render(&report, terminal_style(to_terminal), &show))
         }
         Format::Json => None,
+        Format::Junit => Some(report::junit::render(&report)),
         Format::Sarif => {
             Some(report::sarif::render(&report, &std::env::current_dir().context("cannot read the working directory")?))
         }

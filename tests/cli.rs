@@ -613,3 +613,21 @@ fn compliance_views_show_each_control_with_its_status_and_rules() {
     let view = hardened.split("Pod Security Standards, Restricted").nth(1).expect("the view");
     assert!(!view.lines().any(|line| line.trim_start().starts_with("fail ")), "{view}");
 }
+
+#[test]
+fn junit_stays_valid_xml_whatever_the_cluster_names_things() {
+    let dir = scratch();
+    let pod = "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"web</failure><script>x</script>\\u001b[2J\", \"namespace\": \"app&amp\"}, \"spec\": {\"containers\": [{\"name\": \"c\", \"image\": \"web:1\", \"securityContext\": {\"privileged\": true}}]}}\n";
+    let file = write(dir.path(), "pod.yaml", pod);
+    let output = seaworthy(&["scan", "--manifests", file.to_str().expect("UTF-8"), "-o", "junit"]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let xml = stdout(&output);
+    support::junit_schema_check(&xml).expect("valid against the Jenkins JUnit schema");
+    assert!(xml.contains("web&lt;/failure&gt;&lt;script&gt;x&lt;/script&gt;\\u{1b}[2J"), "{xml}");
+    assert!(xml.contains("app&amp;amp/"), "{xml}");
+    assert!(!xml.contains('\u{1b}'), "no raw control character");
+    assert_eq!(
+        support::xpath_count(&xml, "//failure[contains(., 'Pod app&amp/web')]"),
+        support::xpath_count(&xml, "//testcase[failure]")
+    );
+}

@@ -149,3 +149,26 @@ fn same_input_gives_byte_identical_output() {
     let second = report::sarif::render(&weak_report(&[]), support::repo());
     assert_eq!(first, second);
 }
+
+#[test]
+fn junit_of_the_weak_example_is_valid_and_has_a_case_per_rule() {
+    let report = weak_report(&[]);
+    let xml = report::junit::render(&report);
+    support::junit_schema_check(&xml).expect("valid against the Jenkins JUnit schema");
+    assert_eq!(support::xpath_count(&xml, "//testsuite"), 4, "one suite per category");
+    assert_eq!(support::xpath_count(&xml, "//testcase"), report.results.len(), "one case per rule");
+    assert_eq!(support::xpath_count(&xml, "//testcase[failure]"), report.summary.fail);
+    assert_eq!(
+        support::xpath_count(&xml, "//testcase[skipped]"),
+        report.summary.not_evaluated + report.summary.not_applicable
+    );
+    assert_eq!(
+        support::xpath_count(&xml, "//skipped[starts-with(@message, 'not evaluated: ')]"),
+        report.summary.not_evaluated
+    );
+    // A failure carries each finding with its place.
+    assert!(xml.contains("testdata/clusters/weak/control-plane.yaml:2: Pod kube-system/kube-apiserver-cp1"), "{xml}");
+    // Control: the check is real — a case without its required name is refused.
+    let broken = xml.replacen("<testcase name=", "<testcase label=", 1);
+    assert!(support::junit_schema_check(&broken).is_err(), "xmllint refuses an invalid document");
+}

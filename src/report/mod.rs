@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod drift;
 pub mod gate;
 pub mod json;
+pub mod junit;
 pub mod sarif;
 pub mod table;
 pub mod terminal;

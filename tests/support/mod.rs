@@ -149,3 +149,34 @@ pub fn shipped_cluster_role() -> serde_json::Value {
     let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).expect("rbac.yaml is YAML");
     documents.into_iter().find(|document| document["kind"] == "ClusterRole").expect("rbac.yaml has a ClusterRole")
 }
+
+/// `xmllint --noout --schema` of `xml` against the vendored Jenkins JUnit schema: Ok,
+/// or what xmllint said.
+pub fn junit_schema_check(xml: &str) -> Result<(), String> {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("report.xml");
+    std::fs::write(&path, xml).expect("the report is written");
+    let schema = repo().join("testdata/schemas/junit-10.xsd");
+    let output = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&schema)
+        .arg(&path)
+        .output()
+        .expect("xmllint runs (scripts/test installs Debian's libxml2-utils)");
+    if output.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&output.stderr).into_owned()) }
+}
+
+/// What an XPath expression counts in `xml` (xmllint --xpath).
+pub fn xpath_count(xml: &str, expression: &str) -> usize {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("report.xml");
+    std::fs::write(&path, xml).expect("the report is written");
+    let output = std::process::Command::new("xmllint")
+        .arg("--xpath")
+        .arg(format!("count({expression})"))
+        .arg(&path)
+        .output()
+        .expect("xmllint runs");
+    String::from_utf8_lossy(&output.stdout).trim().parse().unwrap_or_else(|_| panic!("a count for {expression}"))
+}
