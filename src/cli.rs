@@ -240,6 +240,8 @@ pub enum Format {
     Sarif,
     /// JUnit XML, for CI test reports: a suite per category, a case per rule.
     Junit,
+    /// One self-contained HTML page, to read in a browser, on a phone or on paper.
+    Html,
 }
 
 /// What `--show` adds to the terminal report.

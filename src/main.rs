@@ -279,6 +279,7 @@ async fn run_scan(args: &ScanArgs, progress: bool) -> anyhow::Result<ExitCode> {
         }
         Format::Json => None,
         Format::Junit => Some(report::junit::render(&report)),
+        Format::Html => Some(report::html::render(&report)),
         Format::Sarif => {
             Some(report::sarif::render(&report, &std::env::current_dir().context("cannot read the working directory")?))
         }

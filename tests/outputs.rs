@@ -44,20 +44,6 @@ fn terminal(report: &Report, colour: bool, width: usize) -> String {
     redact_version(&terminal::render(report, style, &terminal::Show::default()))
 }
 
-/// The text without its ANSI styles (SGR sequences, all the report writes).
-fn unstyled(text: &str) -> String {
-    let mut plain = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("\u{1b}[") {
-        plain.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after.find('m').expect("an SGR sequence ends with m");
-        rest = &after[end + 1..];
-    }
-    plain.push_str(rest);
-    plain
-}
-
 #[test]
 fn terminal_report_of_the_weak_example_at_80_and_120_columns() {
     let report = weak_report(&[]);
@@ -73,7 +59,7 @@ fn colour_changes_nothing_but_the_styles() {
     for width in [80, 120] {
         let coloured = terminal(&report, true, width);
         assert!(coloured.contains("\u{1b}["), "colour was asked for");
-        assert_eq!(unstyled(&coloured), terminal(&report, false, width), "at {width} columns");
+        assert_eq!(support::terminal::unstyled(&coloured), terminal(&report, false, width), "at {width} columns");
     }
 }
 

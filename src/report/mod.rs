@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod drift;
 pub mod gate;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod sarif;
@@ -330,6 +331,14 @@ impl Report {
     pub fn rule(&self, id: &str) -> Option<&RuleInfo> {
         self.rules.iter().find(|rule| rule.id == id)
     }
+
+    /// The results with `status` and their rules, in rule order.
+    pub fn with_status(&self, status: Status) -> impl Iterator<Item = (&ResultEntry, &RuleInfo)> {
+        self.results
+            .iter()
+            .filter(move |result| result.status == status)
+            .filter_map(|result| Some((result, self.rule(&result.rule_id)?)))
+    }
 }
 
 /// Every collection and its availability, sorted by name.
@@ -349,6 +358,40 @@ fn collections(facts: &Facts) -> Vec<CollectionInfo> {
     facts.visit_collections(&mut gather);
     gather.0.sort_by(|a, b| a.name.cmp(&b.name));
     gather.0
+}
+
+/// Rules kept from a verdict by one reason: the collections it names, and the results.
+pub(crate) struct Group<'r> {
+    /// The reason, without the collection it names.
+    pub reason: String,
+    /// The collections it names (`apiservers`, `etcd`), when it names any.
+    pub collections: Vec<String>,
+    /// The results it kept from a verdict.
+    pub results: Vec<&'r ResultEntry>,
+}
+
+/// Results of one status grouped by reason, in the order each reason first appears.
+/// `apiservers not collected: not probed …` and `etcd not collected: not probed …` are
+/// one reason naming two collections.
+pub(crate) fn by_reason(report: &Report, status: Status) -> Vec<Group<'_>> {
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    for result in report.results.iter().filter(|result| result.status == status) {
+        let reason = result.reason.as_deref().unwrap_or("no reason given");
+        let (collection, reason) = match reason.split_once(" not collected: ") {
+            Some((collection, rest)) if !collection.contains(' ') => (Some(collection), rest),
+            _ => (None, reason),
+        };
+        let slot = groups.iter().position(|group| group.reason == reason).unwrap_or_else(|| {
+            groups.push(Group { reason: reason.to_owned(), collections: Vec::new(), results: Vec::new() });
+            groups.len() - 1
+        });
+        let group = &mut groups[slot];
+        if let Some(collection) = collection.filter(|name| !group.collections.iter().any(|known| known == name)) {
+            group.collections.push(collection.to_owned());
+        }
+        group.results.push(result);
+    }
+    groups
 }
 
 /// `text` made safe for a terminal: control characters (other than newline), DEL, C1

@@ -263,12 +263,7 @@ fn input_field(out: &mut Out, report: &Report) {
 
 /// Failing rules, most severe first, in catalog order within a severity.
 fn failing(out: &mut Out, report: &Report) {
-    let mut failing: Vec<(&ResultEntry, &RuleInfo)> = report
-        .results
-        .iter()
-        .filter(|result| result.status == Status::Fail)
-        .filter_map(|result| Some((result, report.rule(&result.rule_id)?)))
-        .collect();
+    let mut failing: Vec<(&ResultEntry, &RuleInfo)> = report.with_status(Status::Fail).collect();
     failing.sort_by_key(|(_, rule)| rule.severity);
     out.blank();
     if failing.is_empty() {
@@ -324,41 +319,10 @@ fn inconclusive_lines(out: &mut Out, result: &ResultEntry, indent: &str) {
     }
 }
 
-/// Rules kept from a verdict by one reason: the collections it names, and the results.
-struct Group<'r> {
-    reason: String,
-    collections: Vec<String>,
-    results: Vec<&'r ResultEntry>,
-}
-
-/// Results of one status grouped by reason, in the order each reason first appears.
-/// `apiservers not collected: not probed …` and `etcd not collected: not probed …` are
-/// one reason naming two collections.
-fn by_reason(report: &Report, status: Status) -> Vec<Group<'_>> {
-    let mut groups: Vec<Group<'_>> = Vec::new();
-    for result in report.results.iter().filter(|result| result.status == status) {
-        let reason = result.reason.as_deref().unwrap_or("no reason given");
-        let (collection, reason) = match reason.split_once(" not collected: ") {
-            Some((collection, rest)) if !collection.contains(' ') => (Some(collection), rest),
-            _ => (None, reason),
-        };
-        let slot = groups.iter().position(|group| group.reason == reason).unwrap_or_else(|| {
-            groups.push(Group { reason: reason.to_owned(), collections: Vec::new(), results: Vec::new() });
-            groups.len() - 1
-        });
-        let group = &mut groups[slot];
-        if let Some(collection) = collection.filter(|name| !group.collections.iter().any(|known| known == name)) {
-            group.collections.push(collection.to_owned());
-        }
-        group.results.push(result);
-    }
-    groups
-}
-
 /// One line per reason with the rules it kept from being judged, then their
 /// inconclusive subjects.
 fn grouped(out: &mut Out, report: &Report, status: Status, heading: &str) {
-    let groups = by_reason(report, status);
+    let groups = super::by_reason(report, status);
     if groups.is_empty() {
         return;
     }
@@ -391,12 +355,7 @@ fn not_applicable(out: &mut Out, report: &Report) {
 
 /// `--show passed`: one line per rule that passed.
 fn passed(out: &mut Out, report: &Report) {
-    let passed: Vec<&RuleInfo> = report
-        .results
-        .iter()
-        .filter(|result| result.status == Status::Pass)
-        .filter_map(|result| report.rule(&result.rule_id))
-        .collect();
+    let passed: Vec<&RuleInfo> = report.with_status(Status::Pass).map(|(_, rule)| rule).collect();
     if passed.is_empty() {
         return;
     }
@@ -502,7 +461,7 @@ fn exceptions(out: &mut Out, report: &Report) {
 }
 
 /// `kind Deployment, namespace app, name web-*`, or `every subject`.
-fn selector_text(selector: &SubjectSelector) -> String {
+pub(super) fn selector_text(selector: &SubjectSelector) -> String {
     let parts: Vec<String> = [
         ("kind", &selector.kind),
         ("namespace", &selector.namespace),

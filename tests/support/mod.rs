@@ -9,6 +9,7 @@ pub mod loopback;
 pub mod old_tls;
 pub mod pki;
 pub mod sink;
+pub mod terminal;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
