@@ -37,6 +37,27 @@ pub enum Command {
     /// Compare two JSON reports of one cluster: new, resolved and still-failing findings
     /// and the score change; exit 1 on a regression.
     Diff(DiffArgs),
+    /// Print the completion script of a shell, e.g. `seaworthy completions bash >
+    /// /etc/bash_completion.d/seaworthy`.
+    Completions(CompletionsArgs),
+    /// Print a man page (roff): seaworthy(1), or a subcommand's, e.g. `seaworthy man scan >
+    /// /usr/local/share/man/man1/seaworthy-scan.1`.
+    Man(ManArgs),
+}
+
+/// `seaworthy man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (`scan`, `snapshot`, …); none for seaworthy(1).
+    pub command: Option<String>,
+}
+
+/// `seaworthy completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Where objects come from: a live cluster unless manifests or a snapshot are given.

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use clap::Parser as _;
+use clap::{CommandFactory as _, Parser as _};
 use seaworthy::cli::{
     CatalogFormat, Cli, Command, DiffArgs, DiffFormat, Format, LiveArgs, ProbeArgs, ScanArgs, Shown, SnapshotArgs,
     SnapshotFormat,
@@ -36,8 +36,24 @@ fn main() -> ExitCode {
     // The one async runtime: the live source, the probes and the sinks run on it. One
     // thread is enough for I/O; judging uses every core through rayon.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
-    let outcome =
-        runtime.context("cannot start the async runtime").and_then(|runtime| runtime.block_on(run(Cli::parse())));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version go to stdout as clap writes them.
+        Err(usage) if !usage.use_stderr() => {
+            let _ = usage.print();
+            return ExitCode::SUCCESS;
+        }
+        // `seaworthy` alone: the help, on stderr, as a usage error.
+        Err(usage) if usage.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = usage.print();
+            return ExitCode::from(EXIT_ERROR);
+        }
+        Err(usage) => {
+            eprintln!("seaworthy: error: {}", report::inert(&usage_line(&usage)));
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let outcome = runtime.context("cannot start the async runtime").and_then(|runtime| runtime.block_on(run(cli)));
     match outcome {
         Ok(code) => code,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
@@ -58,6 +74,50 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 /// A short next step for the errors users can fix themselves; each layer's error type
 /// knows its own.
+/// seaworthy(1), or the page of one subcommand (seaworthy-scan(1)), as roff.
+fn man_page(subcommand: Option<&str>) -> anyhow::Result<Vec<u8>> {
+    let command = Cli::command();
+    let man = match subcommand {
+        None => clap_mangen::Man::new(command),
+        Some(name) => {
+            let Some(found) = command.find_subcommand(name) else {
+                let known: Vec<&str> = command.get_subcommands().map(clap::Command::get_name).collect();
+                bail!("no subcommand `{name}` (one of: {})", known.join(", "));
+            };
+            let page = found.clone().name(format!("seaworthy-{name}")).bin_name(format!("seaworthy {name}"));
+            clap_mangen::Man::new(page.version(env!("CARGO_PKG_VERSION")))
+        }
+    };
+    let mut page = Vec::new();
+    man.render(&mut page)?;
+    Ok(page)
+}
+
+/// A usage error as one line with a hint, as every other error is: clap's message,
+/// then its tip and possible values, else where the help is.
+fn usage_line(usage: &clap::Error) -> String {
+    let text = usage.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|line| !line.is_empty());
+    let message = lines.next().unwrap_or_default().trim_start_matches("error: ").to_owned();
+    let mut hints = Vec::new();
+    let mut command = "seaworthy".to_owned();
+    for line in lines {
+        if let Some(tip) = line.strip_prefix("tip: ") {
+            hints.push(tip.to_owned());
+        } else if let Some(values) = line.strip_prefix('[').and_then(|line| line.strip_suffix(']')) {
+            hints.push(values.to_owned());
+        } else if let Some(usage) = line.strip_prefix("Usage: ") {
+            let words: Vec<&str> =
+                usage.split_whitespace().take_while(|word| !word.starts_with(['[', '<', '-'])).collect();
+            command = words.join(" ");
+        }
+    }
+    if hints.is_empty() {
+        hints.push(format!("see `{command} --help`"));
+    }
+    format!("{message} (hint: {})", hints.join("; "))
+}
+
 fn hint(error: &anyhow::Error) -> String {
     error
         .chain()
@@ -80,7 +140,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules(args) => {
             let catalog = Catalog::load(true, &args.rules.rule_dirs).map_err(scan::ScanError::from)?;
             let text = match args.format {
-                CatalogFormat::Table => report::catalog::table(&catalog),
+                CatalogFormat::Table => {
+                    let width = terminal_style(std::io::stdout().is_terminal()).width;
+                    report::catalog::table(&catalog, u16::try_from(width).unwrap_or(u16::MAX))
+                }
                 CatalogFormat::Json => report::catalog::json(&catalog),
                 CatalogFormat::Markdown => report::catalog::markdown(&catalog),
             };
@@ -88,6 +151,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff(args) => run_diff(&args),
+        Command::Completions(args) => {
+            let mut text = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "seaworthy", &mut text);
+            emit_stdout(|out| out.write_all(&text))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man(args) => {
+            let page = man_page(args.command.as_deref())?;
+            emit_stdout(|out| out.write_all(&page))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Explain(args) => {
             let catalog = Catalog::load(true, &args.rules.rule_dirs).map_err(scan::ScanError::from)?;
             let id = args.id.to_uppercase();
@@ -123,7 +197,11 @@ fn init_logging(verbose: u8) {
         _ => (LevelFilter::DEBUG, LevelFilter::DEBUG),
     };
     let filter = Targets::new().with_target("seaworthy", own).with_default(libraries);
-    let layer = tracing_subscriber::fmt::layer().with_writer(|| RedactedStderr).with_target(verbose > 1);
+    // Colour only for a person at a terminal: a CI log or a file gets plain text.
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(|| RedactedStderr)
+        .with_target(verbose > 1)
+        .with_ansi(colour(std::io::stderr().is_terminal()));
     tracing_subscriber::registry().with(layer).with(filter).init();
 }
 

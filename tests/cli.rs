@@ -631,3 +631,92 @@ fn junit_stays_valid_xml_whatever_the_cluster_names_things() {
         support::xpath_count(&xml, "//testcase[failure]")
     );
 }
+
+#[test]
+fn rules_fit_the_terminal_width() {
+    let width = |columns: &str| {
+        let output = seaworthy_with(&["rules"], &[("COLUMNS", columns)], None);
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        stdout(&output).lines().map(|line| line.chars().count()).max().unwrap_or(0)
+    };
+    assert!(width("72") <= 72, "at 72 columns: {}", width("72"));
+    // Control: a wide terminal gets the titles on one line.
+    assert!(width("200") > 100, "at 200 columns: {}", width("200"));
+    // Not a terminal and no COLUMNS: 100.
+    let output = seaworthy(&["rules"]);
+    assert!(stdout(&output).lines().all(|line| line.chars().count() <= 100), "{}", stdout(&output));
+}
+
+#[test]
+fn usage_errors_are_one_line_with_a_hint() {
+    let cases: [(&[&str], &str, &str); 4] = [
+        (&["scan", "--bogus"], "unexpected argument '--bogus'", "hint: see `seaworthy scan --help`"),
+        (&["scan", "-o", "htm"], "invalid value 'htm' for '--output <FORMAT>'", "a similar value exists: 'html'"),
+        (&["scan", "--fail-on"], "a value is required for '--fail-on <FAIL_ON>'", "possible values: critical"),
+        (&["nonsense"], "unrecognized subcommand 'nonsense'", "hint: see `seaworthy --help`"),
+    ];
+    for (args, error, hint) in cases {
+        let output = seaworthy(args);
+        assert_eq!(code(&output), 2, "{args:?}");
+        assert_one_line_error(&stderr(&output), error);
+        assert!(stderr(&output).contains(hint), "{args:?}: {}", stderr(&output));
+    }
+    // Control: help and version are not errors and keep their pages.
+    let help = seaworthy(&["scan", "--help"]);
+    assert_eq!(code(&help), 0);
+    assert!(stdout(&help).lines().count() > 20, "{}", stdout(&help));
+    assert_eq!(code(&seaworthy(&["--version"])), 0);
+}
+
+#[test]
+fn verbose_logs_carry_no_colour_codes_when_stderr_is_not_a_terminal() {
+    // NO_COLOR is removed: only "stderr is not a terminal" may turn the colour off.
+    let run = |flag: &str| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_seaworthy"));
+        command
+            .args([flag, "scan", "--manifests", WEAK, "-o", "json"])
+            .current_dir(support::repo())
+            .env("SEAWORTHY_NOW", "2026-03-01T12:00:00Z")
+            .env_remove("NO_COLOR")
+            .stdin(std::process::Stdio::null());
+        let output = command.output().expect("seaworthy runs");
+        String::from_utf8(output.stderr).expect("UTF-8")
+    };
+    let progress = run("-v");
+    assert!(progress.contains("INFO") && progress.contains("catalog loaded"), "{progress}");
+    assert!(!progress.contains('\u{1b}'), "no colour codes: {progress:?}");
+    let debug = run("-vv");
+    assert!(debug.contains("INFO seaworthy::scan: manifests read"), "-vv names the module: {debug}");
+    assert!(!debug.contains('\u{1b}'), "no colour codes: {debug:?}");
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_command_line_definition() {
+    let bash = seaworthy(&["completions", "bash"]);
+    assert_eq!(code(&bash), 0, "{}", stderr(&bash));
+    let script = stdout(&bash);
+    for word in ["scan", "snapshot", "--framework", "--strict", "junit", "pss-restricted"] {
+        assert!(script.contains(word), "bash completes {word}");
+    }
+    // The script is valid bash.
+    let dir = scratch();
+    let path = write(dir.path(), "seaworthy.bash", &script);
+    let checked = std::process::Command::new("bash").arg("-n").arg(&path).output().expect("bash runs");
+    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+    for (shell, framework) in
+        [("zsh", "--framework"), ("fish", "-l framework"), ("powershell", "--framework"), ("elvish", "--framework")]
+    {
+        let output = seaworthy(&["completions", shell]);
+        assert_eq!(code(&output), 0, "{shell}");
+        assert!(stdout(&output).contains(framework), "{shell} completes --framework");
+    }
+    // Control: a shell clap_complete does not know is a usage error.
+    assert_eq!(code(&seaworthy(&["completions", "tcsh"])), 2);
+    let main = stdout(&seaworthy(&["man"]));
+    assert!(main.contains(".TH seaworthy 1") && main.contains(".SH NAME"), "{main}");
+    let scan = stdout(&seaworthy(&["man", "scan"]));
+    assert!(scan.contains(".TH seaworthy-scan 1") && scan.contains("\\fB\\-\\-framework\\fR"), "{scan}");
+    let output = seaworthy(&["man", "nope"]);
+    assert_eq!(code(&output), 2);
+    assert_one_line_error(&stderr(&output), "no subcommand `nope`");
+}

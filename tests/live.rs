@@ -467,3 +467,16 @@ fn config_maps_are_listed_only_when_asked_and_their_values_never_reported() {
     assert!(text.contains("application.properties: spring.datasource.password"), "the setting is named");
     assert!(!text.contains("hunter2"), "the value never is");
 }
+
+#[test]
+fn dash_vv_logs_the_requests_and_dash_v_only_progress() {
+    let api = FakeApi::start("dash_vv_logs_the_requests_and_dash_v_only_progress", Settings::cluster("hardened"));
+    let (_, _, requests) = scan_json(&api, &["--no-probes", "-vv"]);
+    let lines: Vec<&str> = requests.lines().filter(|line| line.contains("/api/v1/nodes")).collect();
+    assert!(!lines.is_empty(), "-vv names the requests: {requests}");
+    assert!(!requests.contains('\u{1b}'), "no colour codes off a terminal: {requests:?}");
+    // Control: -v logs progress without the requests.
+    let (_, _, progress) = scan_json(&api, &["--no-probes", "-v"]);
+    assert!(progress.contains("INFO"), "{progress}");
+    assert!(!progress.contains("/api/v1/nodes"), "{progress}");
+}

@@ -9,10 +9,14 @@ use comfy_table::{ContentArrangement, Table};
 use super::RuleInfo;
 use crate::engine::{Catalog, Category, Rule};
 
-/// One line per rule: id, severity, category, title.
-pub fn table(catalog: &Catalog) -> String {
+/// One line per rule: id, severity, category, title; titles wrap to fit `width` columns.
+pub fn table(catalog: &Catalog, width: u16) -> String {
     let mut table = Table::new();
-    table.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).force_no_tty();
+    table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .force_no_tty()
+        .set_width(width);
     table.set_header(vec!["ID", "Severity", "Category", "Title"]);
     for rule in &catalog.rules {
         table.add_row(vec![rule.id.clone(), rule.severity.to_string(), rule.category.to_string(), rule.title.clone()]);
