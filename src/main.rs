@@ -437,36 +437,42 @@ fn run_diff(args: &DiffArgs) -> anyhow::Result<ExitCode> {
     Ok(if drift.regressed() { ExitCode::from(EXIT_GATE) } else { ExitCode::SUCCESS })
 }
 
-/// How many skipped documents stderr names before it only counts the rest (the JSON
-/// report lists them all).
+/// How many skipped (or unread) documents stderr names before it only counts the rest
+/// (the JSON report lists them all).
 const SKIPPED_SHOWN: usize = 20;
 
 /// Tells on stderr what was read but not judged: skipped documents and duplicates.
 #[allow(clippy::print_stderr)] // Warnings about the input, before the report.
 fn warn_about_input(source: &report::SourceInfo) {
-    for unparsed in &source.unparsed {
+    let unparsed = source.unparsed.iter().map(|unparsed| {
         let location = &unparsed.location;
         let column = if unparsed.column > 0 { format!("{}:", unparsed.column) } else { String::new() };
-        let line = format!("{}:{}:{column} not read: {}", location.file, location.line, unparsed.reason);
-        eprintln!("seaworthy: warning: {}", report::inert(&line));
-    }
-    for skipped in source.skipped.iter().take(SKIPPED_SHOWN) {
+        format!("{}:{}:{column} not read: {}", location.file, location.line, unparsed.reason)
+    });
+    warn_listed(unparsed, "documents not read");
+    let skipped = source.skipped.iter().map(|skipped| {
         let location = &skipped.location;
-        let line = format!("{}:{}: skipped: {}", location.file, location.line, skipped.reason);
-        eprintln!("seaworthy: warning: {}", report::inert(&line));
-    }
-    if source.skipped.len() > SKIPPED_SHOWN {
-        eprintln!(
-            "seaworthy: warning: {} more documents skipped (the JSON report lists them all)",
-            source.skipped.len() - SKIPPED_SHOWN
-        );
-    }
+        format!("{}:{}: skipped: {}", location.file, location.line, skipped.reason)
+    });
+    warn_listed(skipped, "documents skipped");
     for duplicate in &source.duplicates {
         let line = format!(
             "{}:{}: duplicate of {} read at {}:{}; judged once",
             duplicate.again.file, duplicate.again.line, duplicate.object, duplicate.first.file, duplicate.first.line
         );
         eprintln!("seaworthy: warning: {}", report::inert(&line));
+    }
+}
+
+/// One warning per line, the first [`SKIPPED_SHOWN`], then how many more.
+#[allow(clippy::print_stderr)] // Warnings about the input, before the report.
+fn warn_listed(lines: impl ExactSizeIterator<Item = String>, what: &str) {
+    let total = lines.len();
+    for line in lines.take(SKIPPED_SHOWN) {
+        eprintln!("seaworthy: warning: {}", report::inert(&line));
+    }
+    if total > SKIPPED_SHOWN {
+        eprintln!("seaworthy: warning: {} more {what} (the JSON report lists them all)", total - SKIPPED_SHOWN);
     }
 }
 

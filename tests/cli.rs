@@ -437,6 +437,15 @@ fn exceptions_apply_until_they_expire() {
     assert_eq!(report["exceptions"][0]["state"], "expired");
     assert_eq!(report["exceptions"][0]["findings"], excepted);
     assert!(report["results"][0]["excepted"].as_array().expect("excepted").is_empty());
+    // The terminal names the exception's subject in words, with its reason and owner.
+    let terminal_args = ["scan", "--manifests", WEAK, "--config", config, "--select", "IMAGE-001"];
+    let table = stdout(&seaworthy_with(&terminal_args, &[("SEAWORTHY_NOW", "2026-06-30T23:59:59Z")], None));
+    let flat = table.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("applied IMAGE-001 for namespace shop: vendor images are pinned next quarter — owner shop-team, expires 2026-06-30"),
+        "{table}"
+    );
+    assert!(!table.contains("{\""), "no subject as raw JSON: {table}");
 }
 
 #[test]

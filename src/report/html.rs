@@ -6,7 +6,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::{Report, ResultEntry, RuleInfo, by_reason};
-use crate::compliance::{ControlStatus, View};
+use crate::compliance::ControlStatus;
 use crate::engine::{BaselineState, Finding, Severity, Status};
 use crate::exception::ExceptionState;
 
@@ -46,7 +46,7 @@ pub fn render(report: &Report) -> String {
                 main {
                     (findings(report))
                     (not_judged(report, Status::NotEvaluated, "not-evaluated", "Not evaluated", "Missing evidence never counts as a pass."))
-                    (compliance(&report.compliance))
+                    (compliance(report))
                     (passed(report))
                     (not_judged(report, Status::NotApplicable, "not-applicable", "Not applicable", "Nothing these rules judge was found."))
                     (exceptions(report))
@@ -177,7 +177,16 @@ fn rule_block(result: &ResultEntry, rule: &RuleInfo) -> Markup {
                 @for paragraph in rule.remediation.split("\n\n") { p { (with_code(paragraph)) } }
             }
             @if !rule.references.is_empty() {
-                ul.references { @for reference in &rule.references { li { a href=(reference) rel="noreferrer" { (reference) } } } }
+                ul.references {
+                    @for reference in &rule.references {
+                        // Only web links are links: a custom rule's `javascript:` stays text.
+                        @if reference.starts_with("https://") || reference.starts_with("http://") {
+                            li { a href=(reference) rel="noreferrer" { (reference) } }
+                        } @else {
+                            li { (reference) }
+                        }
+                    }
+                }
             }
         }
     }
@@ -268,12 +277,14 @@ fn not_judged(report: &Report, status: Status, id: &str, heading: &str, lede: &s
     }
 }
 
-/// Every framework's controls, each framework collapsed.
-fn compliance(views: &[View]) -> Markup {
+/// Every framework's controls, each framework collapsed; a failed rule links to its block.
+fn compliance(report: &Report) -> Markup {
+    let failed: std::collections::BTreeSet<&str> =
+        report.with_status(Status::Fail).map(|(result, _)| result.rule_id.as_str()).collect();
     html! {
         section #compliance {
             h2 { "Compliance" }
-            @for view in views {
+            @for view in &report.compliance {
                 details {
                     summary { h3 { (view.name) " " (view.version) } " " (counts(&view.counts)) }
                     @for section in &view.sections {
@@ -286,7 +297,10 @@ fn compliance(views: &[View]) -> Markup {
                                         td { span class={ "status " (status_class(control.status)) } { (control.status.words()) } }
                                         td { (control.title) }
                                         td {
-                                            @if !control.rules.is_empty() { @for rule in &control.rules { a href={ "#rule-" (rule) } { (rule) } " " } }
+                                            @for rule in &control.rules {
+                                                @if failed.contains(rule.as_str()) { a href={ "#rule-" (rule) } { (rule) } } @else { code { (rule) } }
+                                                " "
+                                            }
                                             @if let Some(reason) = &control.reason { span.reason { (reason) } }
                                         }
                                     }

@@ -172,19 +172,8 @@ fn failure_text(result: &ResultEntry, rule: &RuleInfo) -> String {
 /// tab and newline, U+FFFE, U+FFFF), written as `\u{…}`: a name from the cluster must
 /// not make the document unreadable. quick-xml escapes the markup.
 fn xml_text(text: &str) -> std::borrow::Cow<'_, str> {
-    let forbidden = |character: char| matches!(character, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{d}' | '\u{fffe}' | '\u{ffff}');
-    if !text.contains(forbidden) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for character in text.chars() {
-        if forbidden(character) {
-            out.extend(character.escape_unicode());
-        } else {
-            out.push(character);
-        }
-    }
-    std::borrow::Cow::Owned(out)
+    let forbidden = |character: char| matches!(character, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{d}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}');
+    super::escape_where(text, forbidden)
 }
 
 #[cfg(test)]

@@ -403,17 +403,23 @@ pub fn inert(text: &str) -> String {
         (character.is_control() && character != '\n')
             || matches!(character, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     };
-    if !text.contains(dangerous) {
-        return text.to_owned();
+    escape_where(text, dangerous).into_owned()
+}
+
+/// `text` with each character `escaped` picks written as its `\u{…}` escape.
+pub(crate) fn escape_where(text: &str, escaped: impl Fn(char) -> bool) -> std::borrow::Cow<'_, str> {
+    if !text.contains(&escaped) {
+        return std::borrow::Cow::Borrowed(text);
     }
-    text.chars().fold(String::with_capacity(text.len() + 8), |mut out, character| {
-        if dangerous(character) {
+    let mut out = String::with_capacity(text.len() + 8);
+    for character in text.chars() {
+        if escaped(character) {
             out.extend(character.escape_unicode());
         } else {
             out.push(character);
         }
-        out
-    })
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// JSON Schema of the report, committed as `docs/report.schema.json`.

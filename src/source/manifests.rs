@@ -39,6 +39,7 @@ pub const DEFAULT_MAX_INPUT_BYTES: u64 = 512 * 1024 * 1024;
 /// Reads every path (file, directory read recursively, or `-` for stdin). Only regular
 /// files, directories and stdin are read: a device, FIFO or socket is refused at once,
 /// also inside a directory, and no input may exceed `max_bytes`.
+///
 /// Strict: the first document that does not parse is an error.
 pub fn read(paths: &[PathBuf], max_bytes: u64) -> Result<Inventory, SourceError> {
     let options = ReadOptions { max_bytes, exclude: Exclude::none(), strict: true };
