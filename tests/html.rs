@@ -132,6 +132,17 @@ fn the_hardened_example_renders_grade_a_and_no_finding() {
     // On a phone's width the page is one column and still shows something.
     let png = screenshot(&page, 390, 1400);
     assert_not_blank(&png, "the hardened report on a phone");
+    // It prints: Chromium makes a PDF of several pages of it.
+    let dir = scratch();
+    let pdf = dir.path().join("report.pdf");
+    chromium(&["--no-pdf-header-footer", &format!("--print-to-pdf={}", pdf.display()), &url(&page)]);
+    let pdf = std::fs::read(&pdf).expect("chromium printed the page");
+    assert!(pdf.starts_with(b"%PDF"), "a PDF");
+    let pages = pdf
+        .windows(b"/Type /Page\n".len())
+        .filter(|window| window.starts_with(b"/Type /Page") && !window.starts_with(b"/Type /Pages"))
+        .count();
+    assert!(pages >= 2, "{pages} page(s)");
     let png = screenshot(&page, 1280, 1600);
     keep_in_docs(&png, "html-report-hardened.png");
 }

@@ -93,6 +93,18 @@ fn header(report: &Report) -> Markup {
                         (counts.not_applicable) " not applicable"
                         @if counts.excepted > 0 { " · " (counts.excepted) " findings excepted" }
                     }
+                    @if let Some(left_out) = report.source.left_out() {
+                        dt { "Input" } dd {
+                            (left_out)
+                            @if !report.source.unparsed.is_empty() {
+                                ul.unparsed {
+                                    @for unparsed in report.source.unparsed.iter().take(20) {
+                                        li { code { (unparsed.location.file) ":" (unparsed.location.line) } " " (unparsed.reason) }
+                                    }
+                                }
+                            }
+                        }
+                    }
                     @if let Some(gate) = &report.gate {
                         dt { "Gate" } dd { (gate.summary()) }
                     }

@@ -125,6 +125,22 @@ impl SourceInfo {
     pub fn new(kind: InputKind, paths: Vec<String>) -> Self {
         Self { kind, paths, skipped: Vec::new(), unparsed: Vec::new(), duplicates: Vec::new(), not_probed: Vec::new() }
     }
+
+    /// What was read but not judged, counted: `2 not read (source.unparsed) · 1
+    /// skipped`; `None` when nothing was.
+    pub fn left_out(&self) -> Option<String> {
+        let parts: Vec<String> = [
+            (self.unparsed.len(), "not read (source.unparsed)"),
+            (self.skipped.len(), "skipped"),
+            (self.duplicates.len(), "duplicate(s)"),
+            (self.not_probed.len(), "endpoint(s) not probed"),
+        ]
+        .iter()
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, what)| format!("{count} {what}"))
+        .collect();
+        (!parts.is_empty()).then(|| parts.join(" · "))
+    }
 }
 
 /// An endpoint left out of the probe plan.

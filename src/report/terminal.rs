@@ -245,19 +245,8 @@ fn summary(out: &mut Out, report: &Report) {
 
 /// What was read but not judged, when anything was: skipped, unread, duplicate, not probed.
 fn input_field(out: &mut Out, report: &Report) {
-    let source = &report.source;
-    let parts: Vec<String> = [
-        (source.unparsed.len(), "not read (source.unparsed)"),
-        (source.skipped.len(), "skipped"),
-        (source.duplicates.len(), "duplicate(s)"),
-        (source.not_probed.len(), "endpoint(s) not probed"),
-    ]
-    .iter()
-    .filter(|(count, _)| *count > 0)
-    .map(|(count, what)| format!("{count} {what}"))
-    .collect();
-    if !parts.is_empty() {
-        out.field("input", &format!("{} — listed on stderr and in -o json", parts.join(" · ")));
+    if let Some(left_out) = report.source.left_out() {
+        out.field("input", &format!("{left_out} — listed on stderr and in -o json"));
     }
 }
 
