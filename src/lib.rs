@@ -27,6 +27,7 @@ pub mod engine;
 pub mod exception;
 pub mod facts;
 pub mod inventory;
+pub mod paths;
 pub mod probe;
 pub mod progress;
 pub mod redact;

@@ -243,7 +243,7 @@ pub fn judge(
         })
         .collect();
     let score = score::score(&judged, facts.object_count());
-    Ok(Report::new(ReportParts {
+    let mut report = Report::new(ReportParts {
         run_id: run.id,
         started_at: rfc3339(run.started_at),
         finished_at: rfc3339(clock.now()),
@@ -254,7 +254,12 @@ pub fn judge(
         excepted: excepted.per_result,
         exceptions: excepted.outcomes,
         score,
-    }))
+    });
+    report.attack_paths = crate::paths::find(facts, &report.results);
+    if let Some(reason) = crate::paths::grade_cap(&report.attack_paths) {
+        report.score.cap(reason);
+    }
+    Ok(report)
 }
 
 /// What rules see of the configuration, with the scan's date from its clock.

@@ -78,6 +78,20 @@ pub struct Score {
     pub coverage: f64,
     /// Score per category, 0–100, for categories with at least one rule.
     pub categories: BTreeMap<Category, f64>,
+    /// Why the grade is F whatever the score: a verified attack path from the network
+    /// to cluster-admin, etcd or every Secret (see `attackPaths`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capped: Option<String>,
+}
+
+impl Score {
+    /// Caps a graded score's grade at F, saying why.
+    pub fn cap(&mut self, reason: String) {
+        if self.grade.is_some() {
+            self.grade = Some(Grade::F);
+            self.capped = Some(reason);
+        }
+    }
 }
 
 fn factor(rule: &Judged) -> f64 {
@@ -140,15 +154,21 @@ pub fn score(rules: &[Judged], objects: usize) -> Score {
     // `+ 0.0` turns a negative zero into a positive one: coverage never prints `-0.0`.
     let coverage = round(coverage) + 0.0;
     match ungraded(objects, coverage) {
-        Some(reason) => {
-            Score { overall: None, grade: None, ungraded: Some(reason), coverage, categories: BTreeMap::new() }
-        }
+        Some(reason) => Score {
+            overall: None,
+            grade: None,
+            ungraded: Some(reason),
+            coverage,
+            categories: BTreeMap::new(),
+            capped: None,
+        },
         None => Score {
             overall: Some(overall),
             grade: Some(grade(overall, critical_failure)),
             ungraded: None,
             coverage,
             categories,
+            capped: None,
         },
     }
 }

@@ -115,6 +115,10 @@ fn the_weak_example_renders_its_score_and_every_failing_rule() {
     for rule in &failing {
         assert!(dom.contains(&format!("id=\"rule-{rule}\"")), "{rule} is shown");
     }
+    // The attack paths, each as a chain of its steps.
+    let paths = report["attackPaths"].as_array().expect("attackPaths").len();
+    assert!(paths > 0 && dom.contains("id=\"attack-paths\""), "the paths section");
+    assert_eq!(dom.matches("<ol class=\"chain\">").count(), paths, "one chain per path");
     let png = screenshot(&page, 1280, 1600);
     assert_not_blank(&png, "the weak report");
     keep_in_docs(&png, "html-report-weak.png");

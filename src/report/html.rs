@@ -37,6 +37,7 @@ pub fn render(report: &Report) -> String {
             body {
                 (header(report))
                 nav {
+                    @if !report.attack_paths.is_empty() { a href="#attack-paths" { "Attack paths" } }
                     a href="#findings" { "Findings" }
                     a href="#not-evaluated" { "Not evaluated" }
                     a href="#compliance" { "Compliance" }
@@ -44,6 +45,7 @@ pub fn render(report: &Report) -> String {
                     @if !report.exceptions.is_empty() { a href="#exceptions" { "Exceptions" } }
                 }
                 main {
+                    (attack_paths(report))
                     (findings(report))
                     (not_judged(report, Status::NotEvaluated, "not-evaluated", "Not evaluated", "Missing evidence never counts as a pass."))
                     (compliance(report))
@@ -105,6 +107,9 @@ fn header(report: &Report) -> Markup {
                             }
                         }
                     }
+                    @if let Some(capped) = &score.capped {
+                        dt { "Grade" } dd { (capped) }
+                    }
                     @if let Some(gate) = &report.gate {
                         dt { "Gate" } dd { (gate.summary()) }
                     }
@@ -139,6 +144,42 @@ fn source_kind(report: &Report) -> &'static str {
         super::InputKind::Manifests => "manifests",
         super::InputKind::Snapshot => "snapshot",
         super::InputKind::Live => "live cluster",
+    }
+}
+
+/// The attack paths, each a chain of steps from its entry point to its goal, with the
+/// evidence of every step and the cheapest fix.
+fn attack_paths(report: &Report) -> Markup {
+    html! {
+        @if !report.attack_paths.is_empty() {
+            section #attack-paths {
+                h2 { "Attack paths (" (report.attack_paths.len()) ")" }
+                p.lede { "How the findings combine into routes to takeover. Each step rests on a finding or fact of this scan; a possible step rests on evidence that could not be judged." }
+                @for path in &report.attack_paths {
+                    article class={ "path " (if path.verified { "verified" } else { "possible" }) } {
+                        h4 {
+                            (path.entry_label) " → " strong { (path.goal.label()) }
+                            @if !path.verified { " " span.badge.possible { "possible" } }
+                        }
+                        ol.chain {
+                            @for (number, step) in path.steps.iter().enumerate() {
+                                li class={ @if number == path.fix { "fix" } } {
+                                    span.action { (step.action) }
+                                    " → " em { (step.to) }
+                                    @if !step.verified { " " span.badge.possible { "unverified" } }
+                                    div.evidence {
+                                        code { (step.rule_id.as_deref().unwrap_or("fact")) }
+                                        @if let Some(location) = &step.location { " " code { (location.file) ":" (location.line) } }
+                                        " " (step.evidence)
+                                    }
+                                }
+                            }
+                        }
+                        p.fix { strong { "Fix: " } "step " (path.fix + 1) " (" (path.steps[path.fix].rule_id.as_deref().unwrap_or("the fact")) "), which breaks " (path.fix_breaks) " of the paths." }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -65,6 +65,9 @@ pub struct Report {
     pub exceptions: Vec<ExceptionOutcome>,
     /// What could not be collected or judged, and why.
     pub coverage: CoverageInfo,
+    /// Routes from an entry point to a goal that the findings and facts allow, each
+    /// step with its evidence, the verified and shortest first (see docs/attack-paths.md).
+    pub attack_paths: Vec<crate::paths::AttackPath>,
     /// Every framework's controls with the status the rules give them (CIS, NSA/CISA,
     /// Pod Security Standards Baseline and Restricted), whatever `--framework` shows.
     pub compliance: Vec<crate::compliance::View>,
@@ -337,6 +340,7 @@ impl Report {
             results,
             exceptions: parts.exceptions,
             coverage,
+            attack_paths: Vec::new(),
             compliance,
             baseline: None,
             gate: None,

@@ -12,13 +12,16 @@ use std::path::Path;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_sarif::sarif::{
-    ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString, Notification,
+    ArtifactLocation, CodeFlow, Invocation, Location, LogicalLocation, Message, MultiformatMessageString, Notification,
     PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor, Result as SarifResult,
-    ResultBaselineState, ResultLevel, Run, RunAutomationDetails, Sarif, Tool, ToolComponent,
+    ResultBaselineState, ResultLevel, Run, RunAutomationDetails, Sarif, ThreadFlow, ThreadFlowLocation, Tool,
+    ToolComponent,
 };
 
 use super::{Report, RuleInfo};
 use crate::engine::{BaselineState, Finding, Severity};
+use crate::facts::Subject;
+use crate::paths::{AttackPath, Goal};
 use crate::source::manifests::STDIN_NAME;
 
 /// GitHub code scanning accepts at most this many results per run.
@@ -52,8 +55,7 @@ fn security_severity(severity: Severity) -> Option<&'static str> {
 /// The stable pseudo-path of a finding without a manifest file: an endpoint's
 /// `_endpoints/<component>/<host>[/<port>]`, an object's
 /// `k8s/<cluster>/<namespace|_cluster>/<Kind>/<name>`.
-pub fn pseudo_path(cluster: &str, finding: &Finding) -> String {
-    let subject = &finding.subject;
+pub fn pseudo_path(cluster: &str, subject: &Subject) -> String {
     let segment = |text: &str| utf8_percent_encode(text, SEGMENT).to_string();
     if subject.kind == ENDPOINT_KIND {
         let segments: Vec<String> = subject.name.split('/').map(segment).collect();
@@ -65,8 +67,13 @@ pub fn pseudo_path(cluster: &str, finding: &Finding) -> String {
 
 /// The artifact URI and line of a finding: its manifest relative to `base` (with `/`
 /// separators), or the pseudo-path at line 1.
-fn artifact(cluster: &str, finding: &Finding, base: &Path) -> (String, i64) {
-    match &finding.location {
+fn artifact(
+    cluster: &str,
+    subject: &Subject,
+    location: Option<&crate::inventory::Location>,
+    base: &Path,
+) -> (String, i64) {
+    match location {
         Some(location) if &*location.file != STDIN_NAME => {
             let path = Path::new(&*location.file);
             let relative = path.strip_prefix(base).unwrap_or(path);
@@ -77,7 +84,7 @@ fn artifact(cluster: &str, finding: &Finding, base: &Path) -> (String, i64) {
                 .join("/");
             (uri, i64::from(location.line.max(1)))
         }
-        _ => (pseudo_path(cluster, finding), 1),
+        _ => (pseudo_path(cluster, subject), 1),
     }
 }
 
@@ -124,7 +131,7 @@ fn descriptor(rule: &RuleInfo) -> ReportingDescriptor {
 
 fn result(report: &Report, index: usize, rule: &RuleInfo, finding: &Finding, base: &Path) -> SarifResult {
     let cluster = &report.cluster.name;
-    let (uri, line) = artifact(cluster, finding, base);
+    let (uri, line) = artifact(cluster, &finding.subject, finding.location.as_ref(), base);
     let subject = &finding.subject;
     let mut logical = vec![
         LogicalLocation::builder()
@@ -172,7 +179,11 @@ fn result(report: &Report, index: usize, rule: &RuleInfo, finding: &Finding, bas
 
 /// Renders the report as a SARIF log; manifest paths are made relative to `base`.
 pub fn render(report: &Report, base: &Path) -> String {
-    let rules: Vec<ReportingDescriptor> = report.rules.iter().map(descriptor).collect();
+    let mut rules: Vec<ReportingDescriptor> = report.rules.iter().map(descriptor).collect();
+    // One rule per goal for attack paths, after the catalog's: a path is a result with
+    // its steps as a code flow.
+    let first_path_rule = rules.len();
+    rules.extend(Goal::ALL.iter().map(|goal| path_descriptor(*goal)));
     let index: BTreeMap<&str, usize> =
         report.rules.iter().enumerate().map(|(position, rule)| (rule.id.as_str(), position)).collect();
     let results: Vec<SarifResult> = report
@@ -185,6 +196,12 @@ pub fn render(report: &Report, base: &Path) -> String {
         })
         .take(MAX_RESULTS)
         .collect();
+    let mut results = results;
+    let room = MAX_RESULTS.saturating_sub(results.len());
+    results.extend(report.attack_paths.iter().take(room).map(|path| {
+        let position = first_path_rule + Goal::ALL.iter().position(|goal| *goal == path.goal).unwrap_or(0);
+        path_result(report, position, path, base)
+    }));
     let identity = report.cluster.uid.clone().unwrap_or_else(|| report.cluster.name.clone());
     let driver = ToolComponent::builder()
         .name(report.tool.name.clone())
@@ -212,6 +229,140 @@ pub fn render(report: &Report, base: &Path) -> String {
     let mut text = serde_json::to_string_pretty(&log).expect("a SARIF log serializes");
     text.push('\n');
     text
+}
+
+/// `PATH-CLUSTER-ADMIN` and its siblings: the rule of the attack paths to one goal.
+fn path_rule_id(goal: Goal) -> String {
+    let name = match goal {
+        Goal::ClusterAdmin => "CLUSTER-ADMIN",
+        Goal::AllSecrets => "ALL-SECRETS",
+        Goal::NodeRoot => "NODE-ROOT",
+        Goal::Etcd => "ETCD",
+    };
+    format!("PATH-{name}")
+}
+
+fn path_descriptor(goal: Goal) -> ReportingDescriptor {
+    let title = format!("Attack path to {}", goal.label());
+    let help = "Each step rests on a finding or fact of this scan; break the path at its named fix (the step the most paths share). See docs/attack-paths.md.";
+    let mut properties = BTreeMap::new();
+    properties.insert("security-severity".to_owned(), serde_json::Value::from("9.5"));
+    properties.insert("precision".to_owned(), serde_json::Value::from("high"));
+    ReportingDescriptor::builder()
+        .id(path_rule_id(goal))
+        .name(path_rule_id(goal).replace('-', ""))
+        .short_description(MultiformatMessageString::builder().text(title.clone()).build())
+        .full_description(
+            MultiformatMessageString::builder()
+                .text(format!("{title}: findings that combine into a route from an entry point to {}.", goal.label()))
+                .build(),
+        )
+        .help(MultiformatMessageString::builder().text(help.to_owned()).build())
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(serde_json::to_value(ResultLevel::Error).unwrap_or_default())
+                .build(),
+        )
+        .properties(
+            PropertyBag::builder()
+                .tags(vec!["security".to_owned(), "kubernetes".to_owned(), "attack-path".to_owned()])
+                .additional_properties(properties)
+                .build(),
+        )
+        .build()
+}
+
+/// A path as one result: located at its fix, its steps as a thread flow in order.
+fn path_result(report: &Report, index: usize, path: &AttackPath, base: &Path) -> SarifResult {
+    let cluster = &report.cluster.name;
+    let place = |step: &crate::paths::Step, text: String| {
+        let subject = step.subject.as_deref().cloned().unwrap_or_else(|| Subject {
+            kind: "Cluster".into(),
+            name: cluster.clone(),
+            ..Subject::default()
+        });
+        let (uri, line) = artifact(cluster, &subject, step.location.as_ref(), base);
+        let logical = LogicalLocation::builder()
+            .name(subject.name.clone())
+            .fully_qualified_name(subject.key())
+            .kind(subject.kind.to_ascii_lowercase())
+            .build();
+        Location::builder()
+            .physical_location(
+                PhysicalLocation::builder()
+                    .artifact_location(ArtifactLocation::builder().uri(uri).build())
+                    .region(Region::builder().start_line(line).build())
+                    .build(),
+            )
+            .logical_locations(vec![logical])
+            .message(Message::builder().text(text).build())
+            .build()
+    };
+    let steps: Vec<ThreadFlowLocation> = path
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(number, step)| {
+            let rule = step.rule_id.as_deref().unwrap_or("fact");
+            let shown = if step.verified { "" } else { " (possible, unverified)" };
+            let text = format!("{}. {} → {} [{rule}]{shown}: {}", number + 1, step.action, step.to, step.evidence);
+            ThreadFlowLocation::builder()
+                .location(place(step, text))
+                .execution_order(i64::try_from(number).unwrap_or(0))
+                .build()
+        })
+        .collect();
+    let fix = &path.steps[path.fix];
+    let verified = if path.verified { "" } else { "possible (a step is unverified): " };
+    let message = format!(
+        "{verified}{} → {} in {} step(s). Cheapest fix: step {} ({}), which breaks {} path(s).",
+        path.entry_label,
+        path.goal.label(),
+        path.steps.len(),
+        path.fix + 1,
+        fix.rule_id.as_deref().unwrap_or(&fix.action),
+        path.fix_breaks
+    );
+    let identity: String = std::iter::once(format!("{:?}>{:?}", path.entry, path.goal))
+        .chain(
+            path.steps
+                .iter()
+                .map(|step| format!("{}|{}|{}", step.rule_id.as_deref().unwrap_or(""), step.from, step.to)),
+        )
+        .collect::<Vec<_>>()
+        .join(";");
+    let digest = ring::digest::digest(&ring::digest::SHA256, identity.as_bytes());
+    let fingerprint = digest.as_ref().iter().fold(String::new(), |mut hex, byte| {
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    });
+    let flow = CodeFlow::builder()
+        .message(Message::builder().text(format!("{} to {}", path.entry_label, path.goal.label())).build())
+        .thread_flows(vec![ThreadFlow::builder().locations(steps).build()])
+        .build();
+    let mut result = SarifResult::builder()
+        .rule_id(path_rule_id(path.goal))
+        .rule_index(i64::try_from(index).unwrap_or(i64::MAX))
+        .level(if path.verified { ResultLevel::Error } else { ResultLevel::Warning })
+        .message(Message::builder().text(message).build())
+        .locations(vec![place(fix, fix.evidence.clone())])
+        .code_flows(vec![flow])
+        .partial_fingerprints(BTreeMap::from([("primaryLocationLineHash".to_owned(), fingerprint)]))
+        .build();
+    // Against a baseline, a path is new when a finding it rests on is.
+    if report.baseline.is_some() {
+        let new = path.steps.iter().any(|step| finding_state(report, step) == Some(BaselineState::New));
+        let state = if new { ResultBaselineState::New } else { ResultBaselineState::Unchanged };
+        result.baseline_state = Some(serde_json::to_value(state).expect("a SARIF enum serializes"));
+    }
+    result
+}
+
+/// The baseline state of the finding a step rests on.
+fn finding_state(report: &Report, step: &crate::paths::Step) -> Option<BaselineState> {
+    let (rule, subject) = (step.rule_id.as_deref()?, step.subject.as_ref()?);
+    let result = report.results.iter().find(|result| result.rule_id == rule)?;
+    result.findings.iter().find(|finding| finding.subject.key() == subject.key())?.baseline
 }
 
 /// The invocation: successful only when the scan judged something. A scan of nothing

@@ -25,6 +25,8 @@ pub const DEFAULT_WIDTH: usize = 100;
 const NARROWEST: usize = 40;
 /// Subjects shown per failing rule before the rest are counted.
 const SUBJECTS_SHOWN: usize = 10;
+/// Attack paths shown in full, those from the network first.
+const PATHS_SHOWN: usize = 8;
 /// Inconclusive subjects shown per rule.
 const INCONCLUSIVE_SHOWN: usize = 5;
 /// Where a summary value starts.
@@ -63,6 +65,7 @@ pub struct Show {
 pub fn render(report: &Report, style: Style, show: &Show) -> String {
     let mut out = Out { text: String::new(), style, width: style.width.max(NARROWEST) };
     summary(&mut out, report);
+    attack_paths(&mut out, report);
     failing(&mut out, report);
     not_evaluated(&mut out, report);
     if show.not_applicable {
@@ -196,6 +199,9 @@ fn summary(out: &mut Out, report: &Report) {
         _ => out.bold(&format!("no grade: {}", score.ungraded.as_deref().unwrap_or("nothing judged"))),
     };
     out.field("score", &graded);
+    if let Some(capped) = &score.capped {
+        out.field("", &inert(capped));
+    }
     out.field("coverage", &format!("{:.1}% of applicable rules judged", score.coverage));
     let categories: Vec<String> =
         score.categories.iter().map(|(category, value)| format!("{category}{NBSP}{value:.1}")).collect();
@@ -247,6 +253,64 @@ fn summary(out: &mut Out, report: &Report) {
 fn input_field(out: &mut Out, report: &Report) {
     if let Some(left_out) = report.source.left_out() {
         out.field("input", &format!("{left_out} — listed on stderr and in -o json"));
+    }
+}
+
+/// The attack paths, first: `3 paths to cluster-admin from the network`, then each path
+/// as its numbered steps with their evidence and the cheapest fix.
+fn attack_paths(out: &mut Out, report: &Report) {
+    let paths = &report.attack_paths;
+    if paths.is_empty() {
+        return;
+    }
+    out.blank();
+    let mut counts: Vec<String> = Vec::new();
+    for goal in crate::paths::Goal::ALL {
+        let to_goal: Vec<_> = paths.iter().filter(|path| path.goal == goal).collect();
+        if to_goal.is_empty() {
+            continue;
+        }
+        let from_network = to_goal.iter().filter(|path| path.entry == crate::paths::Entry::Network).count();
+        let text = if from_network > 0 {
+            format!("{from_network} to {} from the network", goal.label())
+        } else {
+            format!("{} to {}", to_goal.len(), goal.label())
+        };
+        counts.push(text);
+    }
+    let heading = format!("attack paths ({}): {}", paths.len(), counts.join(" · "));
+    out.wrap("", "  ", &out.bold(&heading));
+    // From the network first: no credentials needed.
+    let mut shown: Vec<&crate::paths::AttackPath> = paths.iter().collect();
+    shown.sort_by_key(|path| path.entry != crate::paths::Entry::Network);
+    for path in shown.iter().take(PATHS_SHOWN) {
+        let unverified = if path.verified { String::new() } else { " — possible (a step is unverified)".to_owned() };
+        let line = format!("{} → {}{unverified}", path.entry_label, path.goal.label());
+        let style = if path.verified { severity_style(Severity::Critical) } else { severity_style(Severity::Medium) };
+        out.wrap("  ", "      ", &out.paint(&inert(&line), style));
+        for (number, step) in path.steps.iter().enumerate() {
+            let rule = step.rule_id.as_deref().unwrap_or("fact");
+            let place = step
+                .location
+                .as_ref()
+                .map(|location| format!(" {}:{}", location.file, location.line))
+                .unwrap_or_default();
+            let unverified = if step.verified { "" } else { " (unverified)" };
+            let text = format!("{}. [{rule}{place}]{unverified} {}: {}", number + 1, step.action, step.evidence);
+            out.wrap("    ", "       ", &inert(&text));
+        }
+        let fix = &path.steps[path.fix];
+        let what = fix.rule_id.as_deref().unwrap_or("the fact");
+        let help = out.bold("fix:");
+        let text = format!("step {} ({what}) breaks {} of the paths", path.fix + 1, path.fix_breaks);
+        out.wrap(&format!("    {help} "), "         ", &inert(&text));
+    }
+    if paths.len() > PATHS_SHOWN {
+        out.wrap(
+            "  ",
+            "    ",
+            &out.dim(&format!("… and {} more (-o json and -o html list all)", paths.len() - PATHS_SHOWN)),
+        );
     }
 }
 

@@ -181,3 +181,23 @@ pub fn xpath_count(xml: &str, expression: &str) -> usize {
         .expect("xmllint runs");
     String::from_utf8_lossy(&output.stdout).trim().parse().unwrap_or_else(|_| panic!("a count for {expression}"))
 }
+
+/// The facts and the report of a manifest scan with every built-in rule, read as the
+/// binary's tests run it (the same fixed clock).
+pub fn judged(manifests: &str) -> (seaworthy::facts::Facts, seaworthy::report::Report) {
+    use seaworthy::scan::{self, FixedClock, Input};
+    let config = seaworthy::config::Config::default();
+    let catalog = scan::load_catalog(&[], &config, &[], &[]).expect("catalog");
+    let clock = FixedClock("2026-03-01T12:00:00Z".parse().expect("timestamp"));
+    let input = Input::Manifests {
+        paths: vec![PathBuf::from(manifests)],
+        max_bytes: seaworthy::source::manifests::DEFAULT_MAX_INPUT_BYTES,
+        progress: false,
+        exclude: Vec::new(),
+        strict: true,
+    };
+    let (facts, source) = block_on(scan::read_facts(&input, &clock)).expect("the manifests read");
+    let run = scan::Run { id: "00000000-0000-4000-8000-000000000000".into(), started_at: clock.0, progress: false };
+    let report = scan::judge(&facts, source, &catalog, &config, &clock, run).expect("judged");
+    (facts, report)
+}

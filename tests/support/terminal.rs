@@ -2,29 +2,13 @@
 //! page of styled spans for the screenshot in `docs/`.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
-use seaworthy::config::Config;
 use seaworthy::report::terminal;
-use seaworthy::scan::{self, FixedClock, Input};
-use seaworthy::source::manifests::DEFAULT_MAX_INPUT_BYTES;
 
 /// The terminal report of `manifests` at `width` columns with colour on, with the
 /// clock the binary's tests run with.
 pub fn coloured_terminal_report(manifests: &str, width: usize) -> String {
-    let config = Config::default();
-    let catalog = scan::load_catalog(&[], &config, &[], &[]).expect("catalog");
-    let clock = FixedClock("2026-03-01T12:00:00Z".parse().expect("timestamp"));
-    let input = Input::Manifests {
-        paths: vec![PathBuf::from(manifests)],
-        max_bytes: DEFAULT_MAX_INPUT_BYTES,
-        progress: false,
-        exclude: Vec::new(),
-        strict: false,
-    };
-    let (facts, source) = super::block_on(scan::read_facts(&input, &clock)).expect("the manifests read");
-    let run = scan::Run { id: "00000000-0000-4000-8000-000000000000".into(), started_at: clock.0, progress: false };
-    let report = scan::judge(&facts, source, &catalog, &config, &clock, run).expect("judged");
+    let (_, report) = super::judged(manifests);
     terminal::render(&report, terminal::Style { colour: true, width }, &terminal::Show::default())
 }
 
