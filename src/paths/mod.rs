@@ -277,7 +277,13 @@ pub fn find(facts: &Facts, results: &[ResultEntry]) -> Vec<AttackPath> {
         // Shorter before longer, verified before possible, then by entry point; at most
         // PATHS_PER_GOAL from the network, from any authenticated user, and from pods.
         found.sort_by(|a, b| (a.steps.len(), !a.verified, &a.entry).cmp(&(b.steps.len(), !b.verified, &b.entry)));
-        found.dedup_by(|a, b| a.entry == b.entry && a.steps == b.steps);
+        // One path per entry point and way in (its first step): the shortest. Longer
+        // routes through the same first step add nothing to fix.
+        let mut ways_in = std::collections::HashSet::new();
+        found.retain(|path| {
+            let first = path.steps.first().map(|step| (step.rule_id.clone(), step.to.clone(), step.evidence.clone()));
+            ways_in.insert((path.entry.clone(), first))
+        });
         let mut kept: std::collections::HashMap<std::mem::Discriminant<Entry>, usize> =
             std::collections::HashMap::new();
         found.retain(|path| {
