@@ -3,6 +3,7 @@
 //! is `verified` only when that evidence was judged: an inconclusive subject, or a rule
 //! that could not be evaluated, makes a step possible at most.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Entry, Goal, Position, Step, Steps};
@@ -43,14 +44,34 @@ const NODE_ROOT: [(&str, &str); 4] = [
 const CLUSTER_ADMIN_RULES: [&str; 7] =
     ["RBAC-001", "RBAC-002", "RBAC-003", "RBAC-004", "RBAC-005", "RBAC-006", "RBAC-007"];
 
-/// The judged results, looked up by rule id.
+/// An object a finding is about: rule, kind, namespace, name. A container's findings
+/// are about its workload.
+type About<'r> = (&'r str, &'r str, Option<&'r str>, &'r str);
+
+/// The judged results, indexed once: steps look findings up per subject, and a
+/// cluster has as many subjects as findings.
 struct Evidence<'r> {
-    results: &'r [ResultEntry],
+    by_rule: HashMap<&'r str, &'r ResultEntry>,
+    /// The first failing finding of each rule about each object.
+    failing: HashMap<About<'r>, &'r Finding>,
 }
 
 impl<'r> Evidence<'r> {
+    fn new(results: &'r [ResultEntry]) -> Self {
+        let mut failing = HashMap::new();
+        for result in results {
+            for finding in &result.findings {
+                let subject = &*finding.subject;
+                let about =
+                    (result.rule_id.as_str(), &*subject.kind, subject.namespace.as_deref(), subject.name.as_str());
+                failing.entry(about).or_insert(finding);
+            }
+        }
+        Self { by_rule: results.iter().map(|result| (result.rule_id.as_str(), result)).collect(), failing }
+    }
+
     fn result(&self, rule: &str) -> Option<&'r ResultEntry> {
-        self.results.iter().find(|result| result.rule_id == rule)
+        self.by_rule.get(rule).copied()
     }
 
     fn status(&self, rule: &str) -> Option<Status> {
@@ -65,11 +86,9 @@ impl<'r> Evidence<'r> {
         })
     }
 
-    /// The failing finding of `rule` about `subject`, if there is one.
+    /// The failing finding of `rule` about `subject` (or one of its containers).
     fn about(&self, rule: &str, subject: &Subject) -> Option<&'r Finding> {
-        self.of(rule)
-            .find(|(finding, verified)| *verified && finding.subject.key() == subject.key())
-            .map(|(finding, _)| finding)
+        self.failing.get(&(rule, &*subject.kind, subject.namespace.as_deref(), subject.name.as_str())).copied()
     }
 }
 
@@ -101,7 +120,7 @@ fn fact_step(subject: &Subject, location: Option<&Location>, action: String, evi
 
 /// Every step the facts and results allow.
 pub(super) fn build(facts: &Facts, results: &[ResultEntry]) -> Steps {
-    let evidence = Evidence { results };
+    let evidence = Evidence::new(results);
     let mut steps = Steps::default();
     let network = || Position::Entry(Entry::Network);
     for (rule, action) in ETCD_OPEN {
@@ -337,21 +356,9 @@ fn workloads(steps: &mut Steps, evidence: &Evidence<'_>, workloads: &[WorkloadFa
             steps.add(Position::ExecAnyPod, account, step);
         }
         for (rule, action) in NODE_ROOT {
-            let Some(finding) = evidence.about(rule, &workload.subject).or_else(|| {
-                evidence
-                    .of(rule)
-                    .find(|(finding, verified)| *verified && same_workload(&finding.subject, &workload.subject))
-                    .map(|(finding, _)| finding)
-            }) else {
-                continue;
-            };
+            let Some(finding) = evidence.about(rule, &workload.subject) else { continue };
             steps.add(pod.clone(), Position::Goal(Goal::NodeRoot), finding_step(rule, finding, action, true));
             steps.add(Position::ExecAnyPod, Position::Goal(Goal::NodeRoot), finding_step(rule, finding, action, true));
         }
     }
-}
-
-/// A container's subject names its workload.
-fn same_workload(container: &Subject, workload: &Subject) -> bool {
-    container.kind == workload.kind && container.namespace == workload.namespace && container.name == workload.name
 }

@@ -116,8 +116,8 @@ pub struct Step {
 
 impl Step {
     /// What identifies the step across paths: the fix for one is the fix for all.
-    fn identity(&self) -> (Option<&str>, Option<String>, &str, &str) {
-        (self.rule_id.as_deref(), self.subject.as_ref().map(|subject| subject.key()), &self.from, &self.to)
+    fn identity(&self) -> (Option<String>, Option<String>, String, String) {
+        (self.rule_id.clone(), self.subject.as_ref().map(|subject| subject.key()), self.from.clone(), self.to.clone())
     }
 }
 
@@ -300,22 +300,12 @@ pub fn find(facts: &Facts, results: &[ResultEntry]) -> Vec<AttackPath> {
 /// Names each path's cheapest fix: of its steps, the one the most reported paths share
 /// (the first such step on a tie).
 fn name_fixes(paths: &mut [AttackPath]) {
-    let mut shared: BTreeMap<(Option<String>, Option<String>, String, String), usize> = BTreeMap::new();
-    for path in paths.iter() {
-        for step in &path.steps {
-            let (rule, subject, from, to) = step.identity();
-            *shared.entry((rule.map(str::to_owned), subject, from.to_owned(), to.to_owned())).or_default() += 1;
-        }
+    let mut shared: BTreeMap<_, usize> = BTreeMap::new();
+    for step in paths.iter().flat_map(|path| &path.steps) {
+        *shared.entry(step.identity()).or_default() += 1;
     }
     for path in paths.iter_mut() {
-        let counts: Vec<usize> = path
-            .steps
-            .iter()
-            .map(|step| {
-                let (rule, subject, from, to) = step.identity();
-                shared[&(rule.map(str::to_owned), subject, from.to_owned(), to.to_owned())]
-            })
-            .collect();
+        let counts: Vec<usize> = path.steps.iter().map(|step| shared[&step.identity()]).collect();
         let most = counts.iter().copied().max().unwrap_or(0);
         path.fix = counts.iter().position(|count| *count == most).unwrap_or(0);
         path.fix_breaks = most;

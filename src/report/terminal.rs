@@ -43,13 +43,6 @@ pub struct Style {
     pub width: usize,
 }
 
-impl Style {
-    /// Plain text at `width` columns.
-    pub fn plain(width: usize) -> Self {
-        Self { colour: false, width }
-    }
-}
-
 /// Sections beyond the failing rules that `--show` and `--framework` ask for.
 #[derive(Clone, Debug, Default)]
 pub struct Show {
